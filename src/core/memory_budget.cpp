@@ -1,0 +1,163 @@
+// MemoryBudget implementation: one PROT_READ|WRITE, MAP_NORESERVE reservation; pages are
+// committed on first touch and handed back with MADV_DONTNEED when a range is freed.
+#include "core/memory_budget.h"
+
+#include <sys/mman.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "core/error.h"
+
+namespace edgerun {
+
+namespace {
+// Address space reserved when unlimited: large enough for any model this machine can hold in
+// RAM, cheap because MAP_NORESERVE commits nothing.
+constexpr uint64_t kUnlimitedReserve = 256ull << 30;
+
+std::string human(uint64_t b) {
+  char buf[64];
+  if (b >= (1ull << 30)) std::snprintf(buf, sizeof buf, "%.2f GiB", b / 1073741824.0);
+  else if (b >= (1ull << 20)) std::snprintf(buf, sizeof buf, "%.2f MiB", b / 1048576.0);
+  else std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(b));
+  return buf;
+}
+}  // namespace
+
+Allocation& Allocation::operator=(Allocation&& o) noexcept {
+  if (this != &o) {
+    reset();
+    owner_ = o.owner_;
+    ptr_ = o.ptr_;
+    size_ = o.size_;
+    o.owner_ = nullptr;
+    o.ptr_ = nullptr;
+    o.size_ = 0;
+  }
+  return *this;
+}
+
+void Allocation::reset() {
+  if (owner_ && ptr_) owner_->release(ptr_, size_);
+  owner_ = nullptr;
+  ptr_ = nullptr;
+  size_ = 0;
+}
+
+MemoryBudget::MemoryBudget(uint64_t limit_bytes) : limit_(limit_bytes) {
+  reserved_ = limit_ == kUnlimited ? kUnlimitedReserve : round_up(limit_);
+  void* p = mmap(nullptr, reserved_, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED)
+    ER_THROW(BudgetError, "cannot reserve ", human(reserved_), " of address space for the arena: ",
+             std::strerror(errno));
+  base_ = static_cast<char*>(p);
+  free_.emplace(0, reserved_);
+}
+
+MemoryBudget::~MemoryBudget() {
+  if (base_) munmap(base_, reserved_);
+}
+
+void* MemoryBudget::try_take_locked(uint64_t size) {
+  if (limit_ != kUnlimited && in_use_ + size > limit_) return nullptr;
+  for (auto it = free_.begin(); it != free_.end(); ++it) {
+    if (it->second < size) continue;
+    uint64_t off = it->first;
+    uint64_t len = it->second;
+    free_.erase(it);
+    if (len > size) free_.emplace(off + size, len - size);
+    in_use_ += size;
+    if (in_use_ > high_water_) high_water_ = in_use_;
+    return base_ + off;
+  }
+  return nullptr;
+}
+
+Allocation MemoryBudget::acquire(uint64_t bytes, const char* what) {
+  uint64_t size = round_up(bytes == 0 ? 1 : bytes);
+  std::lock_guard<std::mutex> lk(mu_);
+  void* p = try_take_locked(size);
+  if (!p) {
+    if (limit_ != kUnlimited && in_use_ + size > limit_)
+      ER_THROW(BudgetError, "memory budget exceeded: ", what, " needs ", human(size), " but ",
+               human(in_use_), " of the ", human(limit_), " budget is in use");
+    ER_THROW(BudgetError, "memory budget arena too fragmented for ", what, " (", human(size),
+             "); in use ", human(in_use_));
+  }
+  Allocation a;
+  a.owner_ = this;
+  a.ptr_ = p;
+  a.size_ = size;
+  return a;
+}
+
+Allocation MemoryBudget::acquire_blocking(uint64_t bytes, const char* what) {
+  uint64_t size = round_up(bytes == 0 ? 1 : bytes);
+  if (limit_ != kUnlimited && size > limit_)
+    ER_THROW(BudgetError, what, " needs ", human(size), ", more than the whole budget of ",
+             human(limit_));
+  std::unique_lock<std::mutex> lk(mu_);
+  void* p = nullptr;
+  cv_.wait(lk, [&] { return cancelled_ || (p = try_take_locked(size)) != nullptr; });
+  if (!p) ER_THROW(BudgetError, "wait for ", what, " cancelled");
+  Allocation a;
+  a.owner_ = this;
+  a.ptr_ = p;
+  a.size_ = size;
+  return a;
+}
+
+void MemoryBudget::release(void* ptr, uint64_t size) {
+  // Hand the pages back so the process's resident set follows the budget's in-use bytes.
+  madvise(ptr, size, MADV_DONTNEED);
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    uint64_t off = static_cast<uint64_t>(static_cast<char*>(ptr) - base_);
+    auto [it, ok] = free_.emplace(off, size);
+    ER_CHECK(ok, "double free in MemoryBudget");
+    auto next = std::next(it);
+    if (next != free_.end() && it->first + it->second == next->first) {
+      it->second += next->second;
+      free_.erase(next);
+    }
+    if (it != free_.begin()) {
+      auto prev = std::prev(it);
+      if (prev->first + prev->second == it->first) {
+        prev->second += it->second;
+        free_.erase(it);
+      }
+    }
+    in_use_ -= size;
+  }
+  cv_.notify_all();
+}
+
+void MemoryBudget::cancel() {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    cancelled_ = true;
+  }
+  cv_.notify_all();
+}
+
+void MemoryBudget::reset_cancel() {
+  std::lock_guard<std::mutex> lk(mu_);
+  cancelled_ = false;
+}
+
+uint64_t MemoryBudget::in_use() const {
+  std::lock_guard<std::mutex> lk(mu_);
+  return in_use_;
+}
+uint64_t MemoryBudget::high_water() const {
+  std::lock_guard<std::mutex> lk(mu_);
+  return high_water_;
+}
+void MemoryBudget::reset_high_water() {
+  std::lock_guard<std::mutex> lk(mu_);
+  high_water_ = in_use_;
+}
+
+}  // namespace edgerun

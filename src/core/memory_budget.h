@@ -1,0 +1,88 @@
+// MemoryBudget: the arena every weight, activation, KV-cache, staging and scratch byte comes from.
+// One reserved virtual mapping, sub-allocated at 4 KiB granularity (first fit, coalescing free
+// list). Freed ranges are returned to the OS (MADV_DONTNEED), so resident memory follows the
+// bytes in use. Unlimited by default; with a limit, acquire() beyond it throws and
+// acquire_blocking() waits until enough is released (Hermes' flow control).
+#pragma once
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+
+namespace edgerun {
+
+class MemoryBudget;
+
+// An owned allocation from a MemoryBudget; released on destruction (RAII, movable).
+class Allocation {
+ public:
+  Allocation() = default;
+  Allocation(Allocation&& o) noexcept { *this = std::move(o); }
+  Allocation& operator=(Allocation&& o) noexcept;
+  Allocation(const Allocation&) = delete;
+  Allocation& operator=(const Allocation&) = delete;
+  ~Allocation() { reset(); }
+
+  void reset();
+  void* data() const { return ptr_; }
+  template <typename T>
+  T* as() const {
+    return static_cast<T*>(ptr_);
+  }
+  uint64_t size() const { return size_; }  // bytes granted (multiple of 4 KiB)
+  explicit operator bool() const { return ptr_ != nullptr; }
+
+ private:
+  friend class MemoryBudget;
+  MemoryBudget* owner_ = nullptr;
+  void* ptr_ = nullptr;
+  uint64_t size_ = 0;
+};
+
+class MemoryBudget {
+ public:
+  static constexpr uint64_t kUnlimited = 0;
+  static constexpr uint64_t kPage = 4096;
+
+  // limit_bytes == kUnlimited: no limit (the arena still reserves address space lazily).
+  explicit MemoryBudget(uint64_t limit_bytes = kUnlimited);
+  ~MemoryBudget();
+  MemoryBudget(const MemoryBudget&) = delete;
+  MemoryBudget& operator=(const MemoryBudget&) = delete;
+
+  static uint64_t round_up(uint64_t n) { return (n + kPage - 1) / kPage * kPage; }
+
+  // Returns zero-filled-or-garbage (unspecified contents) memory of at least `bytes`, 4 KiB
+  // aligned. Throws BudgetError naming `what` when the budget cannot hold it now.
+  Allocation acquire(uint64_t bytes, const char* what);
+  // Waits until the request fits; throws BudgetError if it can never fit (larger than the limit)
+  // or if cancel() was called while waiting.
+  Allocation acquire_blocking(uint64_t bytes, const char* what);
+  // Wakes every waiter of acquire_blocking with an error (used when a pipeline fails).
+  void cancel();
+  void reset_cancel();
+
+  uint64_t limit() const { return limit_; }
+  uint64_t in_use() const;
+  uint64_t high_water() const;
+  void reset_high_water();
+
+ private:
+  friend class Allocation;
+  void release(void* p, uint64_t size);
+  void* try_take_locked(uint64_t size);
+
+  uint64_t limit_;
+  uint64_t reserved_ = 0;  // size of the virtual reservation
+  char* base_ = nullptr;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<uint64_t, uint64_t> free_;  // offset -> length, address ordered
+  uint64_t in_use_ = 0;
+  uint64_t high_water_ = 0;
+  bool cancelled_ = false;
+};
+
+}  // namespace edgerun

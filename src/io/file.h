@@ -1,0 +1,27 @@
+// RandomAccessFile: positional reads with bounds checks and errors that name the file and offset.
+// This is the buffered (page-cache) reader; the direct-I/O and fault-injecting readers of the
+// streaming executors implement the same interface.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace edgerun {
+
+class RandomAccessFile {
+ public:
+  virtual ~RandomAccessFile() = default;
+  virtual const std::string& path() const = 0;
+  virtual uint64_t size() const = 0;
+  // Reads exactly `n` bytes at `offset` into dst; throws FormatError if the range lies past the
+  // end of the file and IoError on an OS error or an unexpected short read.
+  virtual void read_at(uint64_t offset, uint64_t n, void* dst) = 0;
+};
+
+// Opens `path` for buffered positional reads (pread). Throws IoError if it cannot be opened.
+std::unique_ptr<RandomAccessFile> open_file(const std::string& path);
+
+// Whole small file (configs, tokenizer files) as a string, with a size cap against hostile files.
+std::string read_text_file(const std::string& path, uint64_t max_bytes = 256ull << 20);
+
+}  // namespace edgerun
