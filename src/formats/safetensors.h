@@ -55,6 +55,12 @@ struct WeightRef {
 };
 
 struct WeightSet {
+  WeightSet() = default;
+  // Move-only: `tensors` points into `files`, so a copy would point into the original.
+  WeightSet(WeightSet&&) = default;
+  WeightSet& operator=(WeightSet&&) = default;
+  WeightSet(const WeightSet&) = delete;
+  WeightSet& operator=(const WeightSet&) = delete;
   std::vector<SafetensorsFile> files;
   std::map<std::string, WeightRef, std::less<>> tensors;
   const WeightRef* find(std::string_view name) const;

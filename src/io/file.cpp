@@ -47,7 +47,8 @@ class PreadFile final : public RandomAccessFile {
 }  // namespace
 
 std::unique_ptr<RandomAccessFile> open_file(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO must not block forever; regular files ignore the flag for reads.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) ER_THROW(IoError, path, ": cannot open: ", std::strerror(errno));
   struct stat st {};
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
