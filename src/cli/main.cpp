@@ -1,3 +1,40 @@
-// edgerun command-line entry point: thin subcommands over the library.
+// edgerun command-line entry point: thin subcommands over the library. Library errors become
+// one "edgerun: error: ..." line and a non-zero exit code; nothing is written on failure.
 #include <cstdio>
-int main() { std::puts("edgerun"); return 0; }
+#include <exception>
+#include <vector>
+
+#include "cli/commands.h"
+#include "core/error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"edgerun: run DNNs inside a hard memory budget (ViT, BERT, GPT-2 from Hugging Face "
+               "folders)"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "edgerun 0.1.0");
+  std::vector<std::pair<CLI::App*, edgerun::cli::Runner>> cmds;
+  edgerun::cli::Runner run = edgerun::cli::add_run(app);
+  edgerun::cli::Runner info = edgerun::cli::add_info(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  try {
+    if (app.got_subcommand("run")) return run();
+    if (app.got_subcommand("info")) return info();
+  } catch (const edgerun::InputError& e) {
+    std::fprintf(stderr, "edgerun: input error: %s\n", e.what());
+    return 3;
+  } catch (const edgerun::BudgetError& e) {
+    std::fprintf(stderr, "edgerun: budget error: %s\n", e.what());
+    return 4;
+  } catch (const edgerun::InternalError& e) {
+    std::fprintf(stderr, "edgerun: internal error (a bug, please report): %s\n", e.what());
+    return 70;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "edgerun: error: %s\n", e.what());
+    return 1;
+  }
+  return 2;
+}

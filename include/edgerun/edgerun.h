@@ -1,0 +1,80 @@
+// edgerun public API: load a Hugging Face model folder, run it inside a memory budget, read the
+// outputs and a report. Everything else under src/ is internal and may change.
+//
+//   edgerun::SessionOptions o;  o.threads = 2;
+//   auto s = edgerun::Session::open("models/vit-digits", o);
+//   edgerun::Inputs in;  in.pixel_values = edgerun::read_npy("x.npy");
+//   edgerun::HostArray logits = s->run(in);
+//   std::string json = s->report_json();
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "edgerun/array.h"
+
+namespace edgerun {
+
+struct SessionOptions {
+  int threads = 0;              // 0: all cores
+  uint64_t budget_bytes = 0;    // 0: unlimited
+};
+
+struct Inputs {
+  std::optional<HostArray> input_ids;       // int64 (N, T)
+  std::optional<HostArray> attention_mask;  // int64 (N, T)
+  std::optional<HostArray> token_type_ids;  // int64 (N, T)
+  std::optional<HostArray> pixel_values;    // float32 (N, C, H, W)
+};
+
+struct GenerateParams {
+  int64_t new_tokens = 20;
+  int64_t top_k = 0;  // 0: greedy
+  float temperature = 1.0f;
+  uint64_t seed = 0;
+  bool stop_at_eos = false;
+  std::function<void(int64_t index, int64_t token)> on_token;
+};
+
+struct Report {
+  double latency_ms = 0, load_ms = 0, compute_ms = 0;
+  uint64_t peak_rss_bytes = 0;          // the process's VmHWM
+  uint64_t budget_bytes = 0;            // 0 when unlimited
+  uint64_t budget_high_water_bytes = 0;
+  uint64_t bytes_read = 0;
+  int64_t tokens_generated = 0;
+  double tokens_per_s = 0;              // generated tokens / decode+prefill compute time
+  int threads = 0;
+  std::string blas_core;
+};
+
+struct ModelSummary {
+  std::string family, arch, model_type, primary_output;
+  int64_t hidden = 0, n_layer = 0, n_head = 0, vocab_size = 0, num_labels = 0;
+  int64_t image_size = 0, num_channels = 0, max_positions = 0, eos_token_id = -1;
+  uint64_t weight_bytes = 0;
+  std::map<int64_t, std::string> id2label;
+};
+
+class Session {
+ public:
+  // Builds the graph and validates every tensor; throws edgerun::Error subclasses.
+  static std::unique_ptr<Session> open(const std::string& model_dir, const SessionOptions& opts);
+  virtual ~Session() = default;
+  virtual const ModelSummary& summary() const = 0;
+  // One forward pass; returns the primary output (float32).
+  virtual HostArray run(const Inputs& in) = 0;
+  // GPT-2 LM generation: (N, T0) prompt ids -> (N, T0 + new) ids.
+  virtual HostArray generate(const HostArray& prompt_ids, const GenerateParams& p) = 0;
+  virtual Report report() const = 0;
+  virtual std::string report_json() const = 0;
+};
+
+HostArray read_npy(const std::string& path);
+void write_npy(const std::string& path, const HostArray& a);
+
+}  // namespace edgerun

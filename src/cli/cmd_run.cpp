@@ -1,0 +1,228 @@
+// `edgerun run MODEL_DIR`: one forward pass (or GPT-2 generation) on an image, text, token ids
+// or a .npy tensor; prints labels / generated text, or a JSON report with --json.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "core/error.h"
+#include "edgerun/edgerun.h"
+#include "formats/image.h"
+#include "formats/npy.h"
+#include "formats/tokenizer.h"
+#include "io/file.h"
+
+namespace edgerun::cli {
+
+namespace {
+struct RunArgs {
+  std::string model, input, text, ids, mask, token_types, output_npy, budget;
+  bool json = false;
+  int threads = 0;
+  int64_t top = 5;
+  int64_t new_tokens = 0;
+  int64_t sample_top_k = 0;
+  float temperature = 1.0f;
+  uint64_t seed = 0;
+};
+
+bool has_ext(const std::string& p, std::initializer_list<const char*> exts) {
+  std::string e = std::filesystem::path(p).extension().string();
+  std::transform(e.begin(), e.end(), e.begin(), ::tolower);
+  for (const char* x : exts)
+    if (e == x) return true;
+  return false;
+}
+
+HostArray ids_array(const std::vector<int64_t>& v) {
+  HostArray a(DType::I64, {1, static_cast<int64_t>(v.size())});
+  std::copy(v.begin(), v.end(), a.as<int64_t>());
+  return a;
+}
+
+std::vector<int64_t> parse_ids(const std::string& s) {
+  std::vector<int64_t> out;
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t j = s.find_first_of(", ", i);
+    if (j == std::string::npos) j = s.size();
+    if (j > i) {
+      std::string tok = s.substr(i, j - i);
+      try {
+        size_t used = 0;
+        out.push_back(std::stoll(tok, &used));
+        if (used != tok.size()) throw std::invalid_argument("x");
+      } catch (const std::exception&) {
+        ER_THROW(InputError, "--ids: \"", tok, "\" is not an integer token id");
+      }
+    }
+    i = j + 1;
+  }
+  if (out.empty()) ER_THROW(InputError, "--ids: no token ids given");
+  return out;
+}
+
+// Replaces `path` only once the whole array is written, so a failure leaves no partial output.
+void write_npy_atomic(const std::string& path, const HostArray& a) {
+  std::string tmp = path + ".tmp" + std::to_string(::getpid());
+  write_npy(tmp, a);
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::filesystem::remove(tmp, ec);
+    ER_THROW(IoError, path, ": cannot write: ", ec.message());
+  }
+}
+
+int run(const RunArgs& a) {
+  SessionOptions so;
+  so.threads = a.threads;
+  if (!a.budget.empty()) so.budget_bytes = parse_bytes(a.budget, 0);
+  auto session = Session::open(a.model, so);
+  const ModelSummary& m = session->summary();
+  const bool text_model = m.family != "vit";
+  std::unique_ptr<Tokenizer> tok;
+  auto tokenizer = [&]() -> Tokenizer& {
+    if (!tok) tok = load_tokenizer(a.model, m.family == "bert" ? "wordpiece" : "bpe");
+    return *tok;
+  };
+
+  Inputs in;
+  int given = !a.input.empty() + !a.text.empty() + !a.ids.empty();
+  if (given != 1) ER_THROW(InputError, "give exactly one of --input, --text, --ids");
+  if (!a.input.empty()) {
+    if (has_ext(a.input, {".npy"})) {
+      HostArray x = read_npy(a.input);
+      if (text_model) in.input_ids = std::move(x);
+      else in.pixel_values = std::move(x);
+    } else if (!text_model) {
+      ImagePreprocess pp = load_image_preprocess(a.model, m.num_channels, m.image_size);
+      in.pixel_values = load_image(a.input, pp, m.num_channels);
+    } else {
+      std::string text = read_text_file(a.input, 64ull << 20);
+      Encoding e = tokenizer().encode(text);
+      in.input_ids = ids_array(e.ids);
+    }
+  } else if (!a.text.empty()) {
+    if (!text_model) ER_THROW(InputError, "--text needs a text model; ", m.arch, " takes images");
+    Encoding e = tokenizer().encode(a.text);
+    in.input_ids = ids_array(e.ids);
+  } else {
+    if (!text_model) ER_THROW(InputError, "--ids needs a text model; ", m.arch, " takes images");
+    in.input_ids = ids_array(parse_ids(a.ids));
+  }
+  if (!a.mask.empty()) in.attention_mask = read_npy(a.mask);
+  if (!a.token_types.empty()) in.token_type_ids = read_npy(a.token_types);
+  if (in.input_ids && in.input_ids->numel() == 0) ER_THROW(InputError, "the input holds no tokens");
+
+  nlohmann::json j;
+  j["model"] = a.model;
+  j["family"] = m.family;
+  j["arch"] = m.arch;
+  HostArray primary;
+  if (a.new_tokens > 0) {
+    GenerateParams gp;
+    gp.new_tokens = a.new_tokens;
+    gp.top_k = a.sample_top_k;
+    gp.temperature = a.temperature;
+    gp.seed = a.seed;
+    const bool show = !a.json;
+    const bool progress = a.json && isatty(STDERR_FILENO);
+    gp.on_token = [&](int64_t i, int64_t t) {
+      if (show && tok && in.input_ids->shape[0] == 1) {
+        std::fputs(tok->decode({t}).c_str(), stdout);
+        std::fflush(stdout);
+      } else if (show) {
+        std::printf("%lld ", static_cast<long long>(t));
+        std::fflush(stdout);
+      }
+      if (progress) std::fprintf(stderr, "\rgenerating: %lld/%lld tokens", static_cast<long long>(i + 1),
+                                 static_cast<long long>(a.new_tokens));
+    };
+    if (show) {
+      if (!a.text.empty() || (!a.input.empty() && !has_ext(a.input, {".npy"})))
+        std::fputs(tokenizer().decode(std::vector<int64_t>(in.input_ids->as<int64_t>(),
+                                                           in.input_ids->as<int64_t>() + in.input_ids->numel())).c_str(), stdout);
+      std::fflush(stdout);
+    }
+    primary = session->generate(*in.input_ids, gp);
+    if (progress) std::fputc('\n', stderr);
+    if (show) std::fputc('\n', stdout);
+    std::vector<int64_t> all(primary.as<int64_t>(), primary.as<int64_t>() + primary.numel());
+    j["generated_ids"] = all;
+    if (tok) j["generated_text"] = tok->decode(all);
+  } else {
+    primary = session->run(in);
+    j["output"] = m.primary_output;
+    j["output_shape"] = primary.shape;
+    if (m.num_labels > 0) {  // classifier: top-k labels per row
+      const int64_t B = primary.shape[0], C = primary.shape[1];
+      nlohmann::json rows = nlohmann::json::array();
+      for (int64_t b = 0; b < B; ++b) {
+        const float* r = primary.as<float>() + b * C;
+        std::vector<int64_t> idx(static_cast<size_t>(C));
+        for (int64_t c = 0; c < C; ++c) idx[c] = c;
+        const int64_t k = std::min(a.top, C);
+        std::partial_sort(idx.begin(), idx.begin() + k, idx.end(),
+                          [&](int64_t x, int64_t y) { return r[x] > r[y] || (r[x] == r[y] && x < y); });
+        nlohmann::json top = nlohmann::json::array();
+        for (int64_t i = 0; i < k; ++i) {
+          auto it = m.id2label.find(idx[i]);
+          std::string label = it == m.id2label.end() ? "LABEL_" + std::to_string(idx[i]) : it->second;
+          top.push_back({{"id", idx[i]}, {"label", label}, {"logit", r[idx[i]]}});
+          if (!a.json)
+            std::printf("%s%lld\t%-20s\t%.4f\n", B > 1 ? ("[" + std::to_string(b) + "] ").c_str() : "",
+                        static_cast<long long>(idx[i]), label.c_str(), r[idx[i]]);
+        }
+        rows.push_back(top);
+      }
+      j["top"] = rows;
+    } else if (!a.json) {
+      std::printf("%s: shape (", m.primary_output.c_str());
+      for (size_t i = 0; i < primary.shape.size(); ++i)
+        std::printf("%s%lld", i ? ", " : "", static_cast<long long>(primary.shape[i]));
+      std::printf(")\n");
+    }
+  }
+  if (!a.output_npy.empty()) write_npy_atomic(a.output_npy, primary);
+  nlohmann::json rep = nlohmann::json::parse(session->report_json());
+  for (auto it = rep.begin(); it != rep.end(); ++it) j[it.key()] = it.value();
+  if (a.json) {
+    std::printf("%s\n", j.dump(2).c_str());
+  } else {
+    std::fprintf(stderr, "latency %.1f ms (load %.1f ms, compute %.1f ms), peak RSS %.1f MiB, %d threads, BLAS %s\n",
+                 j["latency_ms"].get<double>(), j["load_ms"].get<double>(), j["compute_ms"].get<double>(),
+                 j["peak_rss_bytes"].get<double>() / 1048576.0, j["threads"].get<int>(),
+                 j["blas_core"].get<std::string>().c_str());
+  }
+  return 0;
+}
+}  // namespace
+
+Runner add_run(CLI::App& app) {
+  auto a = std::make_shared<RunArgs>();
+  CLI::App* c = app.add_subcommand("run", "Run a model folder on an input");
+  c->add_option("model", a->model, "Hugging Face model folder (config.json + *.safetensors)")->required();
+  c->add_option("-i,--input", a->input,
+                "Input file: .npy (pixel values float32 (N,C,H,W) or token ids int64 (N,T)), an "
+                "image (ViT) or a text file (BERT, GPT-2)");
+  c->add_option("--text", a->text, "Input text (BERT, GPT-2)");
+  c->add_option("--ids", a->ids, "Input token ids, comma separated (BERT, GPT-2)");
+  c->add_option("--attention-mask", a->mask, "BERT attention mask, int64 .npy (N,T)");
+  c->add_option("--token-type-ids", a->token_types, "BERT token type ids, int64 .npy (N,T)");
+  c->add_option("-o,--output-npy", a->output_npy, "Write the primary output (logits or last hidden state) as .npy");
+  c->add_flag("--json", a->json, "Print a JSON report on stdout");
+  c->add_option("-t,--threads", a->threads, "Compute threads (default: all cores)")->check(CLI::Range(0, 1024));
+  c->add_option("--top", a->top, "Labels to print per input for classifiers")->check(CLI::Range(1, 1000000));
+  c->add_option("-n,--new-tokens", a->new_tokens, "GPT-2: generate this many tokens")->check(CLI::Range(0, 1 << 20));
+  c->add_option("--sample-top-k", a->sample_top_k, "GPT-2: sample from the top k (0: greedy)")->check(CLI::Range(0, 1 << 24));
+  c->add_option("--temperature", a->temperature, "GPT-2: sampling temperature")->check(CLI::PositiveNumber);
+  c->add_option("--seed", a->seed, "GPT-2: sampling seed");
+  c->add_option("-b,--budget", a->budget, "Memory budget: bytes, K/M/G suffix (e.g. 300M)");
+  return [a] { return run(*a); };
+}
+
+}  // namespace edgerun::cli

@@ -1,0 +1,19 @@
+// Subcommand registration for the edgerun binary. Each cmd_*.cpp adds one subcommand to the
+// CLI11 app and returns the function that runs it after parsing.
+#pragma once
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+namespace edgerun::cli {
+
+using Runner = std::function<int()>;
+
+Runner add_run(CLI::App& app);
+Runner add_info(CLI::App& app);
+
+// "300M", "1.5G", "4096", "25%" (of `percent_base` bytes). Throws InputError.
+uint64_t parse_bytes(const std::string& s, uint64_t percent_base);
+
+}  // namespace edgerun::cli

@@ -1,0 +1,92 @@
+// Graph construction helpers and FLOP / byte counts per layer.
+#include "graph/graph.h"
+
+#include "core/error.h"
+
+namespace edgerun {
+
+ValueId Graph::add_value(std::string name, Rows rows, int64_t cols, DType dt) {
+  values.push_back(Value{std::move(name), rows, cols, dt, false});
+  return static_cast<ValueId>(values.size() - 1);
+}
+
+SlotId Graph::add_slot(WeightSlot s) {
+  slots.push_back(std::move(s));
+  return static_cast<SlotId>(slots.size() - 1);
+}
+
+ValueId Graph::add_op(OpKind kind, std::string name, std::vector<ValueId> inputs,
+                      std::vector<SlotId> op_slots, OpParams p, Rows out_rows, int64_t out_cols) {
+  for (ValueId v : inputs) ER_CHECK(v >= 0 && v < static_cast<ValueId>(values.size()));
+  ValueId out = add_value(name + ".out", out_rows, out_cols);
+  ops.push_back(Op{kind, std::move(name), std::move(inputs), out, std::move(op_slots), p});
+  return out;
+}
+
+void Graph::begin_layer(std::string name) {
+  ER_CHECK(layers.empty() || layers.back().end_op >= 0, "previous layer not closed");
+  Layer l;
+  l.name = std::move(name);
+  l.first_op = static_cast<int32_t>(ops.size());
+  l.end_op = -1;
+  l.depth = static_cast<int32_t>(layers.size());
+  layers.push_back(std::move(l));
+}
+
+void Graph::end_layer() {
+  ER_CHECK(!layers.empty() && layers.back().end_op == -1, "no open layer");
+  Layer& l = layers.back();
+  l.end_op = static_cast<int32_t>(ops.size());
+  for (int32_t i = l.first_op; i < l.end_op; ++i)
+    for (SlotId s : ops[i].slots) {
+      if (s == kNone || slots[s].gather_rows) continue;
+      bool seen = false;
+      for (SlotId t : l.slots) seen |= (t == s);
+      if (!seen) l.slots.push_back(s);
+    }
+}
+
+uint64_t Graph::layer_weight_bytes(int32_t layer) const {
+  uint64_t n = 0;
+  for (SlotId s : layers[layer].slots) n += slots[s].nbytes();
+  return n;
+}
+
+uint64_t Graph::total_weight_bytes() const {
+  uint64_t n = 0;
+  for (size_t i = 0; i < layers.size(); ++i) n += layer_weight_bytes(static_cast<int32_t>(i));
+  return n;
+}
+
+double Graph::layer_flops(int32_t layer, int64_t B, int64_t T, int64_t past) const {
+  double f = 0;
+  const Layer& l = layers[layer];
+  for (int32_t i = l.first_op; i < l.end_op; ++i) {
+    const Op& op = ops[i];
+    const Value& out = values[op.output];
+    double rows = static_cast<double>(row_count(out.rows, B, T));
+    switch (op.kind) {
+      case OpKind::Linear: {
+        double k = static_cast<double>(values[op.inputs[0]].cols);
+        f += 2.0 * rows * k * static_cast<double>(out.cols);
+        break;
+      }
+      case OpKind::PatchEmbed: {
+        double k = static_cast<double>(op.p.channels) * op.p.patch * op.p.patch;
+        f += 2.0 * rows * k * static_cast<double>(out.cols);
+        break;
+      }
+      case OpKind::Attention: {
+        // QK^T and PV: 2 * 2 * (B*T) * keys * D, keys = past + T for causal, T otherwise.
+        double keys = static_cast<double>(op.p.causal ? past + T : T);
+        f += 4.0 * rows * keys * static_cast<double>(out.cols);
+        break;
+      }
+      default:
+        f += rows * static_cast<double>(out.cols) * 5.0;  // elementwise: a few flops per element
+    }
+  }
+  return f;
+}
+
+}  // namespace edgerun

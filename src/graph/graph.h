@@ -1,0 +1,137 @@
+// The IR: a Graph is ops in topological order over activation values, plus the WeightSlot table
+// (SwapNet's skeleton and parameter array "registered by index") and the Layer partition that
+// streaming executors load and free. Activations are 2-D fp32 row blocks whose row count is a
+// function of the run's batch B and new-token count T, so one graph serves prefill and decode.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/dtype.h"
+#include "core/tensor.h"
+
+namespace edgerun {
+
+using ValueId = int32_t;
+using SlotId = int32_t;
+constexpr int32_t kNone = -1;
+
+// How many rows a value has for a run with batch B, new tokens T.
+// TokensOrLast: B*T rows, or B rows when a run asks only for the last token (generation computes
+// LM logits for the last position only).
+enum class Rows : uint8_t { Tokens, Batch, One, TokensOrLast };
+
+struct Value {
+  std::string name;
+  Rows rows = Rows::Tokens;
+  int64_t cols = 0;           // elements per row: (rows, cols)
+  DType dtype = DType::F32;   // F32 activations; I64 for token ids
+  bool is_input = false;
+};
+
+// A weight tensor as stored in a model file. `data` is bound (pointer assignment) only while
+// the layer holding it is resident; binding never copies.
+struct WeightSlot {
+  std::string name;           // tensor name in the file
+  DType file_dtype = DType::F32;
+  Shape shape;                // as stored
+  int32_t file = 0;           // index into the model's WeightSet files
+  uint64_t begin = 0, end = 0;  // absolute byte range in that file
+  // Embedding tables are never loaded whole: the op reads only the rows of the tokens at hand.
+  bool gather_rows = false;
+  const float* data = nullptr;  // bound fp32 view while resident
+  int64_t numel() const { return shape_numel(shape); }
+  uint64_t nbytes() const { return end - begin; }
+};
+
+enum class OpKind : uint8_t {
+  Embeddings,       // ids -> word[ids] (+ token_type[tt]) + position[past + t]
+  PatchEmbed,       // pixels (B, C*H*W) -> (B*(1+Np), D): [cls; conv(kernel = stride = patch)
+                    // as a GEMM] + position
+  LayerNorm,
+  Linear,           // y = x W^T + b  (W stored (N, K)), or x W + b for GPT-2 Conv1D (W (K, N))
+  Activation,
+  Add,
+  Attention,        // fused or separate q/k/v -> context (rows, D)
+  SelectFirst,      // (B*T, D) -> (B, D): the first ([CLS]) token of each sequence
+  SelectLast,       // (B*T, D) -> (B, D): the last token of each sequence (generation)
+};
+
+enum class ActKind : uint8_t { GeluErf, GeluTanh, Relu, Tanh, QuickGelu, Silu };
+
+struct OpParams {
+  // Linear
+  bool w_in_out = false;        // Conv1D layout (K, N)
+  // LayerNorm
+  float eps = 1e-5f;
+  // Activation
+  ActKind act = ActKind::GeluErf;
+  // Attention
+  int32_t n_head = 0;
+  int32_t head_dim = 0;
+  bool causal = false;
+  bool use_padding_mask = false;  // BERT: key positions masked by attention_mask
+  float scale = 1.0f;             // multiplies Q K^T
+  int32_t kv_layer = kNone;       // KV-cache layer index for causal decoders
+  // PatchEmbed
+  int32_t channels = 0, image_h = 0, image_w = 0, patch = 0;
+};
+
+struct Op {
+  OpKind kind;
+  std::string name;
+  std::vector<ValueId> inputs;
+  ValueId output = kNone;
+  std::vector<SlotId> slots;    // meaning per kind (weight, bias, ...); kNone for absent
+  OpParams p;
+};
+
+// The smallest streaming unit: a run of ops and the slots they use.
+struct Layer {
+  std::string name;
+  int32_t first_op = 0, end_op = 0;  // ops [first_op, end_op)
+  std::vector<SlotId> slots;         // slots to make resident (gather_rows slots excluded)
+  int32_t depth = 0;                 // index of this layer in the graph (SwapNet's d)
+};
+
+struct Graph {
+  std::vector<Value> values;
+  std::vector<WeightSlot> slots;
+  std::vector<Op> ops;
+  std::vector<Layer> layers;
+  ValueId input_ids = kNone, token_type_ids = kNone, pixel_values = kNone;
+  ValueId output = kNone;       // the primary output
+  int32_t n_kv_layers = 0;      // causal decoders: layers with a KV cache
+  int32_t kv_heads = 0, kv_head_dim = 0;
+  int64_t max_positions = 0;    // longest sequence the position table allows (0: no limit)
+
+  ValueId add_value(std::string name, Rows rows, int64_t cols, DType dt = DType::F32);
+  SlotId add_slot(WeightSlot s);
+  // Appends an op and returns its output value (created with the given rows/cols).
+  ValueId add_op(OpKind kind, std::string name, std::vector<ValueId> inputs,
+                 std::vector<SlotId> slots, OpParams p, Rows out_rows, int64_t out_cols);
+  // Starts a new layer at the next op; end_layer closes it and gathers its slots.
+  void begin_layer(std::string name);
+  void end_layer();
+
+  // Row count of a value for batch B and T new tokens.
+  static int64_t row_count(Rows r, int64_t B, int64_t T, bool last_only = false) {
+    switch (r) {
+      case Rows::Tokens: return B * T;
+      case Rows::Batch: return B;
+      case Rows::One: return 1;
+      case Rows::TokensOrLast: return last_only ? B : B * T;
+    }
+    return 0;
+  }
+  int64_t value_bytes(ValueId v, int64_t B, int64_t T, bool last_only = false) const {
+    return row_count(values[v].rows, B, T, last_only) * values[v].cols *
+           dtype_size(values[v].dtype);
+  }
+  // Weight bytes a layer reads (gather_rows slots excluded), and its FLOPs for (B, T, past).
+  uint64_t layer_weight_bytes(int32_t layer) const;
+  double layer_flops(int32_t layer, int64_t B, int64_t T, int64_t past) const;
+  uint64_t total_weight_bytes() const;
+};
+
+}  // namespace edgerun

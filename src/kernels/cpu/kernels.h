@@ -1,0 +1,74 @@
+// CPU kernels, one op per .cpp file. Every optimized kernel has a plain-loop `*_ref` beside it;
+// tests/test_kernels.cpp checks each against its reference on odd shapes. All arrays are
+// row-major fp32 unless said otherwise; shapes are given in the comments as (rows, cols).
+#pragma once
+#include <cstdint>
+
+#include "graph/graph.h"
+
+namespace edgerun::kernels {
+
+// Sets the BLAS thread count used by the GEMM-backed kernels (OpenBLAS).
+void set_blas_threads(int n);
+int get_blas_threads();
+// OpenBLAS kernel set in use ("Haswell", "SkylakeX", ...).
+const char* blas_core_name();
+
+// y (M, N) = x (M, K) . W^T + b, W stored (N, K); or x . W + b with W stored (K, N) (w_in_out).
+// bias may be null.
+void linear(const float* x, int64_t M, int64_t K, const float* w, int64_t N, bool w_in_out,
+            const float* bias, float* y);
+void linear_ref(const float* x, int64_t M, int64_t K, const float* w, int64_t N, bool w_in_out,
+                const float* bias, float* y);
+
+// y (M, D) = (x - mean) / sqrt(var + eps) * gamma + beta, per row (biased variance).
+void layernorm(const float* x, int64_t M, int64_t D, const float* gamma, const float* beta,
+               float eps, float* y);
+void layernorm_ref(const float* x, int64_t M, int64_t D, const float* gamma, const float* beta,
+                   float eps, float* y);
+
+// y (n) = act(x (n)); y may alias x.
+void activation(const float* x, int64_t n, ActKind act, float* y);
+void activation_ref(const float* x, int64_t n, ActKind act, float* y);
+
+// y (n) = a (n) + b (n); y may alias a or b.
+void add(const float* a, const float* b, int64_t n, float* y);
+
+// Token embeddings: out (B*T, D) = word[ids] (+ type[tt]) + pos[past + t]. Rows come from
+// `word_rows` (B*T, D) already gathered by the caller (the table itself is never loaded whole).
+// type_table (n_type, D) and tt (B*T) may be null; ids are checked by the caller.
+void embeddings(const float* word_rows, int64_t B, int64_t T, int64_t D, const float* pos_table,
+                int64_t past, const float* type_table, const int64_t* tt, float* out);
+
+// ViT patch embedding: pixels (B, C, H, W) -> out (B*(1+Np), D) where row 0 of each image is
+// cls (D) and rows 1..Np are conv(kernel = stride = P)(pixels) + bias, all plus pos (1+Np, D).
+// w is the conv weight (D, C, P, P). scratch holds (Np, C*P*P) floats for im2col.
+void patch_embed(const float* pixels, int64_t B, int64_t C, int64_t H, int64_t W, int64_t P,
+                 const float* w, const float* bias, const float* cls, const float* pos,
+                 int64_t D, float* scratch, float* out);
+void patch_embed_ref(const float* pixels, int64_t B, int64_t C, int64_t H, int64_t W, int64_t P,
+                     const float* w, const float* bias, const float* cls, const float* pos,
+                     int64_t D, float* out);
+
+// Multi-head softmax attention. q/k/v rows are strided (a fused qkv buffer has stride 3*D).
+struct AttentionArgs {
+  int64_t B = 0, T = 0;        // batch, new tokens (query rows per sequence)
+  int64_t past = 0;            // tokens already in the KV cache
+  int64_t n_head = 0, head_dim = 0;
+  const float* q = nullptr;  int64_t q_stride = 0;   // (B*T, >= H*hd)
+  const float* k = nullptr;  int64_t k_stride = 0;
+  const float* v = nullptr;  int64_t v_stride = 0;
+  float* out = nullptr;                               // (B*T, H*hd)
+  float scale = 1.0f;          // applied to Q K^T
+  bool causal = false;         // key j visible to query i iff j <= past + i
+  const int64_t* key_mask = nullptr;  // (B, past+T): 0 = padding key; null = all valid
+  float* k_cache = nullptr;    // (B, H, cache_cap, hd); null = no cache (past must be 0)
+  float* v_cache = nullptr;
+  int64_t cache_cap = 0;
+  float* scratch = nullptr;    // attention_scratch_floats() floats
+};
+int64_t attention_scratch_floats(int64_t T, int64_t keys);
+void attention(const AttentionArgs& a);
+void attention_ref(const AttentionArgs& a);
+
+}  // namespace edgerun::kernels

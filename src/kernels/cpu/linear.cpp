@@ -1,0 +1,45 @@
+// Linear (fully connected) layer: one OpenBLAS sgemm with the bias broadcast into C first.
+// The reference is the plain triple loop with a float accumulator.
+#include <cblas.h>
+
+#include <cstring>
+
+#include "kernels/cpu/kernels.h"
+
+extern "C" {
+void openblas_set_num_threads(int);
+int openblas_get_num_threads(void);
+char* openblas_get_corename(void);
+}
+
+namespace edgerun::kernels {
+
+void set_blas_threads(int n) { openblas_set_num_threads(n); }
+int get_blas_threads() { return openblas_get_num_threads(); }
+const char* blas_core_name() { return openblas_get_corename(); }
+
+void linear(const float* x, int64_t M, int64_t K, const float* w, int64_t N, bool w_in_out,
+            const float* bias, float* y) {
+  float beta = 0.0f;
+  if (bias) {
+    for (int64_t i = 0; i < M; ++i) std::memcpy(y + i * N, bias, static_cast<size_t>(N) * 4);
+    beta = 1.0f;
+  }
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, w_in_out ? CblasNoTrans : CblasTrans,
+              static_cast<int>(M), static_cast<int>(N), static_cast<int>(K), 1.0f, x,
+              static_cast<int>(K), w, static_cast<int>(w_in_out ? N : K), beta, y,
+              static_cast<int>(N));
+}
+
+void linear_ref(const float* x, int64_t M, int64_t K, const float* w, int64_t N, bool w_in_out,
+                const float* bias, float* y) {
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j) {
+      float acc = 0.0f;
+      for (int64_t k = 0; k < K; ++k)
+        acc += x[i * K + k] * (w_in_out ? w[k * N + j] : w[j * K + k]);
+      y[i * N + j] = acc + (bias ? bias[j] : 0.0f);
+    }
+}
+
+}  // namespace edgerun::kernels

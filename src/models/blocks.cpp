@@ -1,0 +1,130 @@
+// Shared transformer pieces: weight lookup, norms, linears, MLP and attention sub-graphs.
+#include "models/blocks.h"
+
+#include "core/error.h"
+
+namespace edgerun {
+
+const WeightRef* WeightFinder::lookup(const std::string& name, std::string* full) const {
+  for (const auto& p : prefixes_) {
+    std::string n = p + name;
+    if (const WeightRef* r = ws_.find(n)) {
+      if (full) *full = n;
+      return r;
+    }
+  }
+  return nullptr;
+}
+
+bool WeightFinder::has(const std::string& name) const { return lookup(name, nullptr) != nullptr; }
+
+SlotId WeightFinder::optional_slot(const std::string& name, const Shape& expect) {
+  if (!has(name)) return kNone;
+  return slot(name, expect);
+}
+
+SlotId WeightFinder::slot(const std::string& name, const Shape& expect, bool gather_rows) {
+  std::string full;
+  const WeightRef* r = lookup(name, &full);
+  if (!r) {
+    std::string tried;
+    for (const auto& p : prefixes_) tried += (tried.empty() ? "\"" : ", \"") + p + name + "\"";
+    ER_THROW(FormatError, "missing tensor ", tried, " in the weights of this model (",
+             ws_.files.empty() ? std::string("no files") : ws_.files[0].path(), ")");
+  }
+  const SafetensorsEntry& e = *r->entry;
+  const std::string& file = ws_.files[r->file].path();
+  if (e.dtype != DType::F32 && e.dtype != DType::BF16 && e.dtype != DType::F16)
+    ER_THROW(UnsupportedError, file, ": tensor \"", full, "\" has dtype ", dtype_name(e.dtype),
+             "; edgerun computes weights stored as F32, BF16 or F16");
+  if (e.shape != expect)
+    ER_THROW(FormatError, file, ": tensor \"", full, "\" has shape ", shape_str(e.shape),
+             " but config.json implies ", shape_str(expect));
+  WeightSlot s;
+  s.name = full;
+  s.file_dtype = e.dtype;
+  s.shape = e.shape;
+  s.file = r->file;
+  s.begin = e.begin;
+  s.end = e.end;
+  s.gather_rows = gather_rows;
+  return g_.add_slot(std::move(s));
+}
+
+ActKind parse_activation(const ConfigJson& cfg, const char* key, const std::string& dflt) {
+  std::string a = cfg.get_string(key, dflt);
+  if (a == "gelu" || a == "gelu_python") return ActKind::GeluErf;
+  if (a == "gelu_new" || a == "gelu_pytorch_tanh" || a == "gelu_fast") return ActKind::GeluTanh;
+  if (a == "relu") return ActKind::Relu;
+  if (a == "quick_gelu") return ActKind::QuickGelu;
+  if (a == "silu" || a == "swish") return ActKind::Silu;
+  if (a == "tanh") return ActKind::Tanh;
+  ER_THROW(UnsupportedError, cfg.path(), ": \"", key, "\" = \"", a,
+           "\" is not supported (gelu, gelu_new, gelu_pytorch_tanh, gelu_fast, relu, quick_gelu, "
+           "silu, tanh)");
+}
+
+ValueId add_layernorm(WeightFinder& w, ValueId x, const std::string& prefix, int64_t d,
+                      float eps) {
+  Graph& g = w.graph();
+  // Checkpoints converted from the original TensorFlow BERT name LayerNorm weights gamma/beta.
+  const bool tf_names = !w.has(prefix + ".weight") && w.has(prefix + ".gamma");
+  SlotId gamma = w.slot(prefix + (tf_names ? ".gamma" : ".weight"), {d});
+  SlotId beta = w.slot(prefix + (tf_names ? ".beta" : ".bias"), {d});
+  OpParams p;
+  p.eps = eps;
+  return g.add_op(OpKind::LayerNorm, prefix, {x}, {gamma, beta}, p, g.values[x].rows, d);
+}
+
+ValueId add_linear(WeightFinder& w, ValueId x, const std::string& prefix, int64_t k, int64_t n,
+                   bool w_in_out, bool bias_required) {
+  Graph& g = w.graph();
+  ER_CHECK(g.values[x].cols == k, prefix, ": input has ", g.values[x].cols, " columns, not ", k);
+  SlotId wt = w.slot(prefix + ".weight", w_in_out ? Shape{k, n} : Shape{n, k});
+  SlotId b = bias_required ? w.slot(prefix + ".bias", {n}) : w.optional_slot(prefix + ".bias", {n});
+  OpParams p;
+  p.w_in_out = w_in_out;
+  return g.add_op(OpKind::Linear, prefix, {x}, {wt, b}, p, g.values[x].rows, n);
+}
+
+ValueId add_activation(Graph& g, ValueId x, ActKind act, const std::string& name) {
+  OpParams p;
+  p.act = act;
+  return g.add_op(OpKind::Activation, name, {x}, {}, p, g.values[x].rows, g.values[x].cols);
+}
+
+ValueId add_residual(Graph& g, ValueId a, ValueId b, const std::string& name) {
+  return g.add_op(OpKind::Add, name, {a, b}, {}, {}, g.values[a].rows, g.values[a].cols);
+}
+
+namespace {
+OpParams attention_params(const AttentionSpec& s) {
+  OpParams p;
+  p.n_head = static_cast<int32_t>(s.n_head);
+  p.head_dim = static_cast<int32_t>(s.hidden / s.n_head);
+  p.causal = s.causal;
+  p.use_padding_mask = s.padding_mask;
+  p.scale = s.scale;
+  p.kv_layer = s.kv_layer;
+  return p;
+}
+}  // namespace
+
+ValueId add_attention_qkv(WeightFinder& w, ValueId x, const std::string& q, const std::string& k,
+                          const std::string& v, const AttentionSpec& s, bool qkv_bias) {
+  Graph& g = w.graph();
+  ValueId vq = add_linear(w, x, q, s.hidden, s.hidden, false, qkv_bias);
+  ValueId vk = add_linear(w, x, k, s.hidden, s.hidden, false, qkv_bias);
+  ValueId vv = add_linear(w, x, v, s.hidden, s.hidden, false, qkv_bias);
+  std::string name = q.substr(0, q.rfind('.')) + ".attention";
+  return g.add_op(OpKind::Attention, name, {vq, vk, vv}, {}, attention_params(s),
+                  g.values[x].rows, s.hidden);
+}
+
+ValueId add_attention_fused(Graph& g, ValueId qkv, const std::string& name,
+                            const AttentionSpec& s) {
+  return g.add_op(OpKind::Attention, name, {qkv}, {}, attention_params(s), g.values[qkv].rows,
+                  s.hidden);
+}
+
+}  // namespace edgerun

@@ -1,0 +1,58 @@
+// Shared transformer pieces for the family builders: weight lookup with the prefixes real
+// checkpoints use, layer norm, linear, MLP and multi-head attention sub-graphs.
+#pragma once
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+#include "graph/graph.h"
+#include "models/config.h"
+#include "models/model.h"
+
+namespace edgerun {
+
+// Finds tensors by their base-model name, trying each prefix in turn ("vit.", "" ...), and turns
+// them into weight slots after checking dtype and shape.
+class WeightFinder {
+ public:
+  WeightFinder(const WeightSet& ws, Graph& g, std::vector<std::string> prefixes)
+      : ws_(ws), g_(g), prefixes_(std::move(prefixes)) {}
+  // Slot for `name` (tried under every prefix) with the expected shape; throws FormatError when
+  // absent or misshapen, UnsupportedError for a dtype that cannot be computed.
+  SlotId slot(const std::string& name, const Shape& expect, bool gather_rows = false);
+  // Same, but kNone when the tensor is absent under every prefix.
+  SlotId optional_slot(const std::string& name, const Shape& expect);
+  bool has(const std::string& name) const;
+  Graph& graph() { return g_; }
+
+ private:
+  const WeightRef* lookup(const std::string& name, std::string* full) const;
+  const WeightSet& ws_;
+  Graph& g_;
+  std::vector<std::string> prefixes_;
+};
+
+ActKind parse_activation(const ConfigJson& cfg, const char* key, const std::string& dflt);
+
+ValueId add_layernorm(WeightFinder& w, ValueId x, const std::string& prefix, int64_t d, float eps);
+// y = x W^T + b with W stored (n, k) (torch Linear), or x W + b with W stored (k, n) (Conv1D).
+ValueId add_linear(WeightFinder& w, ValueId x, const std::string& prefix, int64_t k, int64_t n,
+                   bool w_in_out, bool bias_required = true);
+ValueId add_activation(Graph& g, ValueId x, ActKind act, const std::string& name);
+ValueId add_residual(Graph& g, ValueId a, ValueId b, const std::string& name);
+
+struct AttentionSpec {
+  int64_t hidden = 0, n_head = 0;
+  bool causal = false, padding_mask = false;
+  float scale = 1.0f;
+  int32_t kv_layer = kNone;
+};
+// Attention over separate q/k/v projections (ViT, BERT); returns the context (rows, hidden),
+// before the output projection.
+ValueId add_attention_qkv(WeightFinder& w, ValueId x, const std::string& q, const std::string& k,
+                          const std::string& v, const AttentionSpec& s, bool qkv_bias);
+// Attention over a fused (rows, 3*hidden) projection (GPT-2's c_attn).
+ValueId add_attention_fused(Graph& g, ValueId qkv, const std::string& name,
+                            const AttentionSpec& s);
+
+}  // namespace edgerun

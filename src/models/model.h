@@ -1,0 +1,50 @@
+// Model builders: config.json + safetensors folder -> Graph. One file per family (vit.cpp,
+// bert.cpp, gpt2.cpp); shared transformer pieces live in blocks.{h,cpp}. Builders only describe
+// the computation and bind nothing: slots get their file ranges, executors load them.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "formats/safetensors.h"
+#include "graph/graph.h"
+
+namespace edgerun {
+
+enum class Family : uint8_t { Vit, Bert, Gpt2 };
+enum class Head : uint8_t { Base, ImageClassification, SequenceClassification, LmHead };
+
+struct ModelInfo {
+  std::string dir;
+  Family family = Family::Vit;
+  std::string model_type;    // config.json "model_type"
+  std::string arch;          // class built, e.g. "ViTForImageClassification"
+  Head head = Head::Base;
+  int64_t hidden = 0, n_layer = 0, n_head = 0;
+  int64_t vocab_size = 0, max_positions = 0, type_vocab_size = 0;
+  int64_t image_size = 0, patch_size = 0, num_channels = 0;
+  int64_t num_labels = 0;
+  std::map<int64_t, std::string> id2label;
+  int64_t eos_token_id = -1;
+  std::string primary_output;  // "logits" or "last_hidden_state"
+};
+
+struct BuildOptions {
+  // Reserved for the numerics and streaming issues (attention variant, precision, chunking).
+  std::string attention = "softmax";
+};
+
+struct ModelGraph {
+  ModelInfo info;
+  Graph graph;
+  WeightSet weights;
+};
+
+// Reads DIR/config.json, dispatches on model_type (vit, bert, gpt2), opens the weights and builds
+// the graph, checking every tensor the graph uses: present, dtype computable (F32, BF16, F16),
+// shape as the config implies. Throws FormatError / UnsupportedError naming file and tensor.
+ModelGraph build_model(const std::string& dir, const BuildOptions& opts = {});
+
+const char* family_name(Family f);
+
+}  // namespace edgerun
