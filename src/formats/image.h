@@ -11,10 +11,14 @@ namespace edgerun {
 
 struct ImagePreprocess {
   bool do_resize = true;
-  int64_t height = 224, width = 224;  // target size ("size": {"height","width"} or shortest_edge)
-  int resample = 2;                   // PIL filter id: 0 nearest, 1 lanczos, 2 bilinear, 3 bicubic
+  int64_t height = 224, width = 224;  // target size ("size": {"height","width"}, an int, [h, w])
+  int64_t shortest_edge = 0;          // > 0: "size": {"shortest_edge"}, aspect kept; height/width unused
+  int resample = 2;  // PIL filter id: 0 nearest, 1 lanczos, 2 bilinear, 3 bicubic, 4 box, 5 hamming,
+                     // 6 mks2013, 7 mks2021
+  bool do_center_crop = false;        // after the resize, zero-padded where the image is smaller
+  int64_t crop_height = 224, crop_width = 224;
   bool do_rescale = true;
-  float rescale_factor = 1.0f / 255.0f;
+  double rescale_factor = 1.0 / 255.0;  // double: transformers multiplies in float64, then rounds
   bool do_normalize = true;
   std::vector<float> image_mean{0.5f, 0.5f, 0.5f};
   std::vector<float> image_std{0.5f, 0.5f, 0.5f};
