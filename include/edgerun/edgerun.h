@@ -22,6 +22,13 @@ namespace edgerun {
 struct SessionOptions {
   int threads = 0;              // 0: all cores
   uint64_t budget_bytes = 0;    // 0: unlimited
+  double budget_fraction = 0;   // > 0: budget = this fraction of the model's weight bytes
+  std::string executor = "auto";  // auto | resident | swap | pipeload
+  int agents = 0;               // pipeload loading agents; 0: planner's choice
+  bool prefetch = true;         // swap: one block of prefetch
+  bool direct_io = true;        // O_DIRECT weight reads (buffered fallback with a warning)
+  std::string trace_path;       // write a Chrome trace here after each run
+  std::string cost_model_path;  // cost model from `edgerun profile` (else defaults)
 };
 
 struct Inputs {
@@ -50,6 +57,14 @@ struct Report {
   double tokens_per_s = 0;              // generated tokens / decode+prefill compute time
   int threads = 0;
   std::string blas_core;
+  std::string executor;                 // the executor the planner chose or was told
+  int agents = 0;
+  uint64_t min_budget_bytes = 0;
+  uint64_t fixed_baseline_bytes = 0;    // RSS outside the budget: binary, libraries, BLAS buffers, stacks
+  uint64_t streamed_bytes = 0;          // weight bytes read per steady-state pass
+  double predicted_ms = 0;
+  double bound_ms = 0;                  // physical lower bound max(S/B, C) + fill for this run
+  int64_t passes = 0;
 };
 
 struct ModelSummary {
@@ -72,6 +87,8 @@ class Session {
   virtual HostArray generate(const HostArray& prompt_ids, const GenerateParams& p) = 0;
   virtual Report report() const = 0;
   virtual std::string report_json() const = 0;
+  // The plan (JSON) the last run used, or would use for this input.
+  virtual std::string plan_json(const Inputs& in) = 0;
 };
 
 HostArray read_npy(const std::string& path);

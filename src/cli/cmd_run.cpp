@@ -20,6 +20,10 @@ namespace edgerun::cli {
 namespace {
 struct RunArgs {
   std::string model, input, text, ids, mask, token_types, output_npy, budget;
+  std::string executor = "auto", trace, cost_model;
+  int agents = 0;
+  int64_t repeat = 1;
+  bool no_prefetch = false, buffered = false;
   bool json = false;
   int threads = 0;
   int64_t top = 5;
@@ -80,7 +84,16 @@ void write_npy_atomic(const std::string& path, const HostArray& a) {
 int run(const RunArgs& a) {
   SessionOptions so;
   so.threads = a.threads;
-  if (!a.budget.empty()) so.budget_bytes = parse_bytes(a.budget, 0);
+  if (!a.budget.empty()) {
+    if (!a.budget.empty() && a.budget.back() == '%') so.budget_fraction = parse_percent(a.budget);
+    else so.budget_bytes = parse_bytes(a.budget, 0);
+  }
+  so.executor = a.executor;
+  so.agents = a.agents;
+  so.prefetch = !a.no_prefetch;
+  so.direct_io = !a.buffered;
+  so.trace_path = a.trace;
+  so.cost_model_path = a.cost_model;
   auto session = Session::open(a.model, so);
   const ModelSummary& m = session->summary();
   const bool text_model = m.family != "vit";
@@ -148,14 +161,14 @@ int run(const RunArgs& a) {
                                                            in.input_ids->as<int64_t>() + in.input_ids->numel())).c_str(), stdout);
       std::fflush(stdout);
     }
-    primary = session->generate(*in.input_ids, gp);
+    for (int64_t rep = 0; rep < a.repeat; ++rep) primary = session->generate(*in.input_ids, gp);
     if (progress) std::fputc('\n', stderr);
     if (show) std::fputc('\n', stdout);
     std::vector<int64_t> all(primary.as<int64_t>(), primary.as<int64_t>() + primary.numel());
     j["generated_ids"] = all;
     if (tok) j["generated_text"] = tok->decode(all);
   } else {
-    primary = session->run(in);
+    for (int64_t rep = 0; rep < a.repeat; ++rep) primary = session->run(in);
     j["output"] = m.primary_output;
     j["output_shape"] = primary.shape;
     if (m.num_labels > 0) {  // classifier: top-k labels per row
@@ -221,7 +234,19 @@ Runner add_run(CLI::App& app) {
   c->add_option("--sample-top-k", a->sample_top_k, "GPT-2: sample from the top k (0: greedy)")->check(CLI::Range(0, 1 << 24));
   c->add_option("--temperature", a->temperature, "GPT-2: sampling temperature")->check(CLI::PositiveNumber);
   c->add_option("--seed", a->seed, "GPT-2: sampling seed");
-  c->add_option("-b,--budget", a->budget, "Memory budget: bytes, K/M/G suffix (e.g. 300M)");
+  c->add_option("-b,--budget", a->budget,
+                "Memory budget: bytes, K/M/G suffix (300M, 1.5G) or a percentage of the model's "
+                "weight bytes (10%)");
+  c->add_option("-e,--executor", a->executor, "auto | resident | swap | pipeload")
+      ->check(CLI::IsMember({"auto", "resident", "swap", "pipeload"}));
+  c->add_option("--agents", a->agents, "pipeload: loading agents (default: planner's choice)")
+      ->check(CLI::Range(1, 64));
+  c->add_flag("--no-prefetch", a->no_prefetch, "swap: no one-block prefetch");
+  c->add_flag("--buffered-io", a->buffered, "Read weights through the page cache instead of O_DIRECT");
+  c->add_option("--repeat", a->repeat, "Run the input this many times (residency across runs)")
+      ->check(CLI::Range(1, 1000000));
+  c->add_option("--trace", a->trace, "Write a Chrome/Perfetto trace of the run (JSON)");
+  c->add_option("--cost-model", a->cost_model, "Cost model JSON from `edgerun profile` for the planner");
   return [a] { return run(*a); };
 }
 

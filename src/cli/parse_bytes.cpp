@@ -33,4 +33,17 @@ uint64_t parse_bytes(const std::string& s, uint64_t percent_base) {
   return static_cast<uint64_t>(std::llround(bytes));
 }
 
+double parse_percent(const std::string& s) {
+  size_t used = 0;
+  double v = 0;
+  try {
+    v = std::stod(s, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || s.substr(used) != "%" || !(v > 0) || v > 1e6)
+    ER_THROW(InputError, "\"", s, "\" is not a percentage (example: 10%)");
+  return v / 100.0;
+}
+
 }  // namespace edgerun::cli

@@ -46,14 +46,14 @@ void Allocation::reset() {
 }
 
 MemoryBudget::MemoryBudget(uint64_t limit_bytes) : limit_(limit_bytes) {
-  reserved_ = limit_ == kUnlimited ? kUnlimitedReserve : round_up(limit_);
+  reserved_ = limit_ == kUnlimited ? kUnlimitedReserve : 4 * round_up(limit_) + (256ull << 20);
   void* p = mmap(nullptr, reserved_, PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED)
     ER_THROW(BudgetError, "cannot reserve ", human(reserved_), " of address space for the arena: ",
              std::strerror(errno));
   base_ = static_cast<char*>(p);
-  free_.emplace(0, reserved_);
+  ranges_ = RangeAllocator(reserved_);
 }
 
 MemoryBudget::~MemoryBudget() {
@@ -62,17 +62,11 @@ MemoryBudget::~MemoryBudget() {
 
 void* MemoryBudget::try_take_locked(uint64_t size) {
   if (limit_ != kUnlimited && in_use_ + size > limit_) return nullptr;
-  for (auto it = free_.begin(); it != free_.end(); ++it) {
-    if (it->second < size) continue;
-    uint64_t off = it->first;
-    uint64_t len = it->second;
-    free_.erase(it);
-    if (len > size) free_.emplace(off + size, len - size);
-    in_use_ += size;
-    if (in_use_ > high_water_) high_water_ = in_use_;
-    return base_ + off;
-  }
-  return nullptr;
+  std::optional<uint64_t> off = ranges_.take(size);
+  if (!off) return nullptr;
+  in_use_ += size;
+  if (in_use_ > high_water_) high_water_ = in_use_;
+  return base_ + *off;
 }
 
 Allocation MemoryBudget::acquire(uint64_t bytes, const char* what) {
@@ -115,20 +109,7 @@ void MemoryBudget::release(void* ptr, uint64_t size) {
   {
     std::lock_guard<std::mutex> lk(mu_);
     uint64_t off = static_cast<uint64_t>(static_cast<char*>(ptr) - base_);
-    auto [it, ok] = free_.emplace(off, size);
-    ER_CHECK(ok, "double free in MemoryBudget");
-    auto next = std::next(it);
-    if (next != free_.end() && it->first + it->second == next->first) {
-      it->second += next->second;
-      free_.erase(next);
-    }
-    if (it != free_.begin()) {
-      auto prev = std::prev(it);
-      if (prev->first + prev->second == it->first) {
-        prev->second += it->second;
-        free_.erase(it);
-      }
-    }
+    ER_CHECK(ranges_.give(off, size), "double free in MemoryBudget");
     in_use_ -= size;
   }
   cv_.notify_all();

@@ -1,7 +1,9 @@
 // MemoryBudget: the arena every weight, activation, KV-cache, staging and scratch byte comes from.
 // One reserved virtual mapping, sub-allocated at 4 KiB granularity (first fit, coalescing free
 // list). Freed ranges are returned to the OS (MADV_DONTNEED), so resident memory follows the
-// bytes in use. Unlimited by default; with a limit, acquire() beyond it throws and
+// bytes in use. The limit is on bytes in use, not on addresses: the reservation is several times
+// the limit, so fragmentation of the address space can never make a request that fits the limit
+// wait forever (which would deadlock a pipeline whose frees depend on its own progress). Unlimited by default; with a limit, acquire() beyond it throws and
 // acquire_blocking() waits until enough is released (Hermes' flow control).
 #pragma once
 #include <condition_variable>
@@ -10,6 +12,8 @@
 #include <map>
 #include <mutex>
 #include <string>
+
+#include "core/range_allocator.h"
 
 namespace edgerun {
 
@@ -79,7 +83,7 @@ class MemoryBudget {
   char* base_ = nullptr;
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::map<uint64_t, uint64_t> free_;  // offset -> length, address ordered
+  RangeAllocator ranges_{0};  // over the reserved address space
   uint64_t in_use_ = 0;
   uint64_t high_water_ = 0;
   bool cancelled_ = false;

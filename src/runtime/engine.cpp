@@ -1,4 +1,4 @@
-// Engine: resident executor and op interpreter over the CPU kernels.
+// Engine: pass driver (arena, layer source, timing) and GPT-2 generation.
 #include "runtime/engine.h"
 
 #include <algorithm>
@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "kernels/cpu/kernels.h"
 #include "runtime/engine_step.h"
+#include "runtime/trace.h"
 
 namespace edgerun {
 
@@ -20,35 +21,84 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
 }
 }  // namespace
 
-
 Engine::Engine(ModelGraph& mg, MemoryBudget& budget, const EngineOptions& opts)
     : mg_(mg), g_(mg.graph), budget_(budget), opts_(opts) {
   int threads = opts_.threads > 0 ? opts_.threads
                                   : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   kernels::set_blas_threads(threads);
   loader_ = std::make_unique<WeightLoader>(g_, mg_.weights, budget_);
+  loader_->set_trace(opts_.trace);
+  set_plan(opts_.plan);
   last_use_.assign(g_.values.size(), -1);
   for (size_t i = 0; i < g_.ops.size(); ++i)
     for (ValueId v : g_.ops[i].inputs) last_use_[v] = static_cast<int32_t>(i);
 }
 
-Engine::~Engine() {
-  for (auto& r : resident_) loader_->unbind(r.layer);
+Engine::~Engine() { source_->release_all(); }
+
+void Engine::set_plan(const ExecPlan& plan) {
+  if (source_) source_->release_all();
+  source_.reset();
+  opts_.plan = plan;
+  if (opts_.plan.pinned.empty()) opts_.plan.pinned.assign(g_.layers.size(), false);
+  if (opts_.plan.kind == ExecutorKind::Swap && opts_.plan.blocks.empty())
+    for (size_t l = 0; l < g_.layers.size(); ++l)
+      opts_.plan.blocks.emplace_back(static_cast<int32_t>(l), static_cast<int32_t>(l + 1));
+  source_ = make_layer_source(opts_.plan, g_, *loader_, budget_, opts_.trace);
 }
 
-void Engine::load_all() {
-  if (!resident_.empty()) return;
-  auto t0 = std::chrono::steady_clock::now();
-  try {
-    for (size_t l = 0; l < g_.layers.size(); ++l)
-      resident_.push_back(loader_->load(static_cast<int32_t>(l)));
-  } catch (...) {
-    for (auto& r : resident_) loader_->unbind(r.layer);
-    resident_.clear();
-    throw;
+int64_t Engine::tokens_for(const RunRequest& req) const {
+  int64_t B = 0, T = 0;
+  validate(req, &B, &T);
+  return T;
+}
+
+uint64_t Engine::op_scratch_bytes(const Op& op, const PassShape& s) const {
+  switch (op.kind) {
+    case OpKind::Embeddings: {
+      uint64_t n = loader_->row_staging_bytes(op.slots[0]);
+      if (op.slots[2] != kNone) n = arena_round(n) + static_cast<uint64_t>(s.B * s.T) * 8;  // zero token types
+      return n;
+    }
+    case OpKind::PatchEmbed: {
+      const int64_t P = op.p.patch, Np = (op.p.image_h / P) * (op.p.image_w / P);
+      return static_cast<uint64_t>(Np * op.p.channels * P * P) * 4;
+    }
+    case OpKind::Attention: {
+      const int64_t keys = (op.p.kv_layer != kNone ? s.past : 0) + s.T;
+      return static_cast<uint64_t>(kernels::attention_scratch_floats(s.T, keys)) * 4;
+    }
+    default: return 0;
   }
-  stats_.load_ms += ms_since(t0);
-  stats_.bytes_read = loader_->bytes_read();
+}
+
+uint64_t Engine::activation_arena_bytes(const PassShape& s) const {
+  // Mirrors run_graph's sequence exactly: out, scratch, (kernel), free scratch, free dead inputs.
+  RangeAllocator ra(UINT64_MAX / 2);
+  std::vector<int64_t> off(g_.values.size(), -1);
+  std::vector<uint64_t> size(g_.values.size(), 0);
+  for (size_t i = 0; i < g_.ops.size(); ++i) {
+    const Op& op = g_.ops[i];
+    size[op.output] = arena_round(static_cast<uint64_t>(g_.value_bytes(op.output, s.B, s.T, s.last_only)));
+    off[op.output] = static_cast<int64_t>(*ra.take(size[op.output]));
+    if (uint64_t sc = arena_round(op_scratch_bytes(op, s))) ra.give(*ra.take(sc), sc);
+    for (ValueId v : op.inputs)
+      if (last_use_[v] == static_cast<int32_t>(i) && v != g_.output && off[v] >= 0) {
+        ra.give(static_cast<uint64_t>(off[v]), size[v]);
+        off[v] = -1;
+      }
+  }
+  return ra.high_end();
+}
+
+uint64_t Engine::kv_cache_bytes(int64_t B, int64_t capacity) const {
+  return static_cast<uint64_t>(g_.n_kv_layers) * 2 * B * g_.kv_heads * capacity * g_.kv_head_dim * 4;
+}
+
+void Engine::prepare_arena(uint64_t bytes) {
+  if (arena_ && arena_.size() >= bytes) return;
+  arena_.reset();
+  arena_ = budget_.acquire(bytes, "activation arena");
 }
 
 void Engine::validate(const RunRequest& req, int64_t* B, int64_t* T) const {
@@ -104,10 +154,8 @@ void Engine::validate(const RunRequest& req, int64_t* B, int64_t* T) const {
 HostArray Engine::forward(const RunRequest& req) {
   int64_t B = 0, T = 0;
   validate(req, &B, &T);
-  load_all();
   Step st;
-  st.B = B;
-  st.T = T;
+  st.shape = {B, T, 0, false};
   if (req.input_ids) st.ids = req.input_ids->as<int64_t>();
   if (req.token_type_ids) st.tt = req.token_type_ids->as<int64_t>();
   if (req.attention_mask) st.mask = req.attention_mask->as<int64_t>();
@@ -115,17 +163,15 @@ HostArray Engine::forward(const RunRequest& req) {
   const Value& ov = g_.values[g_.output];
   Shape shape = ov.rows == Rows::Batch ? Shape{B, ov.cols} : Shape{B, T, ov.cols};
   HostArray out(DType::F32, shape);
-  auto t0 = std::chrono::steady_clock::now();
+  kv_.reset();  // a plain forward pass keeps no cache
+  prepare_arena(activation_arena_bytes(st.shape));
   run_graph(st, out.as<float>());
-  stats_.compute_ms += ms_since(t0);
   return out;
 }
 
 void Engine::ensure_kv(int64_t B, int64_t capacity) {
-  const uint64_t floats = static_cast<uint64_t>(g_.n_kv_layers) * 2 * B * g_.kv_heads * capacity *
-                          g_.kv_head_dim;
   kv_.reset();
-  kv_ = budget_.acquire(floats * 4, "KV cache");
+  kv_ = budget_.acquire(kv_cache_bytes(B, capacity), "KV cache");
   kv_B_ = B;
   kv_cap_ = capacity;
 }
@@ -145,15 +191,16 @@ HostArray Engine::generate(const HostArray& prompt, const GenerateOptions& gen) 
              " exceeds the model's ", mg_.info.max_positions, " positions");
   if (gen.top_k < 0 || !(gen.temperature > 0.0f))
     ER_THROW(InputError, "top-k must be >= 0 and temperature > 0");
-  load_all();
-  ensure_kv(B, total);
   const int64_t V = mg_.info.vocab_size;
+  // KV cache and arena first, then logits: all before any weight is loaded.
+  ensure_kv(B, total);
+  prepare_arena(std::max(activation_arena_bytes({B, T0, 0, true}),
+                         activation_arena_bytes({B, 1, total - 1, true})));
+  Allocation logits = budget_.acquire(static_cast<uint64_t>(B * V) * 4 + static_cast<uint64_t>(B) * 8, "logits");
+  int64_t* step_ids = reinterpret_cast<int64_t*>(logits.as<float>() + B * V);
   HostArray out(DType::I64, {B, total});
   for (int64_t b = 0; b < B; ++b)
-    std::memcpy(out.as<int64_t>() + b * total, prompt.as<int64_t>() + b * T0,
-                static_cast<size_t>(T0) * 8);
-  Allocation logits = budget_.acquire(static_cast<uint64_t>(B * V) * 4, "logits");
-  Allocation step_ids = budget_.acquire(static_cast<uint64_t>(B) * 8, "step ids");
+    std::memcpy(out.as<int64_t>() + b * total, prompt.as<int64_t>() + b * T0, static_cast<size_t>(T0) * 8);
   std::mt19937_64 rng(gen.seed);
   std::vector<std::pair<float, int64_t>> cand;
   auto pick = [&](const float* row) -> int64_t {
@@ -168,26 +215,20 @@ HostArray Engine::generate(const HostArray& prompt, const GenerateOptions& gen) 
     std::discrete_distribution<int64_t> d(p.begin(), p.end());
     return cand[static_cast<size_t>(d(rng))].second;
   };
-  int64_t past = 0;
+  int64_t past = 0, produced = 0;
   for (int64_t n = 0; n < gen.new_tokens; ++n) {
     Step st;
-    st.B = B;
-    st.past = past;
-    st.last_only = true;
+    st.shape = {B, n == 0 ? T0 : 1, past, true};
     if (n == 0) {
-      st.T = T0;
       st.ids = prompt.as<int64_t>();
     } else {
-      st.T = 1;
-      for (int64_t b = 0; b < B; ++b) step_ids.as<int64_t>()[b] = out.as<int64_t>()[b * total + past];
-      st.ids = step_ids.as<int64_t>();
+      for (int64_t b = 0; b < B; ++b) step_ids[b] = out.as<int64_t>()[b * total + past];
+      st.ids = step_ids;
     }
     auto t0 = std::chrono::steady_clock::now();
     run_graph(st, logits.as<float>());
-    double dt = ms_since(t0);
-    stats_.compute_ms += dt;
-    if (n > 0) stats_.decode_ms += dt;
-    past += st.T;
+    if (n > 0) stats_.decode_ms += ms_since(t0);
+    past += st.shape.T;
     bool all_eos = true;
     for (int64_t b = 0; b < B; ++b) {
       int64_t tok = pick(logits.as<float>() + b * V);
@@ -195,29 +236,63 @@ HostArray Engine::generate(const HostArray& prompt, const GenerateOptions& gen) 
       all_eos &= (tok == mg_.info.eos_token_id);
     }
     ++stats_.tokens_generated;
+    ++produced;
     if (gen.on_token) gen.on_token(n, out.as<int64_t>()[past]);
-    if (gen.stop_at_eos && all_eos) {
-      out.shape[1] = past + 1;
-      HostArray cut(DType::I64, {B, past + 1});
-      for (int64_t b = 0; b < B; ++b)
-        std::memcpy(cut.as<int64_t>() + b * (past + 1), out.as<int64_t>() + b * total,
-                    static_cast<size_t>(past + 1) * 8);
-      return cut;
-    }
+    if (gen.stop_at_eos && all_eos) break;
   }
-  return out;
+  if (produced == gen.new_tokens) return out;
+  HostArray cut(DType::I64, {B, T0 + produced});
+  for (int64_t b = 0; b < B; ++b)
+    std::memcpy(cut.as<int64_t>() + b * (T0 + produced), out.as<int64_t>() + b * total,
+                static_cast<size_t>(T0 + produced) * 8);
+  return cut;
 }
 
 void Engine::run_graph(const Step& st, float* out) {
-  std::vector<Allocation> vals(g_.values.size());
-  for (size_t i = 0; i < g_.ops.size(); ++i) {
-    const Op& op = g_.ops[i];
-    run_op(op, st, vals);
-    for (ValueId v : op.inputs)
-      if (last_use_[v] == static_cast<int32_t>(i) && v != g_.output) vals[v].reset();
+  const uint64_t arena_bytes = activation_arena_bytes(st.shape);
+  ER_CHECK(arena_ && arena_.size() >= arena_bytes, "activation arena not prepared");
+  RangeAllocator ra(arena_.size());
+  std::vector<int64_t> off(g_.values.size(), -1);
+  std::vector<uint64_t> size(g_.values.size(), 0);
+  auto t_pass = std::chrono::steady_clock::now();
+  double wait_ms = 0;
+  Trace* tr = opts_.trace;
+  source_->begin_pass();
+  try {
+    for (size_t l = 0; l < g_.layers.size(); ++l) {
+      const Layer& layer = g_.layers[l];
+      auto tw = std::chrono::steady_clock::now();
+      source_->wait(static_cast<int32_t>(l));
+      wait_ms += ms_since(tw);
+      ScopedSpan span(tr, "inference", "compute " + layer.name);
+      for (int32_t i = layer.first_op; i < layer.end_op; ++i) {
+        const Op& op = g_.ops[i];
+        size[op.output] = arena_round(static_cast<uint64_t>(g_.value_bytes(op.output, st.shape.B, st.shape.T, st.shape.last_only)));
+        off[op.output] = static_cast<int64_t>(*ra.take(size[op.output]));
+        const uint64_t sc = arena_round(op_scratch_bytes(op, st.shape));
+        uint64_t sc_off = sc ? *ra.take(sc) : 0;
+        run_op(op, st, off, arena_.as<char>() + sc_off);
+        if (sc) ra.give(sc_off, sc);
+        for (ValueId v : op.inputs)
+          if (last_use_[v] == i && v != g_.output && off[v] >= 0) {
+            ra.give(static_cast<uint64_t>(off[v]), size[v]);
+            off[v] = -1;
+          }
+      }
+      source_->done(static_cast<int32_t>(l));
+    }
+  } catch (...) {
+    source_->end_pass(true);
+    throw;
   }
-  const uint64_t n = static_cast<uint64_t>(g_.value_bytes(g_.output, st.B, st.T, st.last_only));
-  std::memcpy(out, vals[g_.output].data(), n);
+  source_->end_pass(false);
+  const double pass_ms = ms_since(t_pass);
+  stats_.load_ms += wait_ms;
+  stats_.compute_ms += pass_ms - wait_ms;
+  stats_.bytes_read = loader_->bytes_read();
+  ++stats_.passes;
+  const uint64_t n = static_cast<uint64_t>(g_.value_bytes(g_.output, st.shape.B, st.shape.T, st.shape.last_only));
+  std::memcpy(out, arena_.as<char>() + off[g_.output], n);
 }
 
 }  // namespace edgerun

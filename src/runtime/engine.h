@@ -1,7 +1,7 @@
-// Engine: executes a model's Graph on the CPU backend inside a MemoryBudget. Layers are made
-// resident through a WeightLoader, activations live in the budget from their first write to
-// their last read, and causal models keep a KV cache (also in the budget) across steps.
-// This is the resident executor; the streaming executors reuse run_layers with other policies.
+// Engine: executes a model's Graph on the CPU backend inside a MemoryBudget. Layers come from a
+// LayerSource (resident, swap or pipeload executor); activations and scratch live in one
+// activation arena taken from the budget before any weight is loaded, sized exactly by a dry run
+// of the same allocation sequence; causal models keep a KV cache (also budgeted) across steps.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -9,14 +9,20 @@
 #include <vector>
 
 #include "core/memory_budget.h"
+#include "core/range_allocator.h"
 #include "edgerun/array.h"
 #include "models/model.h"
+#include "runtime/executor.h"
 #include "runtime/weight_loader.h"
 
 namespace edgerun {
 
+class Trace;
+
 struct EngineOptions {
-  int threads = 0;  // 0: all online cores
+  int threads = 0;        // 0: all online cores
+  ExecPlan plan;          // resolved executor (never Auto here)
+  Trace* trace = nullptr;
 };
 
 struct RunRequest {
@@ -32,15 +38,20 @@ struct GenerateOptions {
   float temperature = 1.0f;
   uint64_t seed = 0;
   bool stop_at_eos = false;
-  // Called after each generated token (index, token id).
-  std::function<void(int64_t, int64_t)> on_token;
+  std::function<void(int64_t, int64_t)> on_token;  // (index, token id of sequence 0)
 };
 
 struct EngineStats {
-  double load_ms = 0, compute_ms = 0;
+  double load_ms = 0, compute_ms = 0;  // load_ms: time the inference agent waited for weights
   uint64_t bytes_read = 0;
-  int64_t tokens_generated = 0;
-  double decode_ms = 0;  // time spent in single-token steps
+  int64_t tokens_generated = 0, passes = 0;
+  double decode_ms = 0;
+};
+
+// Shape of one pass: B sequences of T new tokens after `past` cached ones.
+struct PassShape {
+  int64_t B = 1, T = 1, past = 0;
+  bool last_only = false;
 };
 
 class Engine {
@@ -48,24 +59,33 @@ class Engine {
   Engine(ModelGraph& mg, MemoryBudget& budget, const EngineOptions& opts);
   ~Engine();
 
-  // Reads every layer (resident executor). Idempotent.
-  void load_all();
   // One forward pass; returns the primary output (logits or last hidden state) as float32 with
   // the model's natural shape: (B, labels), (B, T, D), (B, T, V). Validates the inputs.
   HostArray forward(const RunRequest& req);
   // Greedy / top-k generation for GPT-2 LM models: ids (B, T0) -> (B, T0 + new_tokens).
   HostArray generate(const HostArray& prompt_ids, const GenerateOptions& g);
 
+  // Bytes of the activation arena for a pass of this shape (exact: a dry run of the allocator).
+  uint64_t activation_arena_bytes(const PassShape& s) const;
+  uint64_t kv_cache_bytes(int64_t B, int64_t capacity) const;
+  // Token count of one pass for this model and input (ViT: patches + 1).
+  int64_t tokens_for(const RunRequest& req) const;
+
+  // Replaces the executor (releasing every resident layer); pinned layers are then loaded by the
+  // next pass.
+  void set_plan(const ExecPlan& plan);
+  const ExecPlan& plan() const { return opts_.plan; }
   const EngineStats& stats() const { return stats_; }
   WeightLoader& loader() { return *loader_; }
+  LayerSource& source() { return *source_; }
 
  private:
   struct Step;
   void validate(const RunRequest& req, int64_t* B, int64_t* T) const;
-  // Runs every op for B sequences of T new tokens after `past` cached ones; writes the primary
-  // output (rows per Rows of the output value) into `out`.
+  uint64_t op_scratch_bytes(const Op& op, const PassShape& s) const;
+  void prepare_arena(uint64_t bytes);
   void run_graph(const Step& step, float* out);
-  void run_op(const Op& op, const Step& step, std::vector<Allocation>& vals);
+  void run_op(const Op& op, const Step& step, std::vector<int64_t>& off, void* scratch);
   void ensure_kv(int64_t B, int64_t capacity);
 
   ModelGraph& mg_;
@@ -73,8 +93,9 @@ class Engine {
   MemoryBudget& budget_;
   EngineOptions opts_;
   std::unique_ptr<WeightLoader> loader_;
-  std::vector<ResidentLayer> resident_;
+  std::unique_ptr<LayerSource> source_;
   std::vector<int32_t> last_use_;
+  Allocation arena_;
   Allocation kv_;             // (L, 2, B, H, cap, hd)
   int64_t kv_B_ = 0, kv_cap_ = 0;
   EngineStats stats_;

@@ -7,12 +7,14 @@
 namespace edgerun {
 
 struct Engine::Step {
-  int64_t B = 0, T = 0, past = 0;  // sequences, new tokens, tokens already in the KV cache
-  bool last_only = false;          // compute TokensOrLast values for the last token only
+  PassShape shape;
   const int64_t* ids = nullptr;    // (B, T)
   const int64_t* tt = nullptr;     // (B, T) or null
   const int64_t* mask = nullptr;   // (B, past + T) or null
   const float* pixels = nullptr;   // (B, C, H, W)
 };
+
+// Activation arena granularity: cache-line aligned sub-allocations.
+inline uint64_t arena_round(uint64_t n) { return (n + 63) / 64 * 64; }
 
 }  // namespace edgerun

@@ -18,26 +18,30 @@ const float* bound(const Graph& g, SlotId s) {
 }  // namespace
 
 
-void Engine::run_op(const Op& op, const Step& st, std::vector<Allocation>& vals) {
+void Engine::run_op(const Op& op, const Step& step, std::vector<int64_t>& off, void* scratch) {
+  const PassShape& st = step.shape;
   const Value& ov = g_.values[op.output];
   const int64_t rows = Graph::row_count(ov.rows, st.B, st.T, st.last_only);
-  vals[op.output] = budget_.acquire(static_cast<uint64_t>(rows * ov.cols) * 4, "activation");
-  float* y = vals[op.output].as<float>();
-  auto in = [&](size_t i) { return vals[op.inputs[i]].as<float>(); };
+  char* base = arena_.as<char>();
+  float* y = reinterpret_cast<float*>(base + off[op.output]);
+  auto in = [&](size_t i) {
+    ER_CHECK(off[op.inputs[i]] >= 0, "input ", g_.values[op.inputs[i]].name, " of ", op.name, " not live");
+    return reinterpret_cast<float*>(base + off[op.inputs[i]]);
+  };
   auto in_rows = [&](size_t i) {
     return Graph::row_count(g_.values[op.inputs[i]].rows, st.B, st.T, st.last_only);
   };
   switch (op.kind) {
     case OpKind::Embeddings: {
       const int64_t n = st.B * st.T;
-      loader_->gather_rows(op.slots[0], st.ids, n, y);
+      loader_->gather_rows(op.slots[0], step.ids, n, y, scratch);
       const float* type_table = op.slots[2] == kNone ? nullptr : bound(g_, op.slots[2]);
-      Allocation zeros;
-      const int64_t* tt = st.tt;
+      const int64_t* tt = step.tt;
       if (type_table && !tt) {  // BERT without token_type_ids: all segment 0
-        zeros = budget_.acquire(static_cast<uint64_t>(n) * 8, "token types");
-        std::memset(zeros.data(), 0, static_cast<size_t>(n) * 8);
-        tt = zeros.as<int64_t>();
+        auto* zeros = reinterpret_cast<int64_t*>(
+            static_cast<char*>(scratch) + arena_round(loader_->row_staging_bytes(op.slots[0])));
+        std::memset(zeros, 0, static_cast<size_t>(n) * 8);
+        tt = zeros;
       }
       kernels::embeddings(y, st.B, st.T, ov.cols, bound(g_, op.slots[1]), st.past, type_table, tt, y);
       break;
@@ -45,10 +49,10 @@ void Engine::run_op(const Op& op, const Step& st, std::vector<Allocation>& vals)
     case OpKind::PatchEmbed: {
       const int64_t C = op.p.channels, H = op.p.image_h, W = op.p.image_w, P = op.p.patch;
       const int64_t Np = (H / P) * (W / P);
-      Allocation scratch = budget_.acquire(static_cast<uint64_t>(Np * C * P * P) * 4, "im2col");
-      kernels::patch_embed(st.pixels, st.B, C, H, W, P, bound(g_, op.slots[0]),
+      (void)Np;
+      kernels::patch_embed(step.pixels, st.B, C, H, W, P, bound(g_, op.slots[0]),
                            bound(g_, op.slots[1]), bound(g_, op.slots[2]), bound(g_, op.slots[3]),
-                           ov.cols, scratch.as<float>(), y);
+                           ov.cols, static_cast<float*>(scratch), y);
       break;
     }
     case OpKind::LayerNorm:
@@ -86,7 +90,7 @@ void Engine::run_op(const Op& op, const Step& st, std::vector<Allocation>& vals)
       a.out = y;
       a.scale = op.p.scale;
       a.causal = op.p.causal;
-      if (op.p.use_padding_mask) a.key_mask = st.mask;
+      if (op.p.use_padding_mask) a.key_mask = step.mask;
       if (op.p.kv_layer != kNone && kv_) {
         const size_t per = static_cast<size_t>(kv_B_ * a.n_head * kv_cap_ * a.head_dim);
         a.k_cache = kv_.as<float>() + per * (2 * static_cast<size_t>(op.p.kv_layer));
@@ -95,10 +99,7 @@ void Engine::run_op(const Op& op, const Step& st, std::vector<Allocation>& vals)
         a.past = st.past;
       }
       ER_CHECK(a.k_cache || st.past == 0, "past tokens without a KV cache");
-      const int64_t keys = a.past + a.T;
-      Allocation scratch = budget_.acquire(
-          static_cast<uint64_t>(kernels::attention_scratch_floats(a.T, keys)) * 4, "attention scores");
-      a.scratch = scratch.as<float>();
+      a.scratch = static_cast<float*>(scratch);
       kernels::attention(a);
       break;
     }

@@ -1,21 +1,188 @@
-// Session: the public facade over build_model + MemoryBudget + Engine.
+// Session: the public facade over build_model + planner + MemoryBudget + Engine.
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
 #include "edgerun/edgerun.h"
 #include "formats/npy.h"
+#include "io/file.h"
 #include "kernels/cpu/kernels.h"
+#include "runtime/baseline.h"
 #include "runtime/engine.h"
+#include "runtime/planner.h"
 #include "runtime/report.h"
+#include "runtime/trace.h"
 
 namespace edgerun {
 
 namespace {
+bool same_plan(const ExecPlan& a, const ExecPlan& b) {
+  return a.kind == b.kind && a.blocks == b.blocks && a.agents == b.agents && a.prefetch == b.prefetch &&
+         a.pinned == b.pinned;
+}
+
+uint64_t budget_from(const SessionOptions& o, uint64_t weight_bytes) {
+  if (o.budget_fraction > 0) return static_cast<uint64_t>(std::llround(o.budget_fraction * static_cast<double>(weight_bytes)));
+  return o.budget_bytes;
+}
+
 class SessionImpl final : public Session {
  public:
   SessionImpl(const std::string& dir, const SessionOptions& o)
-      : opts_(o), mg_(build_model(dir)), budget_(o.budget_bytes), engine_(mg_, budget_, {o.threads}) {
+      : opts_(o), mg_(build_model(dir)), budget_(budget_from(o, mg_.graph.total_weight_bytes())) {
+    kind_ = parse_executor(o.executor);
+    if (o.agents < 0 || o.agents > 64) ER_THROW(InputError, "--agents must be in [1, 64]");
+    if (!o.trace_path.empty()) trace_ = std::make_unique<Trace>(&budget_);
+    if (!o.cost_model_path.empty())
+      cost_ = CostModel::from_json(read_text_file(o.cost_model_path), o.cost_model_path);
+    EngineOptions eo;
+    eo.threads = o.threads;
+    eo.trace = trace_.get();
+    engine_ = std::make_unique<Engine>(mg_, budget_, eo);
+    if (o.direct_io) engine_->loader().set_files(open_weight_files_direct(mg_.weights));
+    baseline_ = measure_fixed_baseline(mg_.graph);
+    summarize();
+  }
+
+  const ModelSummary& summary() const override { return sum_; }
+
+  HostArray run(const Inputs& in) override {
+    auto t0 = std::chrono::steady_clock::now();
+    RunRequest r = request(in);
+    PassShape shape{pass_batch(r), engine_->tokens_for(r), 0, false};
+    plan_for(engine_->activation_arena_bytes(shape), shape);
+    HostArray out = engine_->forward(r);
+    finish(t0);
+    return out;
+  }
+
+  HostArray generate(const HostArray& prompt, const GenerateParams& p) override {
+    auto t0 = std::chrono::steady_clock::now();
+    RunRequest r;
+    r.input_ids = &prompt;
+    const int64_t B = pass_batch(r), T0 = engine_->tokens_for(r), total = T0 + std::max<int64_t>(p.new_tokens, 1);
+    const uint64_t reserved =
+        std::max(engine_->activation_arena_bytes({B, T0, 0, true}), engine_->activation_arena_bytes({B, 1, total - 1, true})) +
+        engine_->kv_cache_bytes(B, total) + MemoryBudget::round_up(static_cast<uint64_t>(B * sum_.vocab_size) * 4 + B * 8);
+    plan_for(reserved, {B, 1, total - 1, true});
+    GenerateOptions g;
+    g.new_tokens = p.new_tokens;
+    g.top_k = p.top_k;
+    g.temperature = p.temperature;
+    g.seed = p.seed;
+    g.stop_at_eos = p.stop_at_eos;
+    g.on_token = p.on_token;
+    HostArray out = engine_->generate(prompt, g);
+    finish(t0);
+    return out;
+  }
+
+  std::string plan_json(const Inputs& in) override {
+    RunRequest r = request(in);
+    PassShape shape{pass_batch(r), engine_->tokens_for(r), 0, false};
+    plan_for(engine_->activation_arena_bytes(shape), shape, /*apply=*/false);
+    return plan_.to_json();
+  }
+
+  Report report() const override {
+    Report r;
+    const EngineStats& s = engine_->stats();
+    r.latency_ms = latency_ms_;
+    r.load_ms = s.load_ms;
+    r.compute_ms = s.compute_ms;
+    r.peak_rss_bytes = process_peak_rss_bytes();
+    r.budget_bytes = budget_.limit();
+    r.budget_high_water_bytes = budget_.high_water();
+    r.bytes_read = s.bytes_read;
+    r.tokens_generated = s.tokens_generated;
+    r.tokens_per_s = latency_ms_ > 0 ? s.tokens_generated / (latency_ms_ / 1000.0) : 0;
+    r.threads = kernels::get_blas_threads();
+    r.blas_core = kernels::blas_core_name();
+    r.executor = executor_name(plan_.plan.kind);
+    r.agents = plan_.plan.kind == ExecutorKind::Pipeload ? plan_.plan.agents : 0;
+    r.min_budget_bytes = plan_.min_budget;
+    r.fixed_baseline_bytes = baseline_;
+    r.streamed_bytes = plan_.streamed_bytes;
+    r.predicted_ms = plan_.predicted_ms;
+    r.passes = s.passes;
+    // Bound per pass: max(S/B, C) + fill, C the measured compute of this run per pass.
+    if (s.passes > 0) {
+      const double C = s.compute_ms / static_cast<double>(s.passes);
+      const double S_over_B = static_cast<double>(plan_.streamed_bytes) / cost_.read_bytes_per_s * 1e3;
+      double fill = 0;
+      if (plan_.streamed_bytes > 0 && !plan_.layers.empty()) {
+        double first_load = 0;
+        for (size_t i = 0; i < plan_.layers.size(); ++i)
+          if (!plan_.plan.pinned[i] && plan_.layers[i].bytes) {
+            first_load = static_cast<double>(plan_.layers[i].peak) / cost_.read_bytes_per_s * 1e3;
+            break;
+          }
+        const double last_compute = C * plan_.layers.back().flops / std::max(1.0, total_flops());
+        fill = std::min(first_load, last_compute);
+      }
+      r.bound_ms = std::max(S_over_B, C) + fill;
+    }
+    return r;
+  }
+
+  std::string report_json() const override {
+    Report r = report();
+    nlohmann::json j = {{"latency_ms", r.latency_ms}, {"load_ms", r.load_ms}, {"compute_ms", r.compute_ms},
+                        {"peak_rss_bytes", r.peak_rss_bytes}, {"budget_bytes", r.budget_bytes},
+                        {"budget_high_water_bytes", r.budget_high_water_bytes}, {"bytes_read", r.bytes_read},
+                        {"threads", r.threads}, {"blas_core", r.blas_core}, {"executor", r.executor},
+                        {"agents", r.agents}, {"min_budget_bytes", r.min_budget_bytes},
+                        {"fixed_baseline_bytes", r.fixed_baseline_bytes}, {"streamed_bytes", r.streamed_bytes},
+                        {"predicted_ms", r.predicted_ms}, {"bound_ms", r.bound_ms}, {"passes", r.passes},
+                        {"weight_bytes", sum_.weight_bytes}};
+    if (r.tokens_generated) {
+      j["tokens_generated"] = r.tokens_generated;
+      j["tokens_per_s"] = r.tokens_per_s;
+    }
+    return j.dump();
+  }
+
+ private:
+  RunRequest request(const Inputs& in) const {
+    RunRequest r;
+    if (in.input_ids) r.input_ids = &*in.input_ids;
+    if (in.attention_mask) r.attention_mask = &*in.attention_mask;
+    if (in.token_type_ids) r.token_type_ids = &*in.token_type_ids;
+    if (in.pixel_values) r.pixel_values = &*in.pixel_values;
+    return r;
+  }
+  static int64_t pass_batch(const RunRequest& r) {
+    const HostArray* a = r.pixel_values ? r.pixel_values : r.input_ids;
+    return a && !a->shape.empty() ? std::max<int64_t>(1, a->shape[0]) : 1;
+  }
+  double total_flops() const {
+    double f = 0;
+    for (const auto& l : plan_.layers) f += l.flops;
+    return f;
+  }
+
+  void plan_for(uint64_t reserved, const PassShape& shape, bool apply = true) {
+    PlanRequest pr;
+    pr.kind = kind_;
+    pr.agents = opts_.agents;
+    pr.prefetch = opts_.prefetch;
+    pr.budget = budget_.limit();
+    pr.reserved_bytes = MemoryBudget::round_up(reserved);
+    pr.B = shape.B;
+    pr.T = shape.T;
+    pr.past = shape.past;
+    plan_ = make_plan(mg_.graph, engine_->loader(), cost_, pr);
+    if (apply && !same_plan(plan_.plan, engine_->plan())) engine_->set_plan(plan_.plan);
+  }
+
+  void finish(std::chrono::steady_clock::time_point t0) {
+    latency_ms_ += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    if (trace_) trace_->write(opts_.trace_path);
+  }
+
+  void summarize() {
     const ModelInfo& i = mg_.info;
     sum_.family = family_name(i.family);
     sum_.arch = i.arch;
@@ -33,76 +200,17 @@ class SessionImpl final : public Session {
     sum_.weight_bytes = mg_.graph.total_weight_bytes();
     sum_.id2label = i.id2label;
   }
-  const ModelSummary& summary() const override { return sum_; }
 
-  HostArray run(const Inputs& in) override {
-    auto t0 = std::chrono::steady_clock::now();
-    RunRequest r;
-    if (in.input_ids) r.input_ids = &*in.input_ids;
-    if (in.attention_mask) r.attention_mask = &*in.attention_mask;
-    if (in.token_type_ids) r.token_type_ids = &*in.token_type_ids;
-    if (in.pixel_values) r.pixel_values = &*in.pixel_values;
-    HostArray out = engine_.forward(r);
-    latency_ms_ += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    return out;
-  }
-
-  HostArray generate(const HostArray& prompt, const GenerateParams& p) override {
-    auto t0 = std::chrono::steady_clock::now();
-    GenerateOptions g;
-    g.new_tokens = p.new_tokens;
-    g.top_k = p.top_k;
-    g.temperature = p.temperature;
-    g.seed = p.seed;
-    g.stop_at_eos = p.stop_at_eos;
-    g.on_token = p.on_token;
-    HostArray out = engine_.generate(prompt, g);
-    latency_ms_ += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    return out;
-  }
-
-  Report report() const override {
-    Report r;
-    const EngineStats& s = engine_.stats();
-    r.latency_ms = latency_ms_;
-    r.load_ms = s.load_ms;
-    r.compute_ms = s.compute_ms;
-    r.peak_rss_bytes = process_peak_rss_bytes();
-    r.budget_bytes = budget_.limit();
-    r.budget_high_water_bytes = budget_.high_water();
-    r.bytes_read = engine_.stats().bytes_read;
-    r.tokens_generated = s.tokens_generated;
-    r.tokens_per_s = s.compute_ms > 0 ? s.tokens_generated / (s.compute_ms / 1000.0) : 0;
-    r.threads = kernels::get_blas_threads();
-    r.blas_core = kernels::blas_core_name();
-    return r;
-  }
-
-  std::string report_json() const override {
-    Report r = report();
-    nlohmann::json j;
-    j["latency_ms"] = r.latency_ms;
-    j["load_ms"] = r.load_ms;
-    j["compute_ms"] = r.compute_ms;
-    j["peak_rss_bytes"] = r.peak_rss_bytes;
-    j["budget_bytes"] = r.budget_bytes;
-    j["budget_high_water_bytes"] = r.budget_high_water_bytes;
-    j["bytes_read"] = r.bytes_read;
-    j["threads"] = r.threads;
-    j["blas_core"] = r.blas_core;
-    if (r.tokens_generated) {
-      j["tokens_generated"] = r.tokens_generated;
-      j["tokens_per_s"] = r.tokens_per_s;
-    }
-    return j.dump();
-  }
-
- private:
   SessionOptions opts_;
   ModelGraph mg_;
   MemoryBudget budget_;
-  Engine engine_;
+  ExecutorKind kind_ = ExecutorKind::Auto;
+  std::unique_ptr<Trace> trace_;
+  CostModel cost_;
+  std::unique_ptr<Engine> engine_;
+  PlanResult plan_;
   ModelSummary sum_;
+  uint64_t baseline_ = 0;
   double latency_ms_ = 0;
 };
 }  // namespace

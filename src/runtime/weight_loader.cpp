@@ -5,7 +5,6 @@
 #include <map>
 
 #include "core/error.h"
-#include "io/coalesce.h"
 
 namespace edgerun {
 
@@ -36,61 +35,133 @@ WeightLoader::WeightLoader(Graph& g, const WeightSet& ws, MemoryBudget& budget)
   for (const auto& f : ws.files) files_.push_back(open_file(f.path()));
 }
 
-ResidentLayer WeightLoader::load(int32_t layer) {
-  ResidentLayer res;
-  res.layer = layer;
+void WeightLoader::set_files(std::vector<std::unique_ptr<RandomAccessFile>> files) {
+  ER_CHECK(files.size() == files_.size(), "set_files: wrong number of files");
+  files_ = std::move(files);
+}
+
+std::vector<WeightLoader::Plan> WeightLoader::plan(int32_t layer) const {
   const Layer& l = g_.layers[layer];
   std::map<int32_t, std::vector<SlotId>> by_file;
   for (SlotId s : l.slots) by_file[g_.slots[s].file].push_back(s);
+  std::vector<Plan> out;
   for (auto& [file, slots] : by_file) {
-    RandomAccessFile& f = *files_[file];
+    const RandomAccessFile& f = *files_[file];
     std::vector<ByteRange> ranges;
     for (SlotId s : slots) ranges.push_back({g_.slots[s].begin, g_.slots[s].end});
-    for (const Extent& e : coalesce_ranges(ranges, f.size())) {
+    for (Extent& e : coalesce_ranges(ranges, f.size())) {
       if (e.end > f.size() || e.begin > e.end)
         ER_THROW(FormatError, f.path(), ": weights of layer ", l.name, " at ", e.begin,
                  " lie past the end of the file");
-      Allocation buf = budget_.acquire(e.end - e.begin, "weight block");
-      f.read_at(e.begin, e.end - e.begin, buf.data());
-      bytes_read_ += e.end - e.begin;
-      bool bound_inside = false;
+      Plan p{file, e, {}, {}};
       for (int32_t m : e.members) {
-        WeightSlot& ws = g_.slots[slots[m]];
+        const WeightSlot& ws = g_.slots[slots[m]];
+        p.slots.push_back(slots[m]);
+        // Buffers are 4 KiB aligned, so a tensor's alignment is its file offset's.
+        p.in_place.push_back(ws.file_dtype == DType::F32 && (ws.begin - e.begin) % alignof(float) == 0);
+      }
+      out.push_back(std::move(p));
+    }
+  }
+  return out;
+}
+
+LayerFootprint WeightLoader::footprint(int32_t layer) const {
+  LayerFootprint fp;
+  for (const Plan& p : plan(layer)) {
+    uint64_t raw = MemoryBudget::round_up(p.extent.end - p.extent.begin), conv = 0;
+    bool any_in_place = false;
+    for (size_t i = 0; i < p.slots.size(); ++i) {
+      if (p.in_place[i]) any_in_place = true;
+      else conv += MemoryBudget::round_up(static_cast<uint64_t>(g_.slots[p.slots[i]].numel()) * 4);
+    }
+    fp.peak += raw + conv;
+    fp.resident += (any_in_place ? raw : 0) + conv;
+  }
+  return fp;
+}
+
+PendingLayer WeightLoader::reserve(int32_t layer, bool blocking) {
+  PendingLayer pl;
+  pl.layer = layer;
+  for (Plan& p : plan(layer)) {
+    PendingLayer::Read r;
+    r.file = p.file;
+    r.extent = p.extent;
+    r.slots = p.slots;
+    r.in_place = p.in_place;
+    const uint64_t n = p.extent.end - p.extent.begin;
+    r.buf = blocking ? budget_.acquire_blocking(n, "weight block") : budget_.acquire(n, "weight block");
+    for (size_t i = 0; i < p.slots.size(); ++i) {
+      if (p.in_place[i]) {
+        r.conv.emplace_back();
+        continue;
+      }
+      const uint64_t c = static_cast<uint64_t>(g_.slots[p.slots[i]].numel()) * 4;
+      r.conv.push_back(blocking ? budget_.acquire_blocking(c, "weight conversion")
+                                : budget_.acquire(c, "weight conversion"));
+    }
+    pl.reads.push_back(std::move(r));
+  }
+  return pl;
+}
+
+ResidentLayer WeightLoader::fill(PendingLayer&& pl) {
+  ResidentLayer res;
+  res.layer = pl.layer;
+  try {
+    for (PendingLayer::Read& r : pl.reads) {
+      RandomAccessFile& f = *files_[r.file];
+      const uint64_t n = r.extent.end - r.extent.begin;
+      f.read_at(r.extent.begin, n, r.buf.data());
+      bytes_read_ += n;
+      bool bound_inside = false;
+      for (size_t i = 0; i < r.slots.size(); ++i) {
+        WeightSlot& ws = g_.slots[r.slots[i]];
         ER_CHECK(ws.data == nullptr, "slot ", ws.name, " bound twice");
-        const char* p = buf.as<char>() + (ws.begin - e.begin);
-        if (ws.file_dtype == DType::F32 && reinterpret_cast<uintptr_t>(p) % alignof(float) == 0) {
+        const char* p = r.buf.as<char>() + (ws.begin - r.extent.begin);
+        if (r.in_place[i]) {
           ws.data = reinterpret_cast<const float*>(p);  // assembly by reference
           bound_inside = true;
         } else {
-          Allocation conv = budget_.acquire(static_cast<uint64_t>(ws.numel()) * 4, "weight conversion");
-          convert_to_f32(ws.file_dtype, p, ws.numel(), conv.as<float>());
-          ws.data = conv.as<float>();
-          res.buffers.push_back(std::move(conv));
+          convert_to_f32(ws.file_dtype, p, ws.numel(), r.conv[i].as<float>());
+          ws.data = r.conv[i].as<float>();
+          res.buffers.push_back(std::move(r.conv[i]));
           ++copies_;
         }
       }
       // A buffer whose every tensor was converted is not needed once converted.
-      if (bound_inside) res.buffers.push_back(std::move(buf));
+      if (bound_inside) res.buffers.push_back(std::move(r.buf));
+      else r.buf.reset();
     }
+  } catch (...) {
+    unbind(pl.layer);
+    throw;
   }
   return res;
 }
+
+ResidentLayer WeightLoader::load(int32_t layer) { return fill(reserve(layer, false)); }
 
 void WeightLoader::unbind(int32_t layer) {
   for (SlotId s : g_.layers[layer].slots) g_.slots[s].data = nullptr;
 }
 
-void WeightLoader::gather_rows(SlotId s, const int64_t* ids, int64_t n, float* out) {
+uint64_t WeightLoader::row_staging_bytes(SlotId s) const {
+  const WeightSlot& ws = g_.slots[s];
+  return static_cast<uint64_t>(ws.shape[1] * dtype_size(ws.file_dtype));
+}
+
+void WeightLoader::gather_rows(SlotId s, const int64_t* ids, int64_t n, float* out, void* staging) {
   const WeightSlot& ws = g_.slots[s];
   ER_CHECK(ws.shape.size() == 2);
   const int64_t D = ws.shape[1];
-  const uint64_t row_bytes = static_cast<uint64_t>(D * dtype_size(ws.file_dtype));
+  const uint64_t row_bytes = row_staging_bytes(s);
   RandomAccessFile& f = *files_[ws.file];
-  Allocation row = budget_.acquire(row_bytes, "embedding row staging");
   for (int64_t i = 0; i < n; ++i) {
     ER_CHECK(ids[i] >= 0 && ids[i] < ws.shape[0]);
-    f.read_at(ws.begin + static_cast<uint64_t>(ids[i]) * row_bytes, row_bytes, row.data());
-    convert_to_f32(ws.file_dtype, row.data(), D, out + i * D);
+    f.read_at(ws.begin + static_cast<uint64_t>(ids[i]) * row_bytes, row_bytes, staging);
+    convert_to_f32(ws.file_dtype, staging, D, out + i * D);
     bytes_read_ += row_bytes;
   }
 }

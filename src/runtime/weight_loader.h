@@ -2,6 +2,8 @@
 // coalesced, 4 KiB-aligned extents covering its slots into budgeted buffers and binds each slot
 // to a pointer inside them. No weight byte is copied after the read, except the one permitted
 // conversion of non-fp32 (or misaligned) tensors into budgeted fp32 scratch.
+// Loading is split in two so that a pipeline can grant budget in layer order (reserve, under a
+// ticket) while the reads themselves run in parallel (fill).
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -11,9 +13,12 @@
 #include "core/memory_budget.h"
 #include "formats/safetensors.h"
 #include "graph/graph.h"
+#include "io/coalesce.h"
 #include "io/file.h"
 
 namespace edgerun {
+
+class Trace;
 
 struct ResidentLayer {
   int32_t layer = -1;
@@ -25,27 +30,68 @@ struct ResidentLayer {
   }
 };
 
+// A layer whose buffers are granted but not yet read.
+struct PendingLayer {
+  int32_t layer = -1;
+  struct Read {
+    int32_t file;
+    Extent extent;
+    std::vector<SlotId> slots;  // slots inside the extent
+    Allocation buf;
+    std::vector<Allocation> conv;  // fp32 scratch for slots that cannot bind in place (by slot)
+    std::vector<bool> in_place;
+  };
+  std::vector<Read> reads;
+};
+
+// Bytes a layer occupies while resident, and at the peak of its load (raw read buffers plus
+// conversion scratch, before raw buffers of fully converted extents are released).
+struct LayerFootprint {
+  uint64_t resident = 0;
+  uint64_t peak = 0;
+};
+
 class WeightLoader {
  public:
   WeightLoader(Graph& g, const WeightSet& ws, MemoryBudget& budget);
 
-  // Reads and binds every slot of `layer`. Thread-safe for distinct layers.
+  // Convenience: reserve (non-blocking) + fill.
   ResidentLayer load(int32_t layer);
+  // Acquires every buffer the layer needs; blocking waits for budget (flow control).
+  PendingLayer reserve(int32_t layer, bool blocking);
+  // Reads the extents and binds the slots. Thread-safe for distinct layers.
+  ResidentLayer fill(PendingLayer&& p);
   // Unbinds the slots of a layer (call before its buffers are released).
   void unbind(int32_t layer);
-  // Reads rows `ids` (n) of a gather_rows slot (V, D) into out (n, D) as fp32. ids must be
-  // checked by the caller (0 <= id < V).
-  void gather_rows(SlotId s, const int64_t* ids, int64_t n, float* out);
+  // Reads rows `ids` (n) of a gather_rows slot (V, D) into out (n, D) as fp32, through `staging`
+  // (row_staging_bytes(s) bytes). ids must be checked by the caller (0 <= id < V).
+  void gather_rows(SlotId s, const int64_t* ids, int64_t n, float* out, void* staging);
+  uint64_t row_staging_bytes(SlotId s) const;
+
+  LayerFootprint footprint(int32_t layer) const;
+  // Replaces the reader of every file (direct I/O, fault injection, throttling).
+  void set_files(std::vector<std::unique_ptr<RandomAccessFile>> files);
+  RandomAccessFile& file(int32_t i) { return *files_[i]; }
+  void set_trace(Trace* t) { trace_ = t; }
 
   uint64_t bytes_read() const { return bytes_read_.load(); }
   uint64_t weight_copies() const { return copies_.load(); }  // slots converted into scratch
 
  private:
+  struct Plan {
+    int32_t file;
+    Extent extent;
+    std::vector<SlotId> slots;
+    std::vector<bool> in_place;
+  };
+  std::vector<Plan> plan(int32_t layer) const;
+
   Graph& g_;
   MemoryBudget& budget_;
   std::vector<std::unique_ptr<RandomAccessFile>> files_;
   std::atomic<uint64_t> bytes_read_{0};
   std::atomic<uint64_t> copies_{0};
+  Trace* trace_ = nullptr;
 };
 
 // Widens `n` elements of dtype `dt` at `src` to fp32 (F32, BF16, F16).

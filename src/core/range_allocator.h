@@ -1,0 +1,54 @@
+// RangeAllocator: first-fit, address-ordered free list over [0, capacity) with coalescing on
+// free. Used by MemoryBudget for its arena and by the engine's activation arena, and run "dry"
+// by the planner to size that arena exactly (same sequence of calls, same answer).
+#pragma once
+#include <cstdint>
+#include <map>
+#include <optional>
+
+namespace edgerun {
+
+class RangeAllocator {
+ public:
+  explicit RangeAllocator(uint64_t capacity) : capacity_(capacity) { free_.emplace(0, capacity); }
+  // Offset of a free range of `size` bytes, or nullopt.
+  std::optional<uint64_t> take(uint64_t size) {
+    for (auto it = free_.begin(); it != free_.end(); ++it) {
+      if (it->second < size) continue;
+      uint64_t off = it->first, len = it->second;
+      free_.erase(it);
+      if (len > size) free_.emplace(off + size, len - size);
+      if (off + size > high_end_) high_end_ = off + size;
+      return off;
+    }
+    return std::nullopt;
+  }
+  // Returns [off, off + size) to the free list; false on a double free.
+  bool give(uint64_t off, uint64_t size) {
+    auto [it, ok] = free_.emplace(off, size);
+    if (!ok) return false;
+    auto next = std::next(it);
+    if (next != free_.end() && it->first + it->second == next->first) {
+      it->second += next->second;
+      free_.erase(next);
+    }
+    if (it != free_.begin()) {
+      auto prev = std::prev(it);
+      if (prev->first + prev->second == it->first) {
+        prev->second += it->second;
+        free_.erase(it);
+      }
+    }
+    return true;
+  }
+  uint64_t capacity() const { return capacity_; }
+  // Highest end offset ever handed out: the extent a region must have for this call sequence.
+  uint64_t high_end() const { return high_end_; }
+
+ private:
+  uint64_t capacity_;
+  uint64_t high_end_ = 0;
+  std::map<uint64_t, uint64_t> free_;
+};
+
+}  // namespace edgerun

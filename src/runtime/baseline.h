@@ -1,0 +1,21 @@
+// The runtime's fixed baseline (memory outside the budget: the binary, libraries, BLAS packing
+// buffers, thread stacks) and the weight readers a session streams through.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "formats/safetensors.h"
+#include "graph/graph.h"
+#include "io/file.h"
+
+namespace edgerun {
+
+// Warms the BLAS (its threads and packing buffers) with a small GEMM of the model's width, then
+// returns the process's resident set: what stays outside the budget for this configuration.
+uint64_t measure_fixed_baseline(const Graph& g);
+
+// One direct-I/O reader per weight file (buffered fallback with a warning where refused).
+std::vector<std::unique_ptr<RandomAccessFile>> open_weight_files_direct(const WeightSet& ws);
+
+}  // namespace edgerun

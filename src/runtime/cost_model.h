@@ -1,0 +1,46 @@
+// SwapNet's cost model: least-squares fits t_in ~ a*s + b*d + c (s bytes, d depth),
+// t_ex ~ a*FLOPs + b*d + c, t_out ~ a*s + b*d + c, with R^2 and the mean absolute percentage
+// error on held-out samples. With direct reads into the arena, swap-out is a release, so its fit
+// is close to a constant.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace edgerun {
+
+struct LinearFit {
+  std::array<double, 3> coef{0, 0, 0};  // (a, b, c)
+  double r2 = 0;                        // on the fitting samples
+  double mape_holdout = 0;              // mean |pred - y| / y on held-out samples
+  int n_fit = 0, n_holdout = 0;
+  double predict(double x, double d) const { return coef[0] * x + coef[1] * d + coef[2]; }
+};
+
+struct Sample {
+  double x = 0;  // bytes or FLOPs
+  double d = 0;  // depth
+  double y = 0;  // seconds (or ms)
+};
+
+// Fits on samples whose index % holdout_every != 0 (all when holdout_every <= 1) and reports
+// MAPE on the rest. Ridge-stabilised normal equations: transformer layers are all alike, so
+// depth and size can be nearly collinear.
+LinearFit fit_linear(const std::vector<Sample>& samples, int holdout_every = 4);
+
+struct CostModel {
+  LinearFit t_in;   // ms from (bytes, depth)
+  LinearFit t_ex;   // ms from (FLOPs, depth)
+  LinearFit t_out;  // ms from (bytes, depth)
+  double read_bytes_per_s = 1.5e9;  // storage bandwidth (direct I/O at depth)
+  double flops_per_s = 5e10;        // compute rate for this thread count
+  bool measured = false;
+
+  double load_ms(uint64_t bytes, int32_t depth) const;
+  double compute_ms(double flops, int32_t depth) const;
+  std::string to_json() const;
+  static CostModel from_json(const std::string& text, const std::string& path);
+};
+
+}  // namespace edgerun

@@ -1,0 +1,286 @@
+// make_plan: candidate plans per executor, each scored by simulate_plan.
+#include "runtime/planner.h"
+
+#include <algorithm>
+#include <limits>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/memory_budget.h"
+#include "runtime/weight_loader.h"
+
+namespace edgerun {
+
+namespace {
+std::string mib(uint64_t b) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.1f MiB (%llu bytes)", b / 1048576.0, static_cast<unsigned long long>(b));
+  return buf;
+}
+
+// Pipeload: loads granted in layer order when a loader is free and memory allows; the storage
+// device serves one read at a time at its bandwidth (reads already run at queue depth inside);
+// compute in order; a layer is freed when its compute ends.
+std::pair<double, uint64_t> sim_pipeload(const ExecPlan& p, const std::vector<LayerCost>& L,
+                                         uint64_t reserved, uint64_t budget, bool first) {
+  const size_t n = L.size();
+  std::vector<double> agent_free(static_cast<size_t>(std::max(1, p.agents)), 0.0);
+  std::vector<std::pair<double, uint64_t>> held;  // (free time, bytes) of granted layers
+  uint64_t pinned_bytes = 0;
+  for (size_t i = 0; i < n; ++i)
+    if (p.pinned[i] && !first) pinned_bytes += L[i].resident;
+  double storage_free = 0, compute_end = 0, last_grant = 0;
+  uint64_t peak = reserved + pinned_bytes;
+  const uint64_t cap = budget ? budget : std::numeric_limits<uint64_t>::max();
+  for (size_t i = 0; i < n; ++i) {
+    double ready = 0;
+    if (first || !p.pinned[i]) {
+      auto a = std::min_element(agent_free.begin(), agent_free.end());
+      double t = std::max(*a, last_grant);
+      // wait for frees until the layer's peak fits
+      std::sort(held.begin(), held.end());
+      auto in_use_at = [&](double when) {
+        uint64_t u = reserved + pinned_bytes;
+        for (auto& h : held)
+          if (h.first > when) u += h.second;
+        return u;
+      };
+      size_t k = 0;
+      while (in_use_at(t) + L[i].peak > cap && k < held.size()) t = std::max(t, held[k++].first);
+      peak = std::max(peak, in_use_at(t) + L[i].peak);
+      last_grant = t;
+      double start = std::max(t, storage_free);
+      storage_free = start + L[i].load_ms;
+      ready = storage_free;
+      *a = ready;
+    }
+    double start = std::max(compute_end, ready);
+    compute_end = start + L[i].compute_ms;
+    // Pinned layers loaded in the first pass are never freed; in later passes they are already
+    // counted in pinned_bytes.
+    if (first || !p.pinned[i])
+      held.emplace_back(p.pinned[i] ? std::numeric_limits<double>::infinity() : compute_end, L[i].resident);
+  }
+  return {compute_end, peak};
+}
+
+// Swap: blocks in order; block b+1 is read during block b when prefetching and memory allows.
+std::pair<double, uint64_t> sim_swap(const ExecPlan& p, const std::vector<LayerCost>& L,
+                                     uint64_t reserved, uint64_t budget, bool first) {
+  auto block_bytes = [&](size_t b, bool use_peak) {
+    uint64_t s = 0;
+    for (int32_t l = p.blocks[b].first; l < p.blocks[b].second; ++l)
+      if (first || !p.pinned[l]) s += use_peak ? L[l].peak : L[l].resident;
+    return s;
+  };
+  auto block_time = [&](size_t b, bool load) {
+    double t = 0;
+    for (int32_t l = p.blocks[b].first; l < p.blocks[b].second; ++l)
+      t += load ? ((first || !p.pinned[l]) ? L[l].load_ms : 0.0) : L[l].compute_ms;
+    return t;
+  };
+  uint64_t pinned = 0;
+  if (!first)
+    for (size_t l = 0; l < L.size(); ++l)
+      if (p.pinned[l]) pinned += L[l].resident;
+  const uint64_t cap = budget ? budget : std::numeric_limits<uint64_t>::max();
+  double t = 0, load_done = block_time(0, true);
+  uint64_t peak = reserved + pinned + block_bytes(0, true);
+  for (size_t b = 0; b < p.blocks.size(); ++b) {
+    double start = std::max(t, load_done);
+    double end = start + block_time(b, false);
+    if (b + 1 < p.blocks.size()) {
+      const uint64_t both = reserved + pinned + block_bytes(b, false) + block_bytes(b + 1, true);
+      if (p.prefetch && both <= cap) {
+        load_done = start + block_time(b + 1, true);
+        peak = std::max(peak, both);
+      } else {
+        load_done = end + block_time(b + 1, true);
+        peak = std::max(peak, reserved + pinned + block_bytes(b + 1, true));
+      }
+    }
+    t = end;
+  }
+  return {t, peak};
+}
+}  // namespace
+
+std::pair<double, uint64_t> simulate_plan(const ExecPlan& p, const std::vector<LayerCost>& layers,
+                                          uint64_t reserved, uint64_t budget, bool first_pass) {
+  switch (p.kind) {
+    case ExecutorKind::Resident: {
+      double t = 0;
+      uint64_t m = reserved;
+      for (const auto& l : layers) {
+        if (first_pass) t += l.load_ms;
+        m += l.resident;
+      }
+      uint64_t max_extra = 0;
+      for (const auto& l : layers) max_extra = std::max(max_extra, l.peak - l.resident);
+      for (const auto& l : layers) t += l.compute_ms;
+      return {t, m + max_extra};
+    }
+    case ExecutorKind::Swap: return sim_swap(p, layers, reserved, budget, first_pass);
+    case ExecutorKind::Pipeload: return sim_pipeload(p, layers, reserved, budget, first_pass);
+    case ExecutorKind::Auto: break;
+  }
+  ER_THROW(InternalError, "simulate_plan: unresolved executor");
+}
+
+PlanResult make_plan(const Graph& g, const WeightLoader& loader, const CostModel& cm, const PlanRequest& req) {
+  PlanResult r;
+  const size_t n = g.layers.size();
+  uint64_t max_peak = 0, total_resident = 0, max_extra = 0;
+  for (size_t i = 0; i < n; ++i) {
+    LayerCost c;
+    c.name = g.layers[i].name;
+    c.bytes = g.layer_weight_bytes(static_cast<int32_t>(i));
+    LayerFootprint fp = loader.footprint(static_cast<int32_t>(i));
+    c.resident = fp.resident;
+    c.peak = fp.peak;
+    c.flops = g.layer_flops(static_cast<int32_t>(i), req.B, req.T, req.past);
+    c.load_ms = c.bytes ? cm.load_ms(c.peak, static_cast<int32_t>(i)) : 0.0;
+    c.compute_ms = cm.compute_ms(c.flops, static_cast<int32_t>(i));
+    r.weight_bytes += c.bytes;
+    r.compute_ms += c.compute_ms;
+    max_peak = std::max(max_peak, c.peak);
+    total_resident += c.resident;
+    max_extra = std::max(max_extra, c.peak - c.resident);
+    r.layers.push_back(c);
+  }
+  r.min_budget = req.reserved_bytes + max_peak;
+  const uint64_t budget = req.budget;
+  if (budget && budget < r.min_budget)
+    ER_THROW(BudgetError, "budget ", mib(budget), " is below the minimum ", mib(r.min_budget),
+             " for this model and input: largest layer ", mib(max_peak), " + activation arena, KV cache and logits ",
+             mib(req.reserved_bytes));
+  const uint64_t resident_need = req.reserved_bytes + total_resident + max_extra;
+  const bool fits = !budget || resident_need <= budget;
+
+  auto finish = [&](ExecPlan p) {
+    if (p.pinned.empty()) p.pinned.assign(n, false);
+    r.plan = p;
+    auto [first_ms, peak1] = simulate_plan(p, r.layers, req.reserved_bytes, budget, true);
+    auto [steady_ms, peak2] = simulate_plan(p, r.layers, req.reserved_bytes, budget, false);
+    r.predicted_first_ms = first_ms;
+    r.predicted_ms = steady_ms;
+    r.predicted_peak = std::max(peak1, peak2);
+    r.streamed_bytes = 0;
+    if (p.kind != ExecutorKind::Resident)
+      for (size_t i = 0; i < n; ++i)
+        if (!p.pinned[i]) r.streamed_bytes += r.layers[i].bytes;
+    return r;
+  };
+
+  if (req.kind == ExecutorKind::Resident || (req.kind == ExecutorKind::Auto && fits)) {
+    if (!fits)
+      ER_THROW(BudgetError, "the resident executor needs ", mib(resident_need), " but the budget is ",
+               mib(budget), "; use --executor swap|pipeload|auto");
+    ExecPlan p;
+    p.kind = ExecutorKind::Resident;
+    return finish(p);
+  }
+  const uint64_t cap = budget ? budget : std::numeric_limits<uint64_t>::max();
+
+  // Pinned prefixes that leave room to stream the rest: pinned + reserved + largest streamed peak.
+  auto pinned_prefix = [&](size_t k) {
+    std::vector<bool> pin(n, false);
+    for (size_t i = 0; i < k; ++i) pin[i] = r.layers[i].bytes > 0;
+    return pin;
+  };
+  auto prefix_ok = [&](size_t k) {
+    uint64_t pinned = 0, rest_peak = 0;
+    for (size_t i = 0; i < n; ++i) {
+      if (i < k) pinned += r.layers[i].resident;
+      else rest_peak = std::max(rest_peak, r.layers[i].peak);
+    }
+    return req.reserved_bytes + pinned + rest_peak <= cap && k < n;
+  };
+
+  struct Cand {
+    ExecPlan p;
+    double score;
+  };
+  std::vector<Cand> cands;
+  auto consider = [&](ExecPlan p) {
+    auto [first_ms, peak1] = simulate_plan(p, r.layers, req.reserved_bytes, budget, true);
+    auto [steady_ms, peak2] = simulate_plan(p, r.layers, req.reserved_bytes, budget, false);
+    if (std::max(peak1, peak2) > cap) return;
+    cands.push_back({p, steady_ms + 1e-3 * first_ms});
+  };
+  std::vector<size_t> ks;
+  for (size_t k = 0; k < n && prefix_ok(k); ++k) ks.push_back(k);
+  if (ks.empty()) ks.push_back(0);
+  if (req.kind == ExecutorKind::Pipeload || req.kind == ExecutorKind::Auto) {
+    std::vector<int> agents;
+    if (req.agents > 0) agents.push_back(req.agents);
+    else agents = {1, 2, 3, 4};
+    for (size_t k : ks)
+      for (int a : agents) {
+        ExecPlan p;
+        p.kind = ExecutorKind::Pipeload;
+        p.agents = a;
+        p.pinned = pinned_prefix(k);
+        consider(p);
+      }
+  }
+  if (req.kind == ExecutorKind::Swap || req.kind == ExecutorKind::Auto) {
+    for (size_t k : ks) {
+      ExecPlan p;
+      p.kind = ExecutorKind::Swap;
+      p.prefetch = req.prefetch;
+      p.pinned = pinned_prefix(k);
+      uint64_t pinned = 0;
+      for (size_t i = 0; i < k; ++i) pinned += r.layers[i].resident;
+      const uint64_t room = cap - std::min(cap, req.reserved_bytes + pinned);
+      const uint64_t block_cap = p.prefetch ? room / 2 : room;
+      int32_t start = 0;
+      uint64_t acc = 0;
+      for (size_t i = 0; i < n; ++i) {
+        uint64_t add = p.pinned[i] ? 0 : r.layers[i].peak;
+        if (static_cast<int32_t>(i) > start && acc + add > block_cap) {
+          p.blocks.emplace_back(start, static_cast<int32_t>(i));
+          start = static_cast<int32_t>(i);
+          acc = 0;
+        }
+        acc += add;
+      }
+      p.blocks.emplace_back(start, static_cast<int32_t>(n));
+      consider(p);
+    }
+  }
+  if (cands.empty())
+    ER_THROW(BudgetError, "no plan fits the budget ", mib(budget), "; the minimum is ", mib(r.min_budget));
+  // Least predicted latency; ties go to fewer agents (first considered).
+  auto best = std::min_element(cands.begin(), cands.end(), [](const Cand& a, const Cand& b) {
+    return a.score < b.score * (1 - 1e-9);
+  });
+  return finish(best->p);
+}
+
+std::string PlanResult::to_json() const {
+  nlohmann::json blocks = nlohmann::json::array();
+  for (auto& b : plan.blocks) blocks.push_back({b.first, b.second});
+  nlohmann::json pinned = nlohmann::json::array();
+  for (size_t i = 0; i < plan.pinned.size(); ++i)
+    if (plan.pinned[i]) pinned.push_back(layers[i].name);
+  nlohmann::json ls = nlohmann::json::array();
+  for (const auto& l : layers)
+    ls.push_back({{"name", l.name}, {"bytes", l.bytes}, {"resident_bytes", l.resident}, {"peak_bytes", l.peak},
+                  {"flops", l.flops}, {"load_ms", l.load_ms}, {"compute_ms", l.compute_ms}});
+  nlohmann::json j = {{"executor", executor_name(plan.kind)},
+                      {"agents", plan.agents},
+                      {"prefetch", plan.prefetch},
+                      {"blocks", blocks},
+                      {"resident_layers", pinned},
+                      {"predicted_ms", predicted_ms},
+                      {"predicted_first_ms", predicted_first_ms},
+                      {"predicted_peak_bytes", predicted_peak},
+                      {"min_budget_bytes", min_budget},
+                      {"weight_bytes", weight_bytes},
+                      {"streamed_bytes", streamed_bytes},
+                      {"layers", ls}};
+  return j.dump(2);
+}
+
+}  // namespace edgerun

@@ -1,0 +1,55 @@
+// Planner: chooses the executor, block boundaries, loading agents and the layers kept resident
+// across passes that minimise predicted latency with predicted peak <= budget. Predictions come
+// from an event simulation of each executor over the cost model; the minimum budget is computed
+// before any work (largest layer at 4 KiB alignment + the memory reserved before loads:
+// activation arena, KV cache, logits).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "graph/graph.h"
+#include "runtime/cost_model.h"
+#include "runtime/executor.h"
+
+namespace edgerun {
+
+class WeightLoader;
+
+struct PlanRequest {
+  ExecutorKind kind = ExecutorKind::Auto;
+  int agents = 0;                 // pipeload: 0 lets the planner choose
+  bool prefetch = true;           // swap
+  uint64_t budget = 0;            // 0: unlimited
+  uint64_t reserved_bytes = 0;    // activation arena + KV cache + logits, taken before loads
+  int64_t B = 1, T = 1, past = 0; // pass shape for FLOPs
+};
+
+struct LayerCost {
+  std::string name;
+  uint64_t bytes = 0, resident = 0, peak = 0;
+  double flops = 0, load_ms = 0, compute_ms = 0;
+};
+
+struct PlanResult {
+  ExecPlan plan;
+  double predicted_ms = 0;        // one pass in steady state (pinned layers already resident)
+  double predicted_first_ms = 0;  // the first pass (pinned layers loaded too)
+  uint64_t predicted_peak = 0;    // budget bytes at the worst moment
+  uint64_t min_budget = 0;
+  uint64_t weight_bytes = 0;      // bytes read by a fully streamed pass
+  uint64_t streamed_bytes = 0;    // bytes read per steady-state pass
+  double compute_ms = 0;          // sum of layer compute predictions
+  std::vector<LayerCost> layers;
+  std::string to_json() const;
+};
+
+// Throws BudgetError naming the minimum when the budget is below it, and when a forced
+// executor (resident) cannot fit.
+PlanResult make_plan(const Graph& g, const WeightLoader& loader, const CostModel& cm, const PlanRequest& req);
+
+// Event simulation of one pass (exposed for tests): returns {latency_ms, peak_bytes}.
+std::pair<double, uint64_t> simulate_plan(const ExecPlan& p, const std::vector<LayerCost>& layers,
+                                          uint64_t reserved, uint64_t budget, bool first_pass);
+
+}  // namespace edgerun
