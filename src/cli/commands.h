@@ -12,8 +12,13 @@ using Runner = std::function<int()>;
 
 Runner add_run(CLI::App& app);
 Runner add_info(CLI::App& app);
+Runner add_iobench(CLI::App& app);
+Runner add_synth(CLI::App& app);
+Runner add_sim(CLI::App& app);
 
 // "300M", "1.5G", "4096", "25%" (of `percent_base` bytes). Throws InputError.
 uint64_t parse_bytes(const std::string& s, uint64_t percent_base);
+// "10%" -> 0.10. Throws InputError.
+double parse_percent(const std::string& s);
 
 }  // namespace edgerun::cli

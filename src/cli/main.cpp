@@ -15,6 +15,9 @@ int main(int argc, char** argv) {
   std::vector<std::pair<CLI::App*, edgerun::cli::Runner>> cmds;
   edgerun::cli::Runner run = edgerun::cli::add_run(app);
   edgerun::cli::Runner info = edgerun::cli::add_info(app);
+  edgerun::cli::Runner iobench = edgerun::cli::add_iobench(app);
+  edgerun::cli::Runner synth = edgerun::cli::add_synth(app);
+  edgerun::cli::Runner sim = edgerun::cli::add_sim(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -23,6 +26,9 @@ int main(int argc, char** argv) {
   try {
     if (app.got_subcommand("run")) return run();
     if (app.got_subcommand("info")) return info();
+    if (app.got_subcommand("iobench")) return iobench();
+    if (app.got_subcommand("synth")) return synth();
+    if (app.got_subcommand("sim")) return sim();
   } catch (const edgerun::InputError& e) {
     std::fprintf(stderr, "edgerun: input error: %s\n", e.what());
     return 3;

@@ -68,7 +68,8 @@ double Graph::layer_flops(int32_t layer, int64_t B, int64_t T, int64_t past) con
     switch (op.kind) {
       case OpKind::Linear: {
         double k = static_cast<double>(values[op.inputs[0]].cols);
-        f += 2.0 * rows * k * static_cast<double>(out.cols);
+        double n = static_cast<double>(op.p.chunk_begin >= 0 ? slots[op.slots[0]].shape[0] : out.cols);
+        f += 2.0 * rows * k * n;
         break;
       }
       case OpKind::PatchEmbed: {

@@ -62,6 +62,10 @@ enum class ActKind : uint8_t { GeluErf, GeluTanh, Relu, Tanh, QuickGelu, Silu };
 struct OpParams {
   // Linear
   bool w_in_out = false;        // Conv1D layout (K, N)
+  // Output-dimension chunk of a larger Linear: this op writes columns [chunk_begin, chunk_begin +
+  // slot rows) of an output `cols` wide; a chunk after the first takes the running output as its
+  // second input and writes into it in place.
+  int64_t chunk_begin = -1;
   // LayerNorm
   float eps = 1e-5f;
   // Activation

@@ -1,6 +1,8 @@
 // Shared transformer pieces: weight lookup, norms, linears, MLP and attention sub-graphs.
 #include "models/blocks.h"
 
+#include <algorithm>
+
 #include "core/error.h"
 
 namespace edgerun {
@@ -51,6 +53,20 @@ SlotId WeightFinder::slot(const std::string& name, const Shape& expect, bool gat
   return g_.add_slot(std::move(s));
 }
 
+SlotId WeightFinder::slot_rows(const std::string& name, const Shape& expect, int64_t r0, int64_t r1) {
+  SlotId full = slot(name, expect);
+  ER_CHECK(expect.size() == 2 && 0 <= r0 && r0 < r1 && r1 <= expect[0]);
+  // Reuse the validated full slot's record for the sub-range, then drop the full one.
+  WeightSlot s = g_.slots[full];
+  g_.slots.pop_back();
+  const uint64_t row_bytes = static_cast<uint64_t>(expect[1] * dtype_size(s.file_dtype));
+  s.end = s.begin + static_cast<uint64_t>(r1) * row_bytes;
+  s.begin += static_cast<uint64_t>(r0) * row_bytes;
+  s.shape = {r1 - r0, expect[1]};
+  s.name += "[" + std::to_string(r0) + ":" + std::to_string(r1) + "]";
+  return g_.add_slot(std::move(s));
+}
+
 ActKind parse_activation(const ConfigJson& cfg, const char* key, const std::string& dflt) {
   std::string a = cfg.get_string(key, dflt);
   if (a == "gelu" || a == "gelu_python") return ActKind::GeluErf;
@@ -95,6 +111,25 @@ ValueId add_activation(Graph& g, ValueId x, ActKind act, const std::string& name
 
 ValueId add_residual(Graph& g, ValueId a, ValueId b, const std::string& name) {
   return g.add_op(OpKind::Add, name, {a, b}, {}, {}, g.values[a].rows, g.values[a].cols);
+}
+
+ValueId add_linear_row_chunked(WeightFinder& w, ValueId x, const std::string& weight, int64_t k,
+                               int64_t n, int64_t chunk_rows, Rows out_rows, const std::string& name) {
+  Graph& g = w.graph();
+  ValueId y = kNone;
+  int c = 0;
+  for (int64_t r0 = 0; r0 < n; r0 += chunk_rows, ++c) {
+    const int64_t r1 = std::min(n, r0 + chunk_rows);
+    g.begin_layer(name + "." + std::to_string(c));
+    SlotId s = w.slot_rows(weight, {n, k}, r0, r1);
+    OpParams p;
+    p.chunk_begin = r0;
+    std::vector<ValueId> in{x};
+    if (y != kNone) in.push_back(y);
+    y = g.add_op(OpKind::Linear, name + "." + std::to_string(c), in, {s, kNone}, p, out_rows, n);
+    g.end_layer();
+  }
+  return y;
 }
 
 namespace {

@@ -23,6 +23,8 @@ class WeightFinder {
   // Same, but kNone when the tensor is absent under every prefix.
   SlotId optional_slot(const std::string& name, const Shape& expect);
   bool has(const std::string& name) const;
+  // Slot for rows [r0, r1) of a 2-D tensor of shape `expect` (a contiguous byte range).
+  SlotId slot_rows(const std::string& name, const Shape& expect, int64_t r0, int64_t r1);
   Graph& graph() { return g_; }
 
  private:
@@ -39,6 +41,12 @@ ValueId add_layernorm(WeightFinder& w, ValueId x, const std::string& prefix, int
 ValueId add_linear(WeightFinder& w, ValueId x, const std::string& prefix, int64_t k, int64_t n,
                    bool w_in_out, bool bias_required = true);
 ValueId add_activation(Graph& g, ValueId x, ActKind act, const std::string& name);
+// y = x W^T with W (n, k) stored torch-style and too large to load whole at small budgets: one
+// layer per chunk of at most `chunk_rows` output rows, each writing its columns of y in place.
+// The chunking depends only on the graph, never on the budget, so every executor makes the
+// same kernel calls. Opens and closes its own layers.
+ValueId add_linear_row_chunked(WeightFinder& w, ValueId x, const std::string& weight, int64_t k,
+                               int64_t n, int64_t chunk_rows, Rows out_rows, const std::string& name);
 ValueId add_residual(Graph& g, ValueId a, ValueId b, const std::string& name);
 
 struct AttentionSpec {

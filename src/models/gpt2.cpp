@@ -1,6 +1,7 @@
 // GPT-2 (GPT2Model, GPT2LMHeadModel): pre-LN causal decoder with Conv1D weights stored (in, out),
 // learned positions, a KV cache per layer and an LM head tied to the token embedding.
 // Leaves out: cross-attention (add_cross_attention) and padded batches for generation.
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
@@ -78,23 +79,24 @@ void build_gpt2(const ConfigJson& cfg, const WeightSet& ws, ModelInfo& info, Gra
   if (info.arch == "GPT2LMHeadModel") {
     info.head = Head::LmHead;
     ValueId last = g.add_op(OpKind::SelectLast, "last_token", {x}, {}, {}, Rows::TokensOrLast, D);
+    g.end_layer();
     const bool tied = cfg.get_bool("tie_word_embeddings", true);
-    SlotId lm = head.has("lm_head.weight") ? head.slot("lm_head.weight", {V, D}) : kNone;
-    if (lm == kNone) {
-      if (!tied)
-        ER_THROW(FormatError, cfg.path(), ": tie_word_embeddings is false but the weights have no "
-                 "lm_head.weight");
-      lm = w.slot("wte.weight", {V, D});  // tied: the same bytes, loaded whole for the head
-    }
-    OpParams lp;
-    g.output = g.add_op(OpKind::Linear, "lm_head", {last}, {lm, kNone}, lp, Rows::TokensOrLast, V);
+    const bool own = head.has("lm_head.weight");
+    if (!own && !tied)
+      ER_THROW(FormatError, cfg.path(), ": tie_word_embeddings is false but the weights have no "
+               "lm_head.weight");
+    // The (V, D) head is the model's largest tensor (321 MB on GPT-2 XL): cut it into chunks no
+    // larger than one transformer layer (about 12 D^2 weights), the same at every budget.
+    WeightFinder& src = own ? head : w;
+    g.output = add_linear_row_chunked(src, last, own ? "lm_head.weight" : "wte.weight", D, V,
+                                      std::max<int64_t>(1, 12 * D), Rows::TokensOrLast, "lm_head");
     info.primary_output = "logits";
   } else {
     info.head = Head::Base;
     g.output = x;
     info.primary_output = "last_hidden_state";
+    g.end_layer();
   }
-  g.end_layer();
 }
 
 }  // namespace edgerun

@@ -16,6 +16,9 @@
 namespace edgerun {
 
 namespace {
+// Output chunks after the first write into their second input's buffer.
+bool adopts_input(const Op& op) { return op.kind == OpKind::Linear && op.p.chunk_begin > 0; }
+
 double ms_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -79,8 +82,14 @@ uint64_t Engine::activation_arena_bytes(const PassShape& s) const {
   std::vector<uint64_t> size(g_.values.size(), 0);
   for (size_t i = 0; i < g_.ops.size(); ++i) {
     const Op& op = g_.ops[i];
-    size[op.output] = arena_round(static_cast<uint64_t>(g_.value_bytes(op.output, s.B, s.T, s.last_only)));
-    off[op.output] = static_cast<int64_t>(*ra.take(size[op.output]));
+    if (adopts_input(op)) {
+      off[op.output] = off[op.inputs[1]];
+      size[op.output] = size[op.inputs[1]];
+      off[op.inputs[1]] = -1;
+    } else {
+      size[op.output] = arena_round(static_cast<uint64_t>(g_.value_bytes(op.output, s.B, s.T, s.last_only)));
+      off[op.output] = static_cast<int64_t>(*ra.take(size[op.output]));
+    }
     if (uint64_t sc = arena_round(op_scratch_bytes(op, s))) ra.give(*ra.take(sc), sc);
     for (ValueId v : op.inputs)
       if (last_use_[v] == static_cast<int32_t>(i) && v != g_.output && off[v] >= 0) {
@@ -267,8 +276,14 @@ void Engine::run_graph(const Step& st, float* out) {
       ScopedSpan span(tr, "inference", "compute " + layer.name);
       for (int32_t i = layer.first_op; i < layer.end_op; ++i) {
         const Op& op = g_.ops[i];
-        size[op.output] = arena_round(static_cast<uint64_t>(g_.value_bytes(op.output, st.shape.B, st.shape.T, st.shape.last_only)));
-        off[op.output] = static_cast<int64_t>(*ra.take(size[op.output]));
+        if (adopts_input(op)) {  // a later output chunk writes into the running output
+          off[op.output] = off[op.inputs[1]];
+          size[op.output] = size[op.inputs[1]];
+          off[op.inputs[1]] = -1;
+        } else {
+          size[op.output] = arena_round(static_cast<uint64_t>(g_.value_bytes(op.output, st.shape.B, st.shape.T, st.shape.last_only)));
+          off[op.output] = static_cast<int64_t>(*ra.take(size[op.output]));
+        }
         const uint64_t sc = arena_round(op_scratch_bytes(op, st.shape));
         uint64_t sc_off = sc ? *ra.take(sc) : 0;
         run_op(op, st, off, arena_.as<char>() + sc_off);

@@ -60,8 +60,14 @@ void Engine::run_op(const Op& op, const Step& step, std::vector<int64_t>& off, v
                          op.p.eps, y);
       break;
     case OpKind::Linear:
-      kernels::linear(in(0), in_rows(0), g_.values[op.inputs[0]].cols, bound(g_, op.slots[0]),
-                      ov.cols, op.p.w_in_out, bound(g_, op.slots[1]), y);
+      if (op.p.chunk_begin >= 0) {  // rows [chunk_begin, +n) of a (cols, K) weight, written in place
+        const int64_t n = g_.slots[op.slots[0]].shape[0];
+        kernels::linear(in(0), in_rows(0), g_.values[op.inputs[0]].cols, bound(g_, op.slots[0]), n,
+                        false, bound(g_, op.slots[1]), y + op.p.chunk_begin, ov.cols);
+      } else {
+        kernels::linear(in(0), in_rows(0), g_.values[op.inputs[0]].cols, bound(g_, op.slots[0]),
+                        ov.cols, op.p.w_in_out, bound(g_, op.slots[1]), y);
+      }
       break;
     case OpKind::Activation:
       kernels::activation(in(0), rows * ov.cols, op.p.act, y);

@@ -15,11 +15,12 @@ int get_blas_threads();
 const char* blas_core_name();
 
 // y (M, N) = x (M, K) . W^T + b, W stored (N, K); or x . W + b with W stored (K, N) (w_in_out).
-// bias may be null.
+// bias may be null. ldy: row stride of y in floats (0: N), for writing a column chunk of a wider
+// output in place.
 void linear(const float* x, int64_t M, int64_t K, const float* w, int64_t N, bool w_in_out,
-            const float* bias, float* y);
+            const float* bias, float* y, int64_t ldy = 0);
 void linear_ref(const float* x, int64_t M, int64_t K, const float* w, int64_t N, bool w_in_out,
-                const float* bias, float* y);
+                const float* bias, float* y, int64_t ldy = 0);
 
 // y (M, D) = (x - mean) / sqrt(var + eps) * gamma + beta, per row (biased variance).
 void layernorm(const float* x, int64_t M, int64_t D, const float* gamma, const float* beta,

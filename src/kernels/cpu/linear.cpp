@@ -19,26 +19,28 @@ int get_blas_threads() { return openblas_get_num_threads(); }
 const char* blas_core_name() { return openblas_get_corename(); }
 
 void linear(const float* x, int64_t M, int64_t K, const float* w, int64_t N, bool w_in_out,
-            const float* bias, float* y) {
+            const float* bias, float* y, int64_t ldy) {
+  if (ldy == 0) ldy = N;
   float beta = 0.0f;
   if (bias) {
-    for (int64_t i = 0; i < M; ++i) std::memcpy(y + i * N, bias, static_cast<size_t>(N) * 4);
+    for (int64_t i = 0; i < M; ++i) std::memcpy(y + i * ldy, bias, static_cast<size_t>(N) * 4);
     beta = 1.0f;
   }
   cblas_sgemm(CblasRowMajor, CblasNoTrans, w_in_out ? CblasNoTrans : CblasTrans,
               static_cast<int>(M), static_cast<int>(N), static_cast<int>(K), 1.0f, x,
               static_cast<int>(K), w, static_cast<int>(w_in_out ? N : K), beta, y,
-              static_cast<int>(N));
+              static_cast<int>(ldy));
 }
 
 void linear_ref(const float* x, int64_t M, int64_t K, const float* w, int64_t N, bool w_in_out,
-                const float* bias, float* y) {
+                const float* bias, float* y, int64_t ldy) {
+  if (ldy == 0) ldy = N;
   for (int64_t i = 0; i < M; ++i)
     for (int64_t j = 0; j < N; ++j) {
       float acc = 0.0f;
       for (int64_t k = 0; k < K; ++k)
         acc += x[i * K + k] * (w_in_out ? w[k * N + j] : w[j * K + k]);
-      y[i * N + j] = acc + (bias ? bias[j] : 0.0f);
+      y[i * ldy + j] = acc + (bias ? bias[j] : 0.0f);
     }
 }
 
