@@ -12,6 +12,8 @@ using Runner = std::function<int()>;
 
 Runner add_run(CLI::App& app);
 Runner add_info(CLI::App& app);
+Runner add_plan(CLI::App& app);
+Runner add_profile(CLI::App& app);
 Runner add_iobench(CLI::App& app);
 Runner add_synth(CLI::App& app);
 Runner add_sim(CLI::App& app);

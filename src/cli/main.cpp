@@ -2,6 +2,8 @@
 // one "edgerun: error: ..." line and a non-zero exit code; nothing is written on failure.
 #include <cstdio>
 #include <exception>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "cli/commands.h"
@@ -12,23 +14,21 @@ int main(int argc, char** argv) {
                "folders)"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "edgerun 0.1.0");
-  std::vector<std::pair<CLI::App*, edgerun::cli::Runner>> cmds;
-  edgerun::cli::Runner run = edgerun::cli::add_run(app);
-  edgerun::cli::Runner info = edgerun::cli::add_info(app);
-  edgerun::cli::Runner iobench = edgerun::cli::add_iobench(app);
-  edgerun::cli::Runner synth = edgerun::cli::add_synth(app);
-  edgerun::cli::Runner sim = edgerun::cli::add_sim(app);
+  // One entry per subcommand: its name and the runner its add_* function returns.
+  const std::vector<std::pair<std::string, edgerun::cli::Runner>> cmds = {
+      {"run", edgerun::cli::add_run(app)},         {"info", edgerun::cli::add_info(app)},
+      {"plan", edgerun::cli::add_plan(app)},       {"profile", edgerun::cli::add_profile(app)},
+      {"iobench", edgerun::cli::add_iobench(app)}, {"synth", edgerun::cli::add_synth(app)},
+      {"sim", edgerun::cli::add_sim(app)},
+  };
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
   try {
-    if (app.got_subcommand("run")) return run();
-    if (app.got_subcommand("info")) return info();
-    if (app.got_subcommand("iobench")) return iobench();
-    if (app.got_subcommand("synth")) return synth();
-    if (app.got_subcommand("sim")) return sim();
+    for (const auto& [name, runner] : cmds)
+      if (app.got_subcommand(name)) return runner();
   } catch (const edgerun::InputError& e) {
     std::fprintf(stderr, "edgerun: input error: %s\n", e.what());
     return 3;

@@ -265,6 +265,8 @@ void Engine::run_graph(const Step& st, float* out) {
   std::vector<uint64_t> size(g_.values.size(), 0);
   auto t_pass = std::chrono::steady_clock::now();
   double wait_ms = 0;
+  stats_.layer_compute_ms.assign(g_.layers.size(), 0.0);
+  stats_.layer_wait_ms.assign(g_.layers.size(), 0.0);
   Trace* tr = opts_.trace;
   source_->begin_pass();
   try {
@@ -272,7 +274,10 @@ void Engine::run_graph(const Step& st, float* out) {
       const Layer& layer = g_.layers[l];
       auto tw = std::chrono::steady_clock::now();
       source_->wait(static_cast<int32_t>(l));
-      wait_ms += ms_since(tw);
+      const double w = ms_since(tw);
+      wait_ms += w;
+      stats_.layer_wait_ms[l] = w;
+      auto tc = std::chrono::steady_clock::now();
       ScopedSpan span(tr, "inference", "compute " + layer.name);
       for (int32_t i = layer.first_op; i < layer.end_op; ++i) {
         const Op& op = g_.ops[i];
@@ -294,6 +299,7 @@ void Engine::run_graph(const Step& st, float* out) {
             off[v] = -1;
           }
       }
+      stats_.layer_compute_ms[l] = ms_since(tc);
       source_->done(static_cast<int32_t>(l));
     }
   } catch (...) {

@@ -46,6 +46,8 @@ struct EngineStats {
   uint64_t bytes_read = 0;
   int64_t tokens_generated = 0, passes = 0;
   double decode_ms = 0;
+  std::vector<double> layer_compute_ms;  // per layer, of the last pass
+  std::vector<double> layer_wait_ms;     // per layer, of the last pass: waiting for its weights
 };
 
 // Shape of one pass: B sequences of T new tokens after `past` cached ones.

@@ -1,0 +1,73 @@
+// `edgerun profile MODEL`: per-layer bytes, FLOPs, depth, cold load and compute times (CSV and
+// JSON) and the fitted cost model that `edgerun plan|run --cost-model` use.
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "core/error.h"
+#include "runtime/profiler.h"
+
+namespace edgerun::cli {
+
+namespace {
+struct ProfileArgs {
+  std::string model, out = "profile";
+  int threads = 0, repeats = 3, max_block = 4;
+  bool json = false, warm = false;
+};
+
+void write_file(const std::string& path, const std::string& text) {
+  std::ofstream f(path, std::ios::binary);
+  f << text;
+  if (!f) ER_THROW(IoError, path, ": cannot write");
+}
+
+int profile(const ProfileArgs& a) {
+  ProfileOptions o;
+  o.threads = a.threads;
+  o.repeats = a.repeats;
+  o.max_block_layers = a.max_block;
+  o.cold = !a.warm;
+  o.progress = [](const std::string& s) { std::fprintf(stderr, "profile: %s\n", s.c_str()); };
+  ProfileResult r = profile_model(a.model, o);
+  std::filesystem::create_directories(a.out);
+  write_file(a.out + "/profile.csv", r.to_csv());
+  write_file(a.out + "/profile.json", r.to_json());
+  write_file(a.out + "/cost_model.json", r.cost.to_json());
+  if (a.json) {
+    std::printf("%s\n", r.to_json().c_str());
+    return 0;
+  }
+  std::printf("%-24s %12s %14s %10s %12s\n", "layer", "bytes", "FLOPs", "load ms", "compute ms");
+  for (const auto& l : r.layers)
+    std::printf("%-24s %12llu %14.4g %10.3f %12.3f\n", l.name.c_str(), static_cast<unsigned long long>(l.bytes),
+                l.flops, l.load_ms, l.compute_ms);
+  auto fit = [](const char* n, const LinearFit& f, const char* x) {
+    std::printf("%s = %.4g*%s + %.4g*d + %.4g ms   R^2 %.4f, held-out MAPE %.1f%% (%d fit, %d held out)\n", n,
+                f.coef[0], x, f.coef[1], f.coef[2], f.r2, 100 * f.mape_holdout, f.n_fit, f.n_holdout);
+  };
+  fit("t_in ", r.cost.t_in, "bytes");
+  fit("t_ex ", r.cost.t_ex, "FLOPs");
+  fit("t_out", r.cost.t_out, "bytes");
+  std::printf("storage %.2f GB/s (direct I/O), compute %.1f GFLOP/s; written to %s/{profile.csv,profile.json,cost_model.json}\n",
+              r.cost.read_bytes_per_s / 1e9, r.cost.flops_per_s / 1e9, a.out.c_str());
+  return 0;
+}
+}  // namespace
+
+Runner add_profile(CLI::App& app) {
+  auto a = std::make_shared<ProfileArgs>();
+  CLI::App* c = app.add_subcommand("profile", "Profile a model's layers and fit the cost model");
+  c->add_option("model", a->model, "Hugging Face model folder")->required();
+  c->add_option("-o,--out", a->out, "Output folder (profile.csv, profile.json, cost_model.json)");
+  c->add_option("-t,--threads", a->threads, "Compute threads (default: all cores)")->check(CLI::Range(0, 1024));
+  c->add_option("--repeats", a->repeats, "Compute passes per shape (median)")->check(CLI::Range(1, 1000));
+  c->add_option("--max-block", a->max_block, "Load samples: blocks of 1..k layers")->check(CLI::Range(1, 64));
+  c->add_flag("--warm", a->warm, "Do not drop the page cache before load samples");
+  c->add_flag("--json", a->json, "Print the profile as JSON");
+  return [a] { return profile(*a); };
+}
+
+}  // namespace edgerun::cli

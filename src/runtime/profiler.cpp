@@ -1,0 +1,162 @@
+// profile_model: cold load timings per layer and per block, compute timings per layer at several
+// token counts, and the cost-model fits.
+#include "runtime/profiler.h"
+
+#include <algorithm>
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "core/error.h"
+#include "io/page_cache.h"
+#include "runtime/baseline.h"
+#include "runtime/engine.h"
+
+namespace edgerun {
+
+namespace {
+double ms_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+// A pass input of batch B and T tokens for this model (deterministic ids, zero pixels).
+struct DummyInput {
+  HostArray ids, px;
+  RunRequest req;
+  DummyInput(const ModelInfo& info, int64_t B, int64_t T) {
+    if (info.family == Family::Vit) {
+      px = HostArray(DType::F32, {B, info.num_channels, info.image_size, info.image_size});
+      req.pixel_values = &px;
+    } else {
+      ids = HostArray(DType::I64, {B, T});
+      for (int64_t i = 0; i < B * T; ++i) ids.as<int64_t>()[i] = (i * 7919 + 3) % info.vocab_size;
+      req.input_ids = &ids;
+    }
+  }
+};
+}  // namespace
+
+ProfileResult profile_model(const std::string& dir, const ProfileOptions& o) {
+  auto say = [&](const std::string& s) {
+    if (o.progress) o.progress(s);
+  };
+  ModelGraph mg = build_model(dir);
+  MemoryBudget budget;
+  EngineOptions eo;
+  eo.threads = o.threads;
+  Engine engine(mg, budget, eo);
+  engine.loader().set_files(open_weight_files_direct(mg.weights));
+  const Graph& g = mg.graph;
+  const size_t n = g.layers.size();
+  ProfileResult r;
+  r.model = dir;
+  r.layers.resize(n);
+  auto make_cold = [&] {
+    if (!o.cold) return;
+    for (const auto& f : mg.weights.files) edgerun::make_cold(f.path());
+  };
+
+  // Loads: every layer alone, then blocks of 2..k layers; freeing timed as t_out.
+  WeightLoader& L = engine.loader();
+  for (int k = 1; k <= std::max(1, o.max_block_layers); ++k) {
+    for (size_t first = 0; first + static_cast<size_t>(k) <= n; first += (k == 1 ? 1 : static_cast<size_t>(k))) {
+      uint64_t bytes = 0;
+      for (int j = 0; j < k; ++j) bytes += g.layer_weight_bytes(static_cast<int32_t>(first + j));
+      if (bytes == 0) continue;
+      make_cold();
+      auto t0 = std::chrono::steady_clock::now();
+      std::vector<ResidentLayer> res;
+      for (int j = 0; j < k; ++j) res.push_back(L.load(static_cast<int32_t>(first + j)));
+      const double t_in = ms_since(t0);
+      auto t1 = std::chrono::steady_clock::now();
+      for (int j = 0; j < k; ++j) L.unbind(static_cast<int32_t>(first + j));
+      res.clear();
+      const double t_out = ms_since(t1);
+      r.in_samples.push_back({static_cast<double>(bytes), static_cast<double>(first), t_in});
+      r.out_samples.push_back({static_cast<double>(bytes), static_cast<double>(first), t_out});
+      if (k == 1) {
+        r.layers[first].load_ms = t_in;
+        r.layers[first].free_ms = t_out;
+      }
+    }
+    say("load samples: blocks of " + std::to_string(k) + " layer(s)");
+  }
+
+  // Compute: resident passes at several token counts (ViT: batch sizes).
+  const ModelInfo& info = mg.info;
+  std::vector<std::pair<int64_t, int64_t>> shapes;  // (B, T)
+  if (info.family == Family::Vit) {
+    const int64_t T = (info.image_size / info.patch_size) * (info.image_size / info.patch_size) + 1;
+    for (int64_t B : {1, 2, 4}) shapes.emplace_back(B, T);
+  } else {
+    for (int64_t T : {8, 32, 128})
+      if (T <= info.max_positions) shapes.emplace_back(1, T);
+  }
+  for (auto [B, T] : shapes) {
+    DummyInput in(info, B, T);
+    std::vector<std::vector<double>> per_layer(n);
+    engine.forward(in.req);  // warm-up (loads the weights once)
+    for (int rep = 0; rep < std::max(1, o.repeats); ++rep) {
+      engine.forward(in.req);
+      for (size_t l = 0; l < n; ++l) per_layer[l].push_back(engine.stats().layer_compute_ms[l]);
+    }
+    for (size_t l = 0; l < n; ++l) {
+      const double flops = g.layer_flops(static_cast<int32_t>(l), B, T, 0);
+      const double ms = median(per_layer[l]);
+      r.ex_samples.push_back({flops, static_cast<double>(l), ms});
+      r.layers[l].flops = flops;
+      r.layers[l].compute_ms = ms;
+    }
+    r.B = B;
+    r.T = T;
+    say("compute samples: B=" + std::to_string(B) + " T=" + std::to_string(T));
+  }
+  for (size_t l = 0; l < n; ++l) {
+    r.layers[l].name = g.layers[l].name;
+    r.layers[l].depth = static_cast<int32_t>(l);
+    r.layers[l].bytes = g.layer_weight_bytes(static_cast<int32_t>(l));
+  }
+
+  r.cost.t_in = fit_linear(r.in_samples);
+  r.cost.t_ex = fit_linear(r.ex_samples);
+  r.cost.t_out = fit_linear(r.out_samples);
+  double bytes = 0, ms = 0, flops = 0, cms = 0;
+  for (const Sample& s : r.in_samples) bytes += s.x, ms += s.y;
+  for (const auto& l : r.layers) flops += l.flops, cms += l.compute_ms;
+  r.cost.read_bytes_per_s = ms > 0 ? bytes / (ms / 1e3) : r.cost.read_bytes_per_s;
+  r.cost.flops_per_s = cms > 0 ? flops / (cms / 1e3) : r.cost.flops_per_s;
+  r.cost.measured = true;
+  return r;
+}
+
+std::string ProfileResult::to_csv() const {
+  std::ostringstream os;
+  os << "layer,depth,bytes,flops,load_ms,compute_ms,free_ms\n";
+  for (const auto& l : layers)
+    os << l.name << ',' << l.depth << ',' << l.bytes << ',' << l.flops << ',' << l.load_ms << ','
+       << l.compute_ms << ',' << l.free_ms << '\n';
+  return os.str();
+}
+
+std::string ProfileResult::to_json() const {
+  nlohmann::json ls = nlohmann::json::array();
+  for (const auto& l : layers)
+    ls.push_back({{"name", l.name}, {"depth", l.depth}, {"bytes", l.bytes}, {"flops", l.flops},
+                  {"load_ms", l.load_ms}, {"compute_ms", l.compute_ms}, {"free_ms", l.free_ms}});
+  auto samples = [](const std::vector<Sample>& v) {
+    nlohmann::json a = nlohmann::json::array();
+    for (const Sample& s : v) a.push_back({s.x, s.d, s.y});
+    return a;
+  };
+  nlohmann::json j = {{"model", model}, {"batch", B}, {"tokens", T}, {"layers", ls},
+                      {"cost_model", nlohmann::json::parse(cost.to_json())},
+                      {"samples", {{"t_in", samples(in_samples)}, {"t_ex", samples(ex_samples)},
+                                   {"t_out", samples(out_samples)}}}};
+  return j.dump(2);
+}
+
+}  // namespace edgerun

@@ -1,0 +1,45 @@
+// Layer profiler (Hermes) and cost-model fitting (SwapNet): per layer bytes, FLOPs, depth, cold
+// direct-I/O load time and compute time; then least-squares fits of t_in, t_ex and t_out on
+// blocks of varied size (1..k layers, LM-head chunks, several token counts), judged on held-out
+// blocks by R^2 and MAPE.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "runtime/cost_model.h"
+
+namespace edgerun {
+
+struct ProfileOptions {
+  int threads = 0;
+  int repeats = 3;           // compute passes per token count (median)
+  int max_block_layers = 4;  // load samples: blocks of 1..k consecutive layers
+  bool cold = true;          // drop the page cache before every load sample
+  std::function<void(const std::string&)> progress;
+};
+
+struct LayerProfile {
+  std::string name;
+  int32_t depth = 0;
+  uint64_t bytes = 0;
+  double flops = 0;       // at the profile's largest token count
+  double load_ms = 0;     // cold, direct I/O, this layer alone
+  double compute_ms = 0;  // at the profile's largest token count
+  double free_ms = 0;
+};
+
+struct ProfileResult {
+  std::string model;
+  int64_t B = 1, T = 1;  // shape of the per-layer compute column
+  std::vector<LayerProfile> layers;
+  std::vector<Sample> in_samples, ex_samples, out_samples;
+  CostModel cost;
+  std::string to_json() const;
+  std::string to_csv() const;
+};
+
+ProfileResult profile_model(const std::string& model_dir, const ProfileOptions& opts);
+
+}  // namespace edgerun
