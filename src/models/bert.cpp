@@ -55,12 +55,15 @@ void build_bert(const ConfigJson& cfg, const WeightSet& ws, ModelInfo& info, Gra
   spec.scale = 1.0f / std::sqrt(static_cast<float>(D / H));
   for (int64_t i = 0; i < L; ++i) {
     const std::string p = "encoder.layer." + std::to_string(i);
-    g.begin_layer(p);
+    g.begin_layer(p + ".attn");
     ValueId ctx = add_attention_qkv(w, x, p + ".attention.self.query", p + ".attention.self.key",
                                     p + ".attention.self.value", spec, true);
     ValueId h = add_linear(w, ctx, p + ".attention.output.dense", D, D, false);
     h = add_residual(g, h, x, p + ".attention.residual");
     x = add_layernorm(w, h, p + ".attention.output.LayerNorm", D, eps);
+    // Attention and MLP stream as separate layers: finer units overlap better at tight budgets.
+    g.end_layer();
+    g.begin_layer(p + ".mlp");
     h = add_linear(w, x, p + ".intermediate.dense", D, F, false);
     h = add_activation(g, h, act, p + ".intermediate.act");
     h = add_linear(w, h, p + ".output.dense", F, D, false);

@@ -54,7 +54,7 @@ void build_gpt2(const ConfigJson& cfg, const WeightSet& ws, ModelInfo& info, Gra
   const float base_scale = scale_weights ? 1.0f / std::sqrt(static_cast<float>(D / H)) : 1.0f;
   for (int64_t i = 0; i < L; ++i) {
     const std::string p = "h." + std::to_string(i);
-    g.begin_layer(p);
+    g.begin_layer(p + ".attn");
     AttentionSpec spec;
     spec.hidden = D;
     spec.n_head = H;
@@ -66,6 +66,9 @@ void build_gpt2(const ConfigJson& cfg, const WeightSet& ws, ModelInfo& info, Gra
     h = add_attention_fused(g, h, p + ".attn", spec);
     h = add_linear(w, h, p + ".attn.c_proj", D, D, true);
     x = add_residual(g, h, x, p + ".residual1");
+    // Attention and MLP stream as separate layers: finer units overlap better at tight budgets.
+    g.end_layer();
+    g.begin_layer(p + ".mlp");
     h = add_layernorm(w, x, p + ".ln_2", D, eps);
     h = add_linear(w, h, p + ".mlp.c_fc", D, F, true);
     h = add_activation(g, h, act, p + ".mlp.act");
@@ -86,10 +89,10 @@ void build_gpt2(const ConfigJson& cfg, const WeightSet& ws, ModelInfo& info, Gra
       ER_THROW(FormatError, cfg.path(), ": tie_word_embeddings is false but the weights have no "
                "lm_head.weight");
     // The (V, D) head is the model's largest tensor (321 MB on GPT-2 XL): cut it into chunks no
-    // larger than one transformer layer (about 12 D^2 weights), the same at every budget.
+    // larger than the largest other layer (the MLP, 8 D^2 weights), the same at every budget.
     WeightFinder& src = own ? head : w;
     g.output = add_linear_row_chunked(src, last, own ? "lm_head.weight" : "wte.weight", D, V,
-                                      std::max<int64_t>(1, 12 * D), Rows::TokensOrLast, "lm_head");
+                                      std::max<int64_t>(1, 8 * D), Rows::TokensOrLast, "lm_head");
     info.primary_output = "logits";
   } else {
     info.head = Head::Base;

@@ -55,13 +55,16 @@ void build_vit(const ConfigJson& cfg, const WeightSet& ws, ModelInfo& info, Grap
   spec.scale = 1.0f / std::sqrt(static_cast<float>(D / H));
   for (int64_t i = 0; i < L; ++i) {
     const std::string p = "encoder.layer." + std::to_string(i);
-    g.begin_layer(p);
+    g.begin_layer(p + ".attn");
     ValueId h = add_layernorm(w, x, p + ".layernorm_before", D, eps);
     ValueId ctx = add_attention_qkv(w, h, p + ".attention.attention.query",
                                     p + ".attention.attention.key",
                                     p + ".attention.attention.value", spec, qkv_bias);
     ValueId att = add_linear(w, ctx, p + ".attention.output.dense", D, D, false);
     x = add_residual(g, att, x, p + ".residual1");
+    // Attention and MLP stream as separate layers: finer units overlap better at tight budgets.
+    g.end_layer();
+    g.begin_layer(p + ".mlp");
     h = add_layernorm(w, x, p + ".layernorm_after", D, eps);
     h = add_linear(w, h, p + ".intermediate.dense", D, F, false);
     h = add_activation(g, h, act, p + ".intermediate.act");

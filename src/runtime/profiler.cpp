@@ -104,13 +104,27 @@ ProfileResult profile_model(const std::string& dir, const ProfileOptions& o) {
       engine.forward(in.req);
       for (size_t l = 0; l < n; ++l) per_layer[l].push_back(engine.stats().layer_compute_ms[l]);
     }
+    std::vector<double> flops(n), ms(n);
     for (size_t l = 0; l < n; ++l) {
-      const double flops = g.layer_flops(static_cast<int32_t>(l), B, T, 0);
-      const double ms = median(per_layer[l]);
-      r.ex_samples.push_back({flops, static_cast<double>(l), ms});
-      r.layers[l].flops = flops;
-      r.layers[l].compute_ms = ms;
+      flops[l] = g.layer_flops(static_cast<int32_t>(l), B, T, 0);
+      ms[l] = median(per_layer[l]);
+      r.layers[l].flops = flops[l];
+      r.layers[l].compute_ms = ms[l];
     }
+    // Samples: blocks of 1..k consecutive weight-bearing layers (embedding gathers and heads
+    // with no weights are I/O or bookkeeping, not compute, and are left out of the fit).
+    for (int k = 1; k <= std::max(1, o.max_block_layers); ++k)
+      for (size_t first = 0; first + static_cast<size_t>(k) <= n; first += static_cast<size_t>(k)) {
+        double f = 0, y = 0;
+        bool ok = true;
+        for (int j = 0; j < k; ++j) {
+          const size_t l = first + static_cast<size_t>(j);
+          ok &= g.layer_weight_bytes(static_cast<int32_t>(l)) > 0 && g.layers[l].name != "embeddings";
+          f += flops[l];
+          y += ms[l];
+        }
+        if (ok) r.ex_samples.push_back({f, static_cast<double>(first), y});
+      }
     r.B = B;
     r.T = T;
     say("compute samples: B=" + std::to_string(B) + " T=" + std::to_string(T));

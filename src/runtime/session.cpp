@@ -179,6 +179,10 @@ class SessionImpl final : public Session {
 
   void finish(std::chrono::steady_clock::time_point t0) {
     latency_ms_ += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    // The baseline is what the process holds outside the budget. Reader and agent threads and
+    // BLAS buffers only exist once a pass has run, so re-measure it after each one.
+    const uint64_t rss = process_current_rss_bytes(), in_use = budget_.in_use();
+    if (rss > in_use) baseline_ = std::max(baseline_, rss - in_use);
     if (trace_) trace_->write(opts_.trace_path);
   }
 
