@@ -19,6 +19,9 @@ class PreadFile final : public RandomAccessFile {
   ~PreadFile() override { ::close(fd_); }
   const std::string& path() const override { return path_; }
   uint64_t size() const override { return size_; }
+  void will_need(uint64_t offset, uint64_t n) override {
+    if (offset < size_) ::posix_fadvise(fd_, static_cast<off_t>(offset), static_cast<off_t>(n), POSIX_FADV_WILLNEED);
+  }
   void read_at(uint64_t offset, uint64_t n, void* dst) override {
     if (offset > size_ || n > size_ - offset)
       ER_THROW(FormatError, path_, ": read of ", n, " bytes at offset ", offset,

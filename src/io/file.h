@@ -16,6 +16,9 @@ class RandomAccessFile {
   // Reads exactly `n` bytes at `offset` into dst; throws FormatError if the range lies past the
   // end of the file and IoError on an OS error or an unexpected short read.
   virtual void read_at(uint64_t offset, uint64_t n, void* dst) = 0;
+  // Hint that [offset, offset + n) will be read soon (the kernel may start reading it now, in
+  // parallel with other hinted ranges). No-op where unsupported.
+  virtual void will_need(uint64_t offset, uint64_t n) {}
 };
 
 // Opens `path` for buffered positional reads (pread). Throws IoError if it cannot be opened.

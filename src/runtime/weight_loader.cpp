@@ -32,7 +32,10 @@ void convert_to_f32(DType dt, const void* src, int64_t n, float* dst) {
 
 WeightLoader::WeightLoader(Graph& g, const WeightSet& ws, MemoryBudget& budget)
     : g_(g), budget_(budget) {
-  for (const auto& f : ws.files) files_.push_back(open_file(f.path()));
+  for (const auto& f : ws.files) {
+    files_.push_back(open_file(f.path()));
+    row_files_.push_back(open_file(f.path()));
+  }
 }
 
 void WeightLoader::set_files(std::vector<std::unique_ptr<RandomAccessFile>> files) {
@@ -157,9 +160,12 @@ void WeightLoader::gather_rows(SlotId s, const int64_t* ids, int64_t n, float* o
   ER_CHECK(ws.shape.size() == 2);
   const int64_t D = ws.shape[1];
   const uint64_t row_bytes = row_staging_bytes(s);
-  RandomAccessFile& f = *files_[ws.file];
+  RandomAccessFile& f = *row_files_[ws.file];
   for (int64_t i = 0; i < n; ++i) {
     ER_CHECK(ids[i] >= 0 && ids[i] < ws.shape[0]);
+    f.will_need(ws.begin + static_cast<uint64_t>(ids[i]) * row_bytes, row_bytes);
+  }
+  for (int64_t i = 0; i < n; ++i) {
     f.read_at(ws.begin + static_cast<uint64_t>(ids[i]) * row_bytes, row_bytes, staging);
     convert_to_f32(ws.file_dtype, staging, D, out + i * D);
     bytes_read_ += row_bytes;

@@ -89,6 +89,9 @@ class WeightLoader {
   Graph& g_;
   MemoryBudget& budget_;
   std::vector<std::unique_ptr<RandomAccessFile>> files_;
+  // Embedding rows are small and scattered: read through the page cache, hinted all at once so
+  // the kernel fetches them in parallel.
+  std::vector<std::unique_ptr<RandomAccessFile>> row_files_;
   std::atomic<uint64_t> bytes_read_{0};
   std::atomic<uint64_t> copies_{0};
   Trace* trace_ = nullptr;
