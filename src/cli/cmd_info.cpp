@@ -25,7 +25,8 @@ int info(const InfoArgs& a) {
   j["n_layer"] = i.n_layer;
   j["n_head"] = i.n_head;
   j["primary_output"] = i.primary_output;
-  j["weight_bytes"] = mg.graph.total_weight_bytes();
+  j["weight_bytes"] = mg.graph.model_weight_bytes();
+  j["streamed_bytes_per_pass"] = mg.graph.total_weight_bytes();
   j["ops"] = mg.graph.ops.size();
   nlohmann::json layers = nlohmann::json::array();
   for (size_t l = 0; l < mg.graph.layers.size(); ++l)
@@ -40,7 +41,7 @@ int info(const InfoArgs& a) {
   std::printf("%s (%s): hidden %lld, %lld layers, %lld heads, %.2f MiB of weights, output %s\n",
               i.arch.c_str(), family_name(i.family), static_cast<long long>(i.hidden),
               static_cast<long long>(i.n_layer), static_cast<long long>(i.n_head),
-              mg.graph.total_weight_bytes() / 1048576.0, i.primary_output.c_str());
+              mg.graph.model_weight_bytes() / 1048576.0, i.primary_output.c_str());
   for (const auto& l : layers)
     std::printf("  %-24s %10.3f MiB  %d ops\n", l["name"].get<std::string>().c_str(),
                 l["weight_bytes"].get<double>() / 1048576.0, l["ops"].get<int>());

@@ -20,11 +20,11 @@ namespace edgerun::cli {
 namespace {
 struct RunArgs {
   std::string model, input, text, ids, mask, token_types, output_npy, budget;
-  std::string executor = "auto", trace, cost_model;
+  std::string executor = "auto", trace, cost_model, labels;
   int agents = 0;
   int64_t repeat = 1;
   bool no_prefetch = false, buffered = false;
-  bool json = false;
+  bool json = false, quiet = false;
   int threads = 0;
   int64_t top = 5;
   int64_t new_tokens = 0;
@@ -186,13 +186,23 @@ int run(const RunArgs& a) {
           auto it = m.id2label.find(idx[i]);
           std::string label = it == m.id2label.end() ? "LABEL_" + std::to_string(idx[i]) : it->second;
           top.push_back({{"id", idx[i]}, {"label", label}, {"logit", r[idx[i]]}});
-          if (!a.json)
+          if (!a.json && !a.quiet)
             std::printf("%s%lld\t%-20s\t%.4f\n", B > 1 ? ("[" + std::to_string(b) + "] ").c_str() : "",
                         static_cast<long long>(idx[i]), label.c_str(), r[idx[i]]);
         }
         rows.push_back(top);
       }
       j["top"] = rows;
+      if (!a.labels.empty()) {  // accuracy of the top-1 label against int64 labels (N,)
+        HostArray y = read_npy(a.labels);
+        if (y.dtype != DType::I64 || y.numel() != B)
+          ER_THROW(InputError, a.labels, ": labels must be int64 with ", B, " entries, one per input");
+        int64_t correct = 0;
+        for (int64_t b = 0; b < B; ++b) correct += rows[b][0]["id"].get<int64_t>() == y.as<int64_t>()[b];
+        j["accuracy"] = static_cast<double>(correct) / static_cast<double>(B);
+        j["correct"] = correct;
+        if (!a.json) std::printf("accuracy %.2f%% (%lld of %lld)\n", 100.0 * correct / B, static_cast<long long>(correct), static_cast<long long>(B));
+      }
     } else if (!a.json) {
       std::printf("%s: shape (", m.primary_output.c_str());
       for (size_t i = 0; i < primary.shape.size(); ++i)
@@ -206,10 +216,25 @@ int run(const RunArgs& a) {
   if (a.json) {
     std::printf("%s\n", j.dump(2).c_str());
   } else {
-    std::fprintf(stderr, "latency %.1f ms (load %.1f ms, compute %.1f ms), peak RSS %.1f MiB, %d threads, BLAS %s\n",
+    std::fflush(stdout);
+    const double mib = 1048576.0;
+    const uint64_t budget = j["budget_bytes"].get<uint64_t>();
+    std::fprintf(stderr,
+                 "%s%s: latency %.1f ms (waiting for weights %.1f ms, compute %.1f ms), %.1f MiB read\n"
+                 "  peak RSS %.1f MiB = budget high-water %.1f MiB + outside the budget %.1f MiB; budget %s;"
+                 " %d threads, BLAS %s",
+                 j["executor"].get<std::string>().c_str(),
+                 j["executor"] == "pipeload" ? (" (" + std::to_string(j["agents"].get<int>()) + " loading agents)").c_str() : "",
                  j["latency_ms"].get<double>(), j["load_ms"].get<double>(), j["compute_ms"].get<double>(),
-                 j["peak_rss_bytes"].get<double>() / 1048576.0, j["threads"].get<int>(),
-                 j["blas_core"].get<std::string>().c_str());
+                 j["bytes_read"].get<double>() / mib, j["peak_rss_bytes"].get<double>() / mib,
+                 j["budget_high_water_bytes"].get<double>() / mib,
+                 (j["peak_rss_bytes"].get<double>() - j["budget_high_water_bytes"].get<double>()) / mib,
+                 budget ? (std::to_string(static_cast<int64_t>(budget / mib)) + " MiB").c_str() : "unlimited",
+                 j["threads"].get<int>(), j["blas_core"].get<std::string>().c_str());
+    if (j["bound_ms"].get<double>() > 0 && j["streamed_bytes"].get<uint64_t>() > 0)
+      std::fprintf(stderr, "; %.2fx the physical bound (%.1f ms)", j["latency_ms"].get<double>() / j["passes"].get<double>() / j["bound_ms"].get<double>(),
+                   j["bound_ms"].get<double>());
+    std::fputc('\n', stderr);
   }
   return 0;
 }
@@ -228,6 +253,8 @@ Runner add_run(CLI::App& app) {
   c->add_option("--token-type-ids", a->token_types, "BERT token type ids, int64 .npy (N,T)");
   c->add_option("-o,--output-npy", a->output_npy, "Write the primary output (logits or last hidden state) as .npy");
   c->add_flag("--json", a->json, "Print a JSON report on stdout");
+  c->add_flag("-q,--quiet", a->quiet, "Do not print per-input labels");
+  c->add_option("--labels", a->labels, "Classifiers: int64 .npy of true labels (N,); prints accuracy");
   c->add_option("-t,--threads", a->threads, "Compute threads (default: all cores)")->check(CLI::Range(0, 1024));
   c->add_option("--top", a->top, "Labels to print per input for classifiers")->check(CLI::Range(1, 1000000));
   c->add_option("-n,--new-tokens", a->new_tokens, "GPT-2: generate this many tokens")->check(CLI::Range(0, 1 << 20));

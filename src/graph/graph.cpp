@@ -1,6 +1,9 @@
 // Graph construction helpers and FLOP / byte counts per layer.
 #include "graph/graph.h"
 
+#include <algorithm>
+#include <tuple>
+
 #include "core/error.h"
 
 namespace edgerun {
@@ -56,6 +59,26 @@ uint64_t Graph::total_weight_bytes() const {
   uint64_t n = 0;
   for (size_t i = 0; i < layers.size(); ++i) n += layer_weight_bytes(static_cast<int32_t>(i));
   return n;
+}
+
+uint64_t Graph::model_weight_bytes() const {
+  std::vector<std::tuple<int32_t, uint64_t, uint64_t>> r;
+  for (const WeightSlot& s : slots) r.emplace_back(s.file, s.begin, s.end);
+  std::sort(r.begin(), r.end());
+  uint64_t total = 0;
+  int32_t file = -1;
+  uint64_t cur_b = 0, cur_e = 0;
+  for (auto [f, b, e] : r) {
+    if (f != file || b > cur_e) {
+      total += cur_e - cur_b;
+      file = f;
+      cur_b = b;
+      cur_e = e;
+    } else {
+      cur_e = std::max(cur_e, e);
+    }
+  }
+  return total + (cur_e - cur_b);
 }
 
 double Graph::layer_flops(int32_t layer, int64_t B, int64_t T, int64_t past) const {

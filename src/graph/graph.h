@@ -135,7 +135,10 @@ struct Graph {
   // Weight bytes a layer reads (gather_rows slots excluded), and its FLOPs for (B, T, past).
   uint64_t layer_weight_bytes(int32_t layer) const;
   double layer_flops(int32_t layer, int64_t B, int64_t T, int64_t past) const;
-  uint64_t total_weight_bytes() const;
+  uint64_t total_weight_bytes() const;  // bytes a fully streamed pass reads (layers' slots)
+  // Bytes of the model's weights: the union of every slot's file range (an embedding table
+  // counted once even when its rows are gathered and the LM head reads it again in chunks).
+  uint64_t model_weight_bytes() const;
 };
 
 }  // namespace edgerun

@@ -31,7 +31,7 @@ uint64_t budget_from(const SessionOptions& o, uint64_t weight_bytes) {
 class SessionImpl final : public Session {
  public:
   SessionImpl(const std::string& dir, const SessionOptions& o)
-      : opts_(o), mg_(build_model(dir)), budget_(budget_from(o, mg_.graph.total_weight_bytes())) {
+      : opts_(o), mg_(build_model(dir)), budget_(budget_from(o, mg_.graph.model_weight_bytes())) {
     kind_ = parse_executor(o.executor);
     if (o.agents < 0 || o.agents > 64) ER_THROW(InputError, "--agents must be in [1, 64]");
     if (!o.trace_path.empty()) trace_ = std::make_unique<Trace>(&budget_);
@@ -138,6 +138,7 @@ class SessionImpl final : public Session {
                         {"predicted_ms", r.predicted_ms}, {"bound_ms", r.bound_ms}, {"passes", r.passes},
                         {"weight_bytes", sum_.weight_bytes}};
     if (r.tokens_generated) {
+      j["decode_ms"] = engine_->stats().decode_ms;
       j["tokens_generated"] = r.tokens_generated;
       j["tokens_per_s"] = r.tokens_per_s;
     }
@@ -201,7 +202,7 @@ class SessionImpl final : public Session {
     sum_.num_channels = i.num_channels;
     sum_.max_positions = i.max_positions;
     sum_.eos_token_id = i.eos_token_id;
-    sum_.weight_bytes = mg_.graph.total_weight_bytes();
+    sum_.weight_bytes = mg_.graph.model_weight_bytes();
     sum_.id2label = i.id2label;
   }
 

@@ -1,0 +1,196 @@
+#!/usr/bin/env python3
+"""Streaming benchmark in the layout of Hermes' Table 2: for ViT-L/16, BERT-Large, GPT-2 Medium
+and GPT-2 XL (random weights in their published configs, fp32, from `edgerun synth`), the peak
+RSS and cold latency of resident load-then-run, swap and pipeload at budgets of 25%, 15% and 10%
+of the weights, and of PyTorch + transformers loading the same safetensors, all in one run; and
+each edgerun latency's ratio to the physical bound max(S/B, C) + fill, with B from
+`edgerun iobench` and C from the resident run's compute, measured in the same run.
+
+Cold, as DESIGN.md defines it: after every process of the previous run has exited, fsync +
+posix_fadvise(DONTNEED) the model files, then check with mincore that no page is left.
+
+  python3 bench/streaming.py [--models vit-large,bert-large,gpt2-medium,gpt2-xl] [--out results.json]
+"""
+import argparse
+import ctypes
+import json
+import mmap
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LIBC = ctypes.CDLL("libc.so.6", use_errno=True)
+
+
+def resident_pages(path):
+    """Pages of `path` in the page cache: mincore over a read-only shared mapping (fincore)."""
+    size = os.path.getsize(path)
+    if size == 0:
+        return 0
+    LIBC.mmap.restype = ctypes.c_void_p
+    LIBC.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+    LIBC.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p]
+    LIBC.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    vec = (ctypes.c_ubyte * ((size + 4095) // 4096))()
+    with open(path, "rb") as f:
+        p = LIBC.mmap(None, size, mmap.PROT_READ, mmap.MAP_SHARED, f.fileno(), 0)
+        try:
+            if LIBC.mincore(p, size, vec) != 0:
+                return -1
+        finally:
+            LIBC.munmap(p, size)
+    return sum(v & 1 for v in vec)
+
+
+def make_cold(folder):
+    left = 0
+    for name in os.listdir(folder):
+        path = os.path.join(folder, name)
+        if not os.path.isfile(path):
+            continue
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+        if name.endswith(".safetensors"):
+            left += resident_pages(path)
+    return left
+
+
+def run_json(cmd):
+    t0 = time.perf_counter()
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    wall = (time.perf_counter() - t0) * 1e3
+    if p.returncode != 0:
+        return {"error": p.stderr.strip()[-400:], "wall_ms": wall}
+    j = json.loads(p.stdout)
+    j["wall_ms"] = wall
+    return j
+
+
+TORCH_SNIPPET = r"""
+import json, resource, sys, time
+import numpy as np, torch, transformers
+torch.set_num_threads(int(sys.argv[4]))
+t0 = time.perf_counter()
+cfg = transformers.AutoConfig.from_pretrained(sys.argv[1])
+cls = getattr(transformers, cfg.architectures[0])
+m = cls.from_pretrained(sys.argv[1], dtype=torch.float32).eval()
+x = torch.from_numpy(np.load(sys.argv[2]))
+with torch.no_grad():
+    if sys.argv[3] == "gen":
+        m.generate(x, max_new_tokens=8, min_new_tokens=8, do_sample=False, pad_token_id=0)
+    elif x.dtype == torch.float32:
+        m(pixel_values=x)
+    else:
+        m(input_ids=x)
+ms = (time.perf_counter() - t0) * 1e3
+print(json.dumps({"latency_ms": ms, "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
+"""
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--models", default="vit-large,bert-large,gpt2-medium,gpt2-xl")
+    ap.add_argument("--dir", default="/tmp/edgerun-bench/stream")
+    ap.add_argument("--edgerun", default=os.path.join(REPO, "build", "edgerun"))
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--budgets", default="25,15,10")
+    ap.add_argument("--no-torch", action="store_true")
+    ap.add_argument("--out", default="streaming_results.json")
+    a = ap.parse_args()
+    er = a.edgerun
+    results = {"env": {"OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"), "threads": a.threads}, "models": {}}
+    for name in a.models.split(","):
+        d = os.path.join(a.dir, name)
+        if not os.path.exists(os.path.join(d, "config.json")):
+            subprocess.run([er, "synth", name, "--out", d, "--force"], check=True)
+        cfg = json.load(open(os.path.join(d, "config.json")))
+        gen = cfg["model_type"] == "gpt2"
+        x = os.path.join(d, "bench_input.npy")
+        if cfg["model_type"] == "vit":
+            np.save(x, np.random.default_rng(0).standard_normal((1, 3, cfg["image_size"], cfg["image_size"]), dtype=np.float32))
+        else:
+            np.save(x, (np.arange(128, dtype=np.int64).reshape(1, 128) * 7919 + 3) % cfg["vocab_size"])
+        st = os.path.join(d, "model.safetensors")
+        make_cold(d)
+        io = run_json([er, "iobench", st, "--json", "--repeat", "3"])
+        B = io["read_bytes_per_s"]
+        extra = ["--new-tokens", "8"] if gen else []
+        rows = []
+
+        def edgerun(executor, budget):
+            left = make_cold(d)
+            cmd = [er, "run", d, "--input", x, "--json", "--threads", str(a.threads), "--executor", executor] + extra
+            if budget:
+                cmd += ["--budget", f"{budget}%"]
+            j = run_json(cmd)
+            j["cold_pages_left"] = left
+            j["config"] = f"{executor}" + (f" @{budget}%" if budget else "")
+            print(name, j["config"], {k: j.get(k) for k in ("latency_ms", "peak_rss_bytes", "error")}, file=sys.stderr)
+            return j
+
+        res = edgerun("resident", None)
+        rows.append(res)
+        passes = max(1, res.get("passes", 1))
+        C_total = res.get("compute_ms", 0.0)
+        dec = res.get("decode_ms", 0.0)
+        C_prefill = C_total - dec
+        C_dec = dec / (passes - 1) if passes > 1 else 0.0
+        for pct in [int(p) for p in a.budgets.split(",")]:
+            for ex in ("swap", "pipeload"):
+                j = edgerun(ex, pct)
+                if "error" not in j:
+                    S = j["streamed_bytes"]
+                    s_over_b = S / B * 1e3
+                    plan = json.loads(subprocess.run([er, "plan", d, "--budget", f"{pct}%", "--executor", ex, "--json"] +
+                                                     ([] if cfg["model_type"] == "vit" else ["--seq", "128"]),
+                                                     capture_output=True, text=True).stdout or "{}")
+                    first = next((l["bytes"] for l in plan.get("layers", []) if l["bytes"]), 0)
+                    fill = first / B * 1e3
+                    bound = max(s_over_b, C_prefill) + (passes - 1) * max(s_over_b, C_dec) + fill
+                    j["bound_harness_ms"] = bound
+                    j["ratio_to_bound"] = j["latency_ms"] / bound
+                rows.append(j)
+        torch_row = None
+        if not a.no_torch:
+            make_cold(d)
+            p = subprocess.run([sys.executable, "-c", TORCH_SNIPPET, d, x, "gen" if gen else "fwd", str(a.threads)],
+                               capture_output=True, text=True)
+            torch_row = json.loads(p.stdout) if p.returncode == 0 else {"error": p.stderr[-400:]}
+            print(name, "pytorch", torch_row, file=sys.stderr)
+        results["models"][name] = {"B_bytes_per_s": B, "resident_compute_ms": C_total, "passes": passes,
+                                   "rows": rows, "pytorch": torch_row,
+                                   "weight_bytes": res.get("weight_bytes")}
+        json.dump(results, open(a.out, "w"), indent=2)
+    # markdown
+    for name, m in results["models"].items():
+        print(f"\n### {name}: weights {m['weight_bytes'] / 2**20:.0f} MiB, B = {m['B_bytes_per_s'] / 1e9:.2f} GB/s, "
+              f"resident compute {m['resident_compute_ms']:.0f} ms over {m['passes']} pass(es)\n")
+        print("| config | cold latency ms | peak RSS MiB | budget MiB | read MiB | ratio to bound |")
+        print("|---|---|---|---|---|---|")
+        for r in m["rows"]:
+            if "error" in r:
+                print(f"| {r['config']} | error: {r['error'][:80]} | | | | |")
+                continue
+            print(f"| {r['config']} | {r['latency_ms']:.0f} | {r['peak_rss_bytes'] / 2**20:.0f} | "
+                  f"{(r['budget_bytes'] or 0) / 2**20:.0f} | {r['bytes_read'] / 2**20:.0f} | "
+                  f"{r.get('ratio_to_bound', float('nan')):.2f} |")
+        t = m["pytorch"]
+        if t and "error" not in t:
+            print(f"| pytorch (load + run) | {t['latency_ms']:.0f} | {t['peak_rss_bytes'] / 2**20:.0f} | | | |")
+            best = min((r for r in m["rows"] if "error" not in r and r["config"].startswith("pipeload")),
+                       key=lambda r: r["budget_bytes"], default=None)
+            if best:
+                print(f"\nmemory reduction vs PyTorch at {best['config']}: "
+                      f"{100 * (1 - best['peak_rss_bytes'] / t['peak_rss_bytes']):.1f}%")
+
+
+if __name__ == "__main__":
+    main()
