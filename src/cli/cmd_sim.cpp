@@ -118,9 +118,8 @@ int run_systolic(const SystolicArgs& a) {
   j["sim_time_us"] = sim_us;
   if (!a.out.empty()) {
     // Both files are complete before either is renamed into place.
-    const std::string csv = sim::compute_report_csv(r), js = j.dump(2) + "\n";
-    sim::write_report_file(a.out, "COMPUTE_REPORT.csv", csv);
-    sim::write_report_file(a.out, "SIM_REPORT.json", js);
+    sim::write_report_files(a.out, {{"COMPUTE_REPORT.csv", sim::compute_report_csv(r)},
+                                    {"SIM_REPORT.json", j.dump(2) + "\n"}});
   }
   if (a.json)
     std::printf("%s\n", j.dump(2).c_str());
@@ -135,7 +134,7 @@ int run_samm(const SammArgs& a) {
   const int64_t T = sim::model_tokens(mg.info, 0);
   sim::SammReport r = sim::simulate_samm(mg, T, sim::SammConfig{}, e);
   nlohmann::json j = sim::samm_json(r);
-  if (!a.out.empty()) sim::write_report_file(a.out, "SAMM_REPORT.json", j.dump(2) + "\n");
+  if (!a.out.empty()) sim::write_report_files(a.out, {{"SAMM_REPORT.json", j.dump(2) + "\n"}});
   if (a.json)
     std::printf("%s\n", j.dump(2).c_str());
   else

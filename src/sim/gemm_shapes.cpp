@@ -1,0 +1,91 @@
+// Graph -> GEMM list for the accelerator models (see gemm_shapes.h).
+#include "sim/gemm_shapes.h"
+
+#include "core/error.h"
+
+namespace edgerun::sim {
+
+namespace {
+constexpr int64_t kMaxTokens = 1 << 20;
+}
+
+int64_t model_tokens(const ModelInfo& info, int64_t seq) {
+  if (seq < 0 || seq > kMaxTokens)
+    ER_THROW(InputError, "--seq ", seq, " is outside [1, ", kMaxTokens, "]");
+  if (info.family == Family::Vit) {
+    if (info.patch_size <= 0 || info.image_size <= 0)
+      ER_THROW(FormatError, info.dir, ": ViT without image_size / patch_size");
+    const int64_t side = info.image_size / info.patch_size;
+    const int64_t t = side * side + 1;
+    if (seq != 0 && seq != t)
+      ER_THROW(InputError, "--seq ", seq, ": a ViT's token count is fixed by its image (", side,
+               "x", side, " patches + CLS = ", t, ")");
+    return t;
+  }
+  if (seq == 0)
+    ER_THROW(InputError, info.dir, ": a ", family_name(info.family),
+             " model needs --seq N (tokens per sequence)");
+  if (info.max_positions > 0 && seq > info.max_positions)
+    ER_THROW(InputError, "--seq ", seq, " is over the model's ", info.max_positions,
+             " positions");
+  return seq;
+}
+
+GemmShape op_gemm(const Graph& g, const Op& op, int64_t tokens) {
+  const Value& out = g.values[op.output];
+  if (op.kind == OpKind::Linear) {
+    const Value& in = g.values[op.inputs[0]];
+    int64_t n = out.cols;
+    if (op.p.chunk_begin >= 0) {
+      ER_CHECK(!op.slots.empty() && op.slots[0] >= 0 && !g.slots[op.slots[0]].shape.empty());
+      n = g.slots[op.slots[0]].shape[0];
+    }
+    return {op.name, Graph::row_count(in.rows, 1, tokens), n, in.cols};
+  }
+  ER_CHECK(op.kind == OpKind::PatchEmbed, op.name, ": not a GEMM op");
+  // conv(kernel = stride = patch) as a GEMM: (patches x C P^2)(C P^2 x D).
+  const OpParams& p = op.p;
+  ER_CHECK(p.patch > 0 && p.image_h > 0 && p.image_w > 0);
+  const int64_t patches = int64_t{p.image_h / p.patch} * (p.image_w / p.patch);
+  return {op.name, patches, out.cols, int64_t{p.channels} * p.patch * p.patch};
+}
+
+ModelWorkload graph_workload(const Graph& g, int64_t tokens, const std::string& attention) {
+  if (tokens <= 0 || tokens > kMaxTokens)
+    ER_THROW(InputError, "token count ", tokens, " is outside [1, ", kMaxTokens, "]");
+  if (attention != "softmax" && attention != "taylor" && attention != "sima")
+    ER_THROW(InputError, "unknown attention variant '", attention,
+             "' (expected softmax, taylor or sima)");
+  ModelWorkload w;
+  w.attention = attention;
+  w.tokens = tokens;
+  for (const Layer& layer : g.layers) {
+    for (int32_t i = layer.first_op; i < layer.end_op; ++i) {
+      const Op& op = g.ops[i];
+      switch (op.kind) {
+        case OpKind::Linear:
+        case OpKind::PatchEmbed:
+          w.gemms.push_back({layer.name, op_gemm(g, op, tokens)});
+          break;
+        case OpKind::Attention: {
+          if (op.p.causal && attention != "softmax")
+            ER_THROW(UnsupportedError, "attention '", attention, "' is not causal; ", op.name,
+                     " is a causal (decoder) attention: only softmax applies");
+          AttentionWork aw =
+              attention_gemms(attention, tokens, op.p.n_head, op.p.head_dim, op.name);
+          for (GemmShape& s : aw.gemms) w.gemms.push_back({layer.name, std::move(s)});
+          w.col_adds += aw.col_adds;
+          w.elementwise += aw.elementwise;
+          w.exps += aw.exps;
+          ++w.n_attention;
+          break;
+        }
+        default:
+          break;  // gathers, norms, activations, adds, row selection: no GEMM
+      }
+    }
+  }
+  return w;
+}
+
+}  // namespace edgerun::sim

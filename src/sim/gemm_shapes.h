@@ -1,0 +1,37 @@
+// A model's GEMMs, read from its Graph: every Linear (M = tokens, K = in, N = out), the patch
+// embedding as a GEMM, and each Attention op through its variant's decomposition
+// (graph/attention_gemms.h), for one sequence of `tokens` tokens (batch 1, a prefill).
+// Leaves out: non-GEMM ops (LayerNorm, activations, adds), which the array models do not run.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "graph/graph.h"
+#include "models/model.h"
+#include "sim/systolic.h"
+
+namespace edgerun::sim {
+
+struct ModelWorkload {
+  std::string attention;  // the variant used for every Attention op
+  int64_t tokens = 0;
+  std::vector<LayerGemm> gemms;  // in graph order; layer = the Graph layer's name
+  // Non-GEMM attention work summed over all Attention ops (see AttentionWork).
+  int64_t col_adds = 0, elementwise = 0, exps = 0;
+  int64_t n_attention = 0;  // Attention ops seen
+};
+
+// The GEMM of one Linear or PatchEmbed op at `tokens` tokens (batch 1). An output-chunked Linear
+// (OpParams::chunk_begin >= 0) computes only its slot's rows of the output columns.
+GemmShape op_gemm(const Graph& g, const Op& op, int64_t tokens);
+
+// Throws UnsupportedError for a linear variant on a causal model, InputError for an unknown
+// variant or a bad token count.
+ModelWorkload graph_workload(const Graph& g, int64_t tokens, const std::string& attention);
+
+// Tokens per sequence: a ViT's are fixed by its image (patches + 1; `seq` must be 0 or equal);
+// BERT and GPT-2 take `seq` (required, at most the position table). InputError otherwise.
+int64_t model_tokens(const ModelInfo& info, int64_t seq);
+
+}  // namespace edgerun::sim
