@@ -1,6 +1,10 @@
 // edgerun command-line entry point: thin subcommands over the library. Library errors become
 // one "edgerun: error: ..." line and a non-zero exit code; nothing is written on failure.
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <string>
 #include <utility>
@@ -9,11 +13,34 @@
 #include "cli/commands.h"
 #include "core/error.h"
 
+namespace {
+// OpenBLAS picks its kernel set (OPENBLAS_CORETYPE) when the library loads, before main: to honour
+// --blas-core NAME the process re-executes itself once with the variable set.
+void apply_blas_core(int argc, char** argv) {
+  const char* want = nullptr;
+  for (int i = 1; i + 1 < argc; ++i)
+    if (std::strcmp(argv[i], "--blas-core") == 0) want = argv[i + 1];
+  if (!want) return;
+  const char* have = std::getenv("OPENBLAS_CORETYPE");
+  if (have && std::strcmp(have, want) == 0) return;
+  if (std::getenv("EDGERUN_REEXEC")) return;  // never loop
+  setenv("OPENBLAS_CORETYPE", want, 1);
+  setenv("EDGERUN_REEXEC", "1", 1);
+  execv("/proc/self/exe", argv);
+  std::fprintf(stderr, "edgerun: warning: could not re-execute to select BLAS kernels %s\n", want);
+}
+}  // namespace
+
 int main(int argc, char** argv) {
+  apply_blas_core(argc, argv);
   CLI::App app{"edgerun: run DNNs inside a hard memory budget (ViT, BERT, GPT-2 from Hugging Face "
                "folders)"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "edgerun 0.1.0");
+  std::string blas_core;
+  app.add_option("--blas-core", blas_core,
+                 "OpenBLAS kernel set (e.g. Haswell, SkylakeX, Cooperlake); default: OPENBLAS_CORETYPE or "
+                 "OpenBLAS's own choice. The report's blas_core says which ran.");
   // One entry per subcommand: its name and the runner its add_* function returns.
   const std::vector<std::pair<std::string, edgerun::cli::Runner>> cmds = {
       {"run", edgerun::cli::add_run(app)},         {"info", edgerun::cli::add_info(app)},
