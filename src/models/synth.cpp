@@ -53,8 +53,8 @@ SynthSpec bert(std::string name, std::string source, int64_t d, int64_t l, int64
   return s;
 }
 
-SynthSpec gpt2(std::string name, std::string source, int64_t d, int64_t l, int64_t h,
-               int64_t vocab, int64_t positions, bool published) {
+SynthSpec gpt2(std::string name, std::string source, int64_t d, int64_t l, int64_t h, int64_t vocab,
+               int64_t positions, bool published) {
   SynthSpec s;
   s.name = std::move(name);
   s.source = std::move(source);
@@ -65,8 +65,9 @@ SynthSpec gpt2(std::string name, std::string source, int64_t d, int64_t l, int64
   s.activation = "gelu_new";
   s.bos_token_id = s.eos_token_id = vocab - 1;  // <|endoftext|> is the last token
   if (published)
-    s.extra = {{"n_ctx", positions},
-               {"task_specific_params", {{"text-generation", {{"do_sample", true}, {"max_length", 50}}}}}};
+    s.extra = {
+        {"n_ctx", positions},
+        {"task_specific_params", {{"text-generation", {{"do_sample", true}, {"max_length", 50}}}}}};
   return s;
 }
 
@@ -78,12 +79,12 @@ const std::vector<SynthSpec>& synth_specs() {
           8, 10),
       vit("vit-base", "google/vit-base-patch16-224", 768, 12, 12, 3072, 224, 16, 1000),
       vit("vit-large", "google/vit-large-patch16-224", 1024, 24, 16, 4096, 224, 16, 1000),
-      bert("bert-tiny", "edgerun test config (vocabulary 1000, 128 positions)", 64, 2, 4, 256,
-           1000, 128),
+      bert("bert-tiny", "edgerun test config (vocabulary 1000, 128 positions)", 64, 2, 4, 256, 1000,
+           128),
       bert("bert-base", "google-bert/bert-base-uncased", 768, 12, 12, 3072, 30522, 512),
       bert("bert-large", "google-bert/bert-large-uncased", 1024, 24, 16, 4096, 30522, 512),
-      gpt2("gpt2-tiny", "edgerun test config (vocabulary 1000, 128 positions)", 64, 2, 4, 1000,
-           128, false),
+      gpt2("gpt2-tiny", "edgerun test config (vocabulary 1000, 128 positions)", 64, 2, 4, 1000, 128,
+           false),
       gpt2("gpt2", "openai-community/gpt2", 768, 12, 12, 50257, 1024, true),
       gpt2("gpt2-medium", "openai-community/gpt2-medium", 1024, 24, 16, 50257, 1024, true),
       gpt2("gpt2-large", "openai-community/gpt2-large", 1280, 36, 20, 50257, 1024, true),
@@ -193,7 +194,8 @@ std::vector<SynthTensor> synth_tensors(const SynthSpec& s) {
              s.pad_token_id >= 0 && s.pad_token_id < s.vocab_size ? s.pad_token_id : -1);
     for (int64_t i = 0; i < s.n_layer; ++i) {
       const std::string p = "encoder.layer." + std::to_string(i);
-      for (const char* qkv : {"query", "key", "value"}) t.linear(p + ".attention.self." + qkv, D, D);
+      for (const char* qkv : {"query", "key", "value"})
+        t.linear(p + ".attention.self." + qkv, D, D);
       t.linear(p + ".attention.output.dense", D, D);
       t.norm(p + ".attention.output.LayerNorm", D);
       t.linear(p + ".intermediate.dense", F, D);
@@ -311,7 +313,10 @@ std::string synth_config_json(const SynthSpec& s, DType dtype) {
   j["pooler_output_size"] = s.hidden;
   j["qkv_bias"] = true;
   // transformers leaves out the label maps when they equal its default (LABEL_0, LABEL_1).
-  json id2label = json::object(), label2id = json::object();
+  // id2label has integer keys in Python, so json.dumps(sort_keys=True) orders them numerically
+  // ("9" before "10"); label2id's string keys sort as text.
+  nlohmann::ordered_json id2label = nlohmann::ordered_json::object();
+  json label2id = json::object();
   bool is_default = s.num_labels == 2;
   for (int64_t i = 0; i < s.num_labels; ++i) {
     const std::string def = "LABEL_" + std::to_string(i);
@@ -320,11 +325,12 @@ std::string synth_config_json(const SynthSpec& s, DType dtype) {
     id2label[std::to_string(i)] = name;
     label2id[name] = i;
   }
-  if (!is_default) {
-    j["id2label"] = id2label;
-    j["label2id"] = label2id;
-  }
-  return dump(j);
+  if (is_default) return dump(j);
+  j["id2label"] = nullptr;  // placeholder holding the sorted position
+  j["label2id"] = label2id;
+  auto o = nlohmann::ordered_json::parse(j.dump());  // keeps the sorted key order
+  o["id2label"] = id2label;
+  return o.dump(2) + "\n";
 }
 
 std::string synth_generation_config_json(const SynthSpec& s) {
@@ -400,8 +406,8 @@ void synth_fill(const SynthTensor& t, uint64_t seed, uint64_t first, int64_t cou
   if (t.zero_row >= 0 && t.shape.size() == 2) {
     const uint64_t row = static_cast<uint64_t>(t.shape[1]);
     const uint64_t lo = std::max(first, static_cast<uint64_t>(t.zero_row) * row);
-    const uint64_t hi = std::min(first + static_cast<uint64_t>(count),
-                                 static_cast<uint64_t>(t.zero_row + 1) * row);
+    const uint64_t hi =
+        std::min(first + static_cast<uint64_t>(count), static_cast<uint64_t>(t.zero_row + 1) * row);
     for (uint64_t e = lo; e < hi; ++e) out[e - first] = 0.0f;
   }
 }
@@ -491,10 +497,12 @@ void prepare_dir(const fs::path& dir, bool force) {
   if (fs::exists(st)) {
     if (!fs::is_directory(st)) ER_THROW(InputError, dir.string(), ": exists and is not a folder");
     if (fs::exists(dir / "model.safetensors.index.json", ec))
-      ER_THROW(InputError, dir.string(), ": holds a sharded model (model.safetensors.index.json) "
+      ER_THROW(InputError, dir.string(),
+               ": holds a sharded model (model.safetensors.index.json) "
                "that would compete with the model.safetensors synth writes; remove it first");
     if (!force && !fs::is_empty(dir, ec))
-      ER_THROW(InputError, dir.string(), ": folder is not empty; pass --force to write into it "
+      ER_THROW(InputError, dir.string(),
+               ": folder is not empty; pass --force to write into it "
                "(replacing config.json, model.safetensors and the other files synth writes)");
     return;
   }
@@ -503,16 +511,17 @@ void prepare_dir(const fs::path& dir, bool force) {
 }
 
 std::string readme(const SynthSpec& s, const SynthOptions& o, uint64_t n_params) {
-  std::string cmd = "edgerun synth " + s.name + " --seed " + std::to_string(o.seed) +
-                    " --dtype " + (o.dtype == DType::BF16 ? "bf16" : "f32");
+  std::string cmd = "edgerun synth " + s.name + " --seed " + std::to_string(o.seed) + " --dtype " +
+                    (o.dtype == DType::BF16 ? "bf16" : "f32");
   if (o.n_layer > 0) cmd += " --layers " + std::to_string(o.n_layer);
   return "---\ntags:\n- edgerun-synth\n- random-weights\n---\n# " + s.name +
          " (random weights)\n\nWritten by `" + cmd + "`.\n\nConfiguration: " + s.source + " (" +
          s.arch + ", " + std::to_string(s.n_layer) + " layers, hidden size " +
          std::to_string(s.hidden) + ", " + std::to_string(n_params) +
-         " parameters).\n\nThe weights are random (normal, std 0.02; LayerNorm weights 1, biases "
-         "0): outputs mean nothing. They exist to measure memory and speed. There is no tokenizer;"
-         " give token ids directly.\n";
+         " parameters).\n\nThe weights are random, initialised as transformers does (normal with "
+         "std 0.02, GPT-2's residual projections 0.02 / sqrt(2 * layers); LayerNorm weights 1, "
+         "biases 0): outputs mean nothing. They exist to measure memory and speed. There is no "
+         "tokenizer; give token ids directly.\n";
 }
 
 }  // namespace
@@ -539,12 +548,16 @@ SynthResult synth_model(const SynthSpec& spec_in, const std::string& out_dir,
   std::error_code ec;
   const fs::space_info sp = fs::space(dir, ec);
   if (!ec && sp.available < r.weight_bytes + (1u << 20))
-    ER_THROW(IoError, out_dir, ": not enough free space: model.safetensors needs ",
-             r.weight_bytes, " bytes, ", sp.available, " are available");
+    ER_THROW(IoError, out_dir, ": not enough free space: model.safetensors needs ", r.weight_bytes,
+             " bytes, ", sp.available, " are available");
 
-  const int32_t threads =
-      opts.threads > 0 ? opts.threads
-                       : static_cast<int32_t>(std::max(1u, std::min(16u, std::thread::hardware_concurrency())));
+  // Replacing a folder: drop its config.json first, so that an interrupted write never leaves new
+  // weights beside an old config (config.json is written last).
+  if (fs::exists(dir / "config.json", ec) && !fs::remove(dir / "config.json", ec))
+    ER_THROW(IoError, (dir / "config.json").string(), ": cannot replace: ", ec.message());
+
+  const uint32_t cores = std::max(1u, std::min(16u, std::thread::hardware_concurrency()));
+  const int32_t threads = opts.threads > 0 ? opts.threads : static_cast<int32_t>(cores);
   {
     StagedFile f((dir / "model.safetensors").string());
     uint8_t len[8];
@@ -560,10 +573,11 @@ SynthResult synth_model(const SynthSpec& spec_in, const std::string& out_dir,
         const int64_t n = std::min(kChunk, numel - e);
         fill_parallel(t, opts.seed, static_cast<uint64_t>(e), n, buf.data(), threads);
         if (opts.dtype == DType::BF16) {
-          for (int64_t i = 0; i < n; ++i) half[static_cast<size_t>(i)] = f32_to_bf16(buf[static_cast<size_t>(i)]);
+          for (size_t i = 0; i < static_cast<size_t>(n); ++i) half[i] = f32_to_bf16(buf[i]);
           f.write(half.data(), static_cast<size_t>(n) * 2);
         } else {
-          f.write(buf.data(), static_cast<size_t>(n) * 4);  // little-endian hosts only, as the reader
+          f.write(buf.data(),
+                  static_cast<size_t>(n) * 4);  // little-endian hosts only, as the reader
         }
         done += static_cast<uint64_t>(n * esize);
         if (opts.progress) opts.progress(done, data_bytes);

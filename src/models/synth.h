@@ -27,10 +27,10 @@ struct SynthSpec {
   int64_t hidden = 0, n_layer = 0, n_head = 0;
   int64_t intermediate = 0;  // FFN width; GPT-2 with 0 writes "n_inner": null (= 4 * hidden)
   int64_t vocab_size = 0, max_positions = 0, type_vocab_size = 2;  // BERT, GPT-2
-  int64_t image_size = 0, patch_size = 0, num_channels = 3;         // ViT
-  int64_t num_labels = 0;            // ViT classifier
-  std::vector<std::string> labels;   // classifier label names; empty: "LABEL_i" as transformers
-  std::string activation;            // hidden_act (ViT, BERT) / activation_function (GPT-2)
+  int64_t image_size = 0, patch_size = 0, num_channels = 3;        // ViT
+  int64_t num_labels = 0;                                          // ViT classifier
+  std::vector<std::string> labels;  // classifier label names; empty: "LABEL_i" as transformers
+  std::string activation;           // hidden_act (ViT, BERT) / activation_function (GPT-2)
   int64_t bos_token_id = -1, eos_token_id = -1;  // GPT-2 (-1: null)
   int64_t pad_token_id = -1;                     // BERT (-1: null)
   // Keys of the published config.json that transformers 5 no longer writes itself but keeps when
@@ -76,17 +76,17 @@ void synth_fill(const SynthTensor& t, uint64_t seed, uint64_t first, int64_t cou
 struct SynthOptions {
   DType dtype = DType::F32;  // F32 or BF16
   uint64_t seed = 0;
-  int64_t n_layer = 0;       // > 0 replaces the config's number of layers
-  bool force = false;        // write into a non-empty folder, replacing the files synth writes
-  int32_t threads = 0;       // generator threads; 0: the machine's cores (output is the same)
+  int64_t n_layer = 0;  // > 0 replaces the config's number of layers
+  bool force = false;   // write into a non-empty folder, replacing the files synth writes
+  int32_t threads = 0;  // generator threads; 0: the machine's cores (output is the same)
   // Called after each written chunk with tensor bytes written so far and in all (may be empty).
   std::function<void(uint64_t done, uint64_t total)> progress;
 };
 
 struct SynthResult {
-  SynthSpec spec;            // as written (layer override applied)
+  SynthSpec spec;  // as written (layer override applied)
   uint64_t n_params = 0;
-  uint64_t weight_bytes = 0;  // size of model.safetensors
+  uint64_t weight_bytes = 0;       // size of model.safetensors
   std::vector<std::string> files;  // written, in folder order
 };
 
