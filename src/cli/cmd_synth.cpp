@@ -68,18 +68,18 @@ int synth(const SynthArgs& a) {
   };
   const auto t0 = std::chrono::steady_clock::now();
   SynthResult r = synth_model(spec, a.out, o);
-  const double secs =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (printed && tty) std::fprintf(stderr, "\n");
   std::string files;
   for (const std::string& f : r.files) files += (files.empty() ? "" : ", ") + f;
   const bool gb = r.weight_bytes >= 1000000000;
-  std::printf("wrote %s: %s (%s, %lld layers), %llu parameters, %.3f %s %s, random weights "
-              "(seed %llu) in %.1f s\nfiles: %s\n",
-              a.out.c_str(), a.name.c_str(), r.spec.arch.c_str(),
-              static_cast<long long>(r.spec.n_layer), static_cast<unsigned long long>(r.n_params),
-              r.weight_bytes / (gb ? 1e9 : 1e6), gb ? "GB" : "MB", a.dtype.c_str(),
-              static_cast<unsigned long long>(a.seed), secs, files.c_str());
+  std::printf(
+      "wrote %s: %s (%s, %lld layers), %llu parameters, %.3f %s %s, random weights "
+      "(seed %llu) in %.1f s\nfiles: %s\n",
+      a.out.c_str(), a.name.c_str(), r.spec.arch.c_str(), static_cast<long long>(r.spec.n_layer),
+      static_cast<unsigned long long>(r.n_params), r.weight_bytes / (gb ? 1e9 : 1e6),
+      gb ? "GB" : "MB", a.dtype.c_str(), static_cast<unsigned long long>(a.seed), secs,
+      files.c_str());
   return 0;
 }
 }  // namespace
@@ -94,7 +94,13 @@ Runner add_synth(CLI::App& app) {
   c->add_option("--out", a->out, "Output folder (created; must be empty unless --force)");
   c->add_option("--dtype", a->dtype, "Weight dtype: f32 (default) or bf16")
       ->check(CLI::IsMember({"f32", "bf16"}));
-  c->add_option("--seed", a->seed, "Random seed (default 0); the same seed gives the same bytes");
+  c->add_option("--seed", a->seed, "Random seed (default 0); the same seed gives the same bytes")
+      ->check(CLI::Validator(
+          [](std::string& v) {
+            return v.find('-') == std::string::npos ? std::string()
+                                                    : "the seed is a non-negative integer";
+          },
+          "UINT"));
   c->add_option("--layers", a->layers, "Override the number of layers (for quick tests)")
       ->check(CLI::Range(int64_t{1}, int64_t{4096}));
   c->add_flag("--force", a->force, "Write into a non-empty folder, replacing synth's files");
