@@ -23,6 +23,13 @@ bool same_plan(const ExecPlan& a, const ExecPlan& b) {
          a.pinned == b.pinned;
 }
 
+BuildOptions build_options(const SessionOptions& o) {
+  BuildOptions b;
+  b.attention = o.attention;
+  b.precision = o.precision;
+  return b;
+}
+
 uint64_t budget_from(const SessionOptions& o, uint64_t weight_bytes) {
   if (o.budget_fraction > 0) return static_cast<uint64_t>(std::llround(o.budget_fraction * static_cast<double>(weight_bytes)));
   return o.budget_bytes;
@@ -31,7 +38,7 @@ uint64_t budget_from(const SessionOptions& o, uint64_t weight_bytes) {
 class SessionImpl final : public Session {
  public:
   SessionImpl(const std::string& dir, const SessionOptions& o)
-      : opts_(o), mg_(build_model(dir)), budget_(budget_from(o, mg_.graph.model_weight_bytes())) {
+      : opts_(o), mg_(build_model(dir, build_options(o))), budget_(budget_from(o, mg_.graph.model_weight_bytes())) {
     kind_ = parse_executor(o.executor);
     if (o.agents < 0 || o.agents > 64) ER_THROW(InputError, "--agents must be in [1, 64]");
     if (!o.trace_path.empty()) trace_ = std::make_unique<Trace>(&budget_);
@@ -53,7 +60,9 @@ class SessionImpl final : public Session {
     RunRequest r = request(in);
     PassShape shape{pass_batch(r), engine_->tokens_for(r), 0, false};
     plan_for(engine_->activation_arena_bytes(shape), shape);
+    const double c0 = engine_->stats().compute_ms;
     HostArray out = engine_->forward(r);
+    call_compute_ms_.push_back(engine_->stats().compute_ms - c0);
     finish(t0);
     return out;
   }
@@ -74,7 +83,9 @@ class SessionImpl final : public Session {
     g.seed = p.seed;
     g.stop_at_eos = p.stop_at_eos;
     g.on_token = p.on_token;
+    const double c0 = engine_->stats().compute_ms;
     HostArray out = engine_->generate(prompt, g);
+    call_compute_ms_.push_back(engine_->stats().compute_ms - c0);
     finish(t0);
     return out;
   }
@@ -136,7 +147,10 @@ class SessionImpl final : public Session {
                         {"agents", r.agents}, {"min_budget_bytes", r.min_budget_bytes},
                         {"fixed_baseline_bytes", r.fixed_baseline_bytes}, {"streamed_bytes", r.streamed_bytes},
                         {"predicted_ms", r.predicted_ms}, {"bound_ms", r.bound_ms}, {"passes", r.passes},
-                        {"weight_bytes", sum_.weight_bytes}};
+                        {"weight_bytes", sum_.weight_bytes},
+                        // compute of each run/generate call (--repeat K gives K): the first
+                        // includes first-touch page faults, later ones are steady state
+                        {"call_compute_ms", call_compute_ms_}};
     if (r.tokens_generated) {
       j["decode_ms"] = engine_->stats().decode_ms;
       j["tokens_generated"] = r.tokens_generated;
@@ -204,6 +218,8 @@ class SessionImpl final : public Session {
     sum_.eos_token_id = i.eos_token_id;
     sum_.weight_bytes = mg_.graph.model_weight_bytes();
     sum_.id2label = i.id2label;
+    sum_.attention = attn_variant_name(i.attention);
+    sum_.precision = i.precision;
   }
 
   SessionOptions opts_;
@@ -217,6 +233,7 @@ class SessionImpl final : public Session {
   ModelSummary sum_;
   uint64_t baseline_ = 0;
   double latency_ms_ = 0;
+  std::vector<double> call_compute_ms_;
 };
 }  // namespace
 

@@ -2,12 +2,13 @@
 // loop; the reference accumulates in double. Both use the biased variance, as torch does.
 #include <cmath>
 
+#include "kernels/cpu/fast_math.h"
 #include "kernels/cpu/kernels.h"
 
 namespace edgerun::kernels {
 
-void layernorm(const float* x, int64_t M, int64_t D, const float* gamma, const float* beta,
-               float eps, float* y) {
+EDGERUN_SIMD_CLONES void layernorm(const float* x, int64_t M, int64_t D, const float* gamma,
+                                   const float* beta, float eps, float* y) {
   for (int64_t i = 0; i < M; ++i) {
     const float* xr = x + i * D;
     float* yr = y + i * D;
