@@ -26,6 +26,17 @@ void linear(const float* x, int64_t M, int64_t K, const float* w, int64_t N, boo
     for (int64_t i = 0; i < M; ++i) std::memcpy(y + i * ldy, bias, static_cast<size_t>(N) * 4);
     beta = 1.0f;
   }
+  if (M == 1) {
+    // One row (a decode step): a matrix-vector product. OpenBLAS 0.3.21's sgemm does not forward
+    // M = 1 to its GEMV kernels, which stream the weights at memory bandwidth.
+    if (w_in_out)
+      cblas_sgemv(CblasRowMajor, CblasTrans, static_cast<int>(K), static_cast<int>(N), 1.0f, w,
+                  static_cast<int>(N), x, 1, beta, y, 1);
+    else
+      cblas_sgemv(CblasRowMajor, CblasNoTrans, static_cast<int>(N), static_cast<int>(K), 1.0f, w,
+                  static_cast<int>(K), x, 1, beta, y, 1);
+    return;
+  }
   cblas_sgemm(CblasRowMajor, CblasNoTrans, w_in_out ? CblasNoTrans : CblasTrans,
               static_cast<int>(M), static_cast<int>(N), static_cast<int>(K), 1.0f, x,
               static_cast<int>(K), w, static_cast<int>(w_in_out ? N : K), beta, y,
