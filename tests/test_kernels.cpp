@@ -28,7 +28,7 @@ double max_rel(const std::vector<float>& a, const std::vector<float>& b) {
 }  // namespace
 
 TEST(Kernels, LinearMatchesReferenceBothLayouts) {
-  for (auto [M, K, N] : {std::tuple{1, 1, 1}, {7, 13, 5}, {17, 33, 31}, {3, 64, 129}}) {
+  for (auto [M, K, N] : {std::tuple{1, 1, 1}, {1, 65, 33}, {7, 13, 5}, {17, 33, 31}, {3, 64, 129}}) {
     for (bool in_out : {false, true}) {
       auto x = rnd(M * K, 1), w = rnd(K * N, 2), b = rnd(N, 3);
       std::vector<float> y(M * N), r(M * N);
@@ -39,6 +39,20 @@ TEST(Kernels, LinearMatchesReferenceBothLayouts) {
       linear_ref(x.data(), M, K, w.data(), N, in_out, nullptr, r.data());
       EXPECT_LT(max_rel(y, r), 1e-5);
     }
+  }
+}
+
+TEST(Kernels, LinearWritesAColumnChunkInPlace) {
+  // An output chunk of width 5 written at column 3 of a 11-wide output, rows 1 and 4.
+  for (int64_t M : {1, 4}) {
+    const int64_t K = 9, N = 5, ld = 11;
+    auto x = rnd(M * K, 30), w = rnd(N * K, 31);
+    std::vector<float> y(M * ld, -7.0f), r(M * ld, -7.0f);
+    linear(x.data(), M, K, w.data(), N, false, nullptr, y.data() + 3, ld);
+    linear_ref(x.data(), M, K, w.data(), N, false, nullptr, r.data() + 3, ld);
+    EXPECT_LT(max_rel(y, r), 1e-5);
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t j : {0, 1, 2, 8, 9, 10}) EXPECT_EQ(y[i * ld + j], -7.0f) << "wrote outside its chunk";
   }
 }
 

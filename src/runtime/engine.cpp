@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "kernels/cpu/kernels.h"
+#include "kernels/cpu/q16.h"
 #include "runtime/engine_step.h"
 #include "runtime/trace.h"
 
@@ -67,9 +68,16 @@ uint64_t Engine::op_scratch_bytes(const Op& op, const PassShape& s) const {
       const int64_t P = op.p.patch, Np = (op.p.image_h / P) * (op.p.image_w / P);
       return static_cast<uint64_t>(Np * op.p.channels * P * P) * 4;
     }
-    case OpKind::Attention: {
+    case OpKind::Attention: {  // per variant and precision (DESIGN.md "Numerics")
       const int64_t keys = (op.p.kv_layer != kNone ? s.past : 0) + s.T;
-      return static_cast<uint64_t>(kernels::attention_scratch_floats(s.T, keys)) * 4;
+      if (op.p.q16) return q16::attention_scratch_bytes(op.p.attn, s.T, op.p.head_dim);
+      return static_cast<uint64_t>(kernels::attention_scratch_floats(op.p.attn, s.T, keys, op.p.head_dim)) * 4;
+    }
+    case OpKind::Linear: {  // q16: int16 operands and the int64 accumulator
+      if (!op.p.q16) return 0;
+      const Value& x = g_.values[op.inputs[0]];
+      return q16::linear_scratch_bytes(Graph::row_count(x.rows, s.B, s.T, s.last_only), x.cols,
+                                       g_.values[op.output].cols, g_.slots[op.slots[0]].file_dtype == DType::I16);
     }
     default: return 0;
   }
@@ -268,8 +276,15 @@ void Engine::run_graph(const Step& st, float* out) {
   stats_.layer_compute_ms.assign(g_.layers.size(), 0.0);
   stats_.layer_wait_ms.assign(g_.layers.size(), 0.0);
   Trace* tr = opts_.trace;
-  source_->begin_pass();
+  // The resident executor reads everything here; streaming executors start their agents. Either
+  // way it is time spent on weights, not compute.
   try {
+    {
+      auto tb = std::chrono::steady_clock::now();
+      ScopedSpan span(tr, "inference", "begin pass");
+      source_->begin_pass();
+      wait_ms += ms_since(tb);
+    }
     for (size_t l = 0; l < g_.layers.size(); ++l) {
       const Layer& layer = g_.layers[l];
       auto tw = std::chrono::steady_clock::now();
