@@ -2,9 +2,11 @@
 # Trains edgerun's bundled default model: a tiny ViT (17 tokens x 32 dims, 4 heads: the shapes of
 # the SAMM ASIC) on scikit-learn's bundled 8x8 digits, and writes it as a Hugging Face folder
 # (save_pretrained, safetensors) with its preprocessor config, the held-out test split as .npy,
-# sample images and metrics.json. CPU only, 2 threads, deterministic given --seed. Only softmax
-# attention is trained here; other variants plug into ATTENTION_VARIANTS (see below).
+# sample images and metrics.json. CPU only, 2 threads, deterministic given --seed. Trains softmax
+# attention, or ViTALiTy's Taylor attention exactly as edgerun's `taylor` variant computes it
+# (DESIGN.md "Numerics"); the folder also gets calib_x.npy, training images for q16 calibration.
 #   python3 scripts/train_vit_digits.py --attention softmax --seed 0 --out models/vit-digits-softmax
+#   python3 scripts/train_vit_digits.py --attention taylor --seed 0 --out models/vit-digits-taylor
 import argparse
 import json
 import os
@@ -17,7 +19,7 @@ import torch
 from PIL import Image
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
-from transformers import ViTConfig, ViTForImageClassification, ViTImageProcessor
+from transformers import AttentionInterface, ViTConfig, ViTForImageClassification, ViTImageProcessor
 
 # Input contract, shared by the .npy files, the PNG samples (through preprocessor_config.json)
 # and the C++ side: raw pixels 0..16 -> x = pixels * RESCALE, then (x - MEAN) / STD.
@@ -25,10 +27,29 @@ PIXEL_MAX = 16
 RESCALE = 1.0 / PIXEL_MAX  # 0.0625, exact in binary
 MEAN, STD = 0.5, 0.5
 
-# --attention name -> transformers attn_implementation. A later variant (taylor, sima, shiftmax)
-# registers its function with transformers.AttentionInterface.register(name, fn) and adds an entry
-# here; the model, training loop and export stay as they are.
-ATTENTION_VARIANTS = {"softmax": "eager"}  # eager: the plain matmul-softmax-matmul path
+CALIB_IMAGES = 256  # the first training images, saved as calib_x.npy for q16 calibration
+
+
+def taylor_attention(module, query, key, value, attention_mask, scaling=None, dropout=0.0, **kwargs):
+    """ViTALiTy's first-order Taylor attention as DESIGN.md defines edgerun's `taylor` variant:
+    exp(x) ~ 1 + x on keys mean-centred over the n tokens, so the normaliser is the constant n and
+    Z = 1 v_sum^T / n + scaling * Q (K^^T V) / n. query/key/value (B, H, n, d); ViT has no mask."""
+    assert attention_mask is None, "taylor attention here is for unmasked ViT inputs"
+    if scaling is None:
+        scaling = query.size(-1) ** -0.5
+    n = key.size(-2)
+    k_hat = key - key.mean(dim=-2, keepdim=True)
+    kv = torch.matmul(k_hat.transpose(-1, -2), value)  # (B, H, d, d): O(n d^2)
+    out = value.mean(dim=-2, keepdim=True) + torch.matmul(query, kv) * (scaling / n)
+    return out.transpose(1, 2).contiguous(), None
+
+
+AttentionInterface.register("edgerun_taylor", taylor_attention)
+
+# --attention name -> transformers attn_implementation; a variant other than softmax is written
+# into config.json as "edgerun_attention", the key edgerun reads to pick the variant.
+ATTENTION_VARIANTS = {"softmax": "eager",  # eager: the plain matmul-softmax-matmul path
+                      "taylor": "edgerun_taylor"}
 
 
 @dataclass
@@ -145,9 +166,11 @@ def write_samples(out: str, raw_te: np.ndarray, x_te: np.ndarray, y_te: np.ndarr
     return first
 
 
-def check_export(out: str, x_te: np.ndarray, y_te: np.ndarray, expect_acc: float, first):
+def check_export(out: str, x_te: np.ndarray, y_te: np.ndarray, expect_acc: float, first,
+                 attention: str):
     """Reloads the folder with transformers alone and checks accuracy and the PNG route."""
-    model = ViTForImageClassification.from_pretrained(out).eval()
+    model = ViTForImageClassification.from_pretrained(
+        out, attn_implementation=ATTENTION_VARIANTS[attention]).eval()
     acc = accuracy(model, torch.from_numpy(np.load(os.path.join(out, "test_x.npy"))),
                    torch.from_numpy(np.load(os.path.join(out, "test_y.npy"))))
     assert acc == expect_acc, f"reloaded accuracy {acc} != trained {expect_acc}"
@@ -189,14 +212,17 @@ def main():
     if os.path.isdir(out):
         shutil.rmtree(out)  # no stale files from an earlier run
     os.makedirs(out)
+    if opts.attention != "softmax":
+        model.config.edgerun_attention = opts.attention  # edgerun runs the trained variant
     model.save_pretrained(out)  # config.json + model.safetensors
     ViTImageProcessor(do_resize=False, size={"height": 8, "width": 8}, do_rescale=True,
                       rescale_factor=RESCALE, do_normalize=True, image_mean=[MEAN],
                       image_std=[STD], do_convert_rgb=False).save_pretrained(out)
     np.save(os.path.join(out, "test_x.npy"), x_te)  # float32 (N, 1, 8, 8), normalized
     np.save(os.path.join(out, "test_y.npy"), y_te)  # int64 (N,)
+    np.save(os.path.join(out, "calib_x.npy"), x_tr[:CALIB_IMAGES])  # q16 calibration inputs
     first = write_samples(out, raw_te, x_te, y_te)
-    reload_acc = check_export(out, x_te, y_te, test_acc, first)
+    reload_acc = check_export(out, x_te, y_te, test_acc, first, opts.attention)
 
     metrics = {"test_accuracy": test_acc, "test_images": int(len(y_te)),
                "reloaded_test_accuracy": reload_acc, "train_images": int(len(y_tr)),

@@ -29,6 +29,10 @@ struct SessionOptions {
   bool direct_io = true;        // O_DIRECT weight reads (buffered fallback with a warning)
   std::string trace_path;       // write a Chrome trace here after each run
   std::string cost_model_path;  // cost model from `edgerun profile` (else defaults)
+  // Numerics (DESIGN.md "Numerics"): softmax | taylor | sima | shiftmax; empty: the variant the
+  // model's config.json names ("edgerun_attention"), else softmax. Causal models: softmax only.
+  std::string attention;
+  std::string precision = "fp32";  // fp32 | bf16 | q16 (q16: ViT and BERT, calibrated sidecar)
 };
 
 struct Inputs {
@@ -73,6 +77,7 @@ struct ModelSummary {
   int64_t image_size = 0, num_channels = 0, max_positions = 0, eos_token_id = -1;
   uint64_t weight_bytes = 0;
   std::map<int64_t, std::string> id2label;
+  std::string attention, precision;  // what the run computes with
 };
 
 class Session {

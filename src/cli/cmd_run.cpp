@@ -21,6 +21,7 @@ namespace {
 struct RunArgs {
   std::string model, input, text, ids, mask, token_types, output_npy, budget;
   std::string executor = "auto", trace, cost_model, labels;
+  std::string attention, precision = "fp32";
   int agents = 0;
   int64_t repeat = 1;
   bool no_prefetch = false, buffered = false;
@@ -94,6 +95,8 @@ int run(const RunArgs& a) {
   so.direct_io = !a.buffered;
   so.trace_path = a.trace;
   so.cost_model_path = a.cost_model;
+  so.attention = a.attention;
+  so.precision = a.precision;
   auto session = Session::open(a.model, so);
   const ModelSummary& m = session->summary();
   const bool text_model = m.family != "vit";
@@ -135,6 +138,8 @@ int run(const RunArgs& a) {
   j["model"] = a.model;
   j["family"] = m.family;
   j["arch"] = m.arch;
+  j["attention"] = m.attention;
+  j["precision"] = m.precision;
   HostArray primary;
   if (a.new_tokens > 0) {
     GenerateParams gp;
@@ -274,6 +279,12 @@ Runner add_run(CLI::App& app) {
       ->check(CLI::Range(1, 1000000));
   c->add_option("--trace", a->trace, "Write a Chrome/Perfetto trace of the run (JSON)");
   c->add_option("--cost-model", a->cost_model, "Cost model JSON from `edgerun profile` for the planner");
+  c->add_option("--attention", a->attention,
+                "Attention variant: softmax | taylor | sima | shiftmax (default: the config's "
+                "\"edgerun_attention\", else softmax; causal models: softmax only)");
+  c->add_option("--precision", a->precision,
+                "fp32 | bf16 (weights rounded to bf16) | q16 (16-bit fixed point, ViT/BERT, needs the "
+                "model's edgerun_q16.json; see docs/q16.md)");
   return [a] { return run(*a); };
 }
 

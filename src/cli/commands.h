@@ -17,6 +17,7 @@ Runner add_profile(CLI::App& app);
 Runner add_iobench(CLI::App& app);
 Runner add_synth(CLI::App& app);
 Runner add_sim(CLI::App& app);
+Runner add_convert(CLI::App& app);
 
 // "300M", "1.5G", "4096", "25%" (of `percent_base` bytes). Throws InputError.
 uint64_t parse_bytes(const std::string& s, uint64_t percent_base);

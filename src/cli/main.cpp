@@ -47,6 +47,7 @@ int main(int argc, char** argv) {
       {"plan", edgerun::cli::add_plan(app)},       {"profile", edgerun::cli::add_profile(app)},
       {"iobench", edgerun::cli::add_iobench(app)}, {"synth", edgerun::cli::add_synth(app)},
       {"sim", edgerun::cli::add_sim(app)},
+      {"convert", edgerun::cli::add_convert(app)},
   };
   try {
     app.parse(argc, argv);

@@ -3,6 +3,7 @@
 // streaming executors load and free. Activations are 2-D fp32 row blocks whose row count is a
 // function of the run's batch B and new-token count T, so one graph serves prefill and decode.
 #pragma once
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -39,7 +40,10 @@ struct WeightSlot {
   uint64_t begin = 0, end = 0;  // absolute byte range in that file
   // Embedding tables are never loaded whole: the op reads only the rows of the tokens at hand.
   bool gather_rows = false;
+  // --precision bf16 on an fp32 file: the loader rounds the values to bf16 as they arrive.
+  bool round_bf16 = false;
   const float* data = nullptr;  // bound fp32 view while resident
+  const int16_t* data_i16 = nullptr;  // I16 files (q16 models): bound in place, never widened
   int64_t numel() const { return shape_numel(shape); }
   uint64_t nbytes() const { return end - begin; }
 };
@@ -59,6 +63,30 @@ enum class OpKind : uint8_t {
 
 enum class ActKind : uint8_t { GeluErf, GeluTanh, Relu, Tanh, QuickGelu, Silu };
 
+// Attention variants (DESIGN.md "Numerics"): softmax is exact; taylor (ViTALiTy, keys
+// mean-centred) and sima (L1-normalized Q, K) are linear in the token count; shiftmax is the
+// divider-free base-2 softmax. Only softmax is causal.
+enum class AttnVariant : uint8_t { Softmax, Taylor, Sima, Shiftmax };
+inline const char* attn_variant_name(AttnVariant v) {
+  switch (v) {
+    case AttnVariant::Softmax: return "softmax";
+    case AttnVariant::Taylor: return "taylor";
+    case AttnVariant::Sima: return "sima";
+    case AttnVariant::Shiftmax: return "shiftmax";
+  }
+  return "?";
+}
+// false for a name that is not a variant.
+inline bool parse_attn_variant(const std::string& s, AttnVariant* out) {
+  for (AttnVariant v : {AttnVariant::Softmax, AttnVariant::Taylor, AttnVariant::Sima,
+                        AttnVariant::Shiftmax})
+    if (s == attn_variant_name(v)) {
+      *out = v;
+      return true;
+    }
+  return false;
+}
+
 struct OpParams {
   // Linear
   bool w_in_out = false;        // Conv1D layout (K, N)
@@ -77,6 +105,14 @@ struct OpParams {
   bool use_padding_mask = false;  // BERT: key positions masked by attention_mask
   float scale = 1.0f;             // multiplies Q K^T
   int32_t kv_layer = kNone;       // KV-cache layer index for causal decoders
+  AttnVariant attn = AttnVariant::Softmax;
+  // q16 (DESIGN.md "Numerics", docs/q16.md), set by apply_q16 from the model's calibration
+  // sidecar; false: the op computes in fp32. Exponents e: value = int16 * 2^e.
+  // Linear: q_x[0] input, q_w weight, q_out output. Attention: q_x = {q, k, v}, q_mid the
+  // intermediate (taylor: scale * K^T V / n; sima: K^T V), q_out the context.
+  bool q16 = false;
+  int8_t q_x[3] = {0, 0, 0};
+  int8_t q_w = 0, q_mid = 0, q_out = 0;
   // PatchEmbed
   int32_t channels = 0, image_h = 0, image_w = 0, patch = 0;
 };
@@ -98,6 +134,11 @@ struct Layer {
   int32_t depth = 0;                 // index of this layer in the graph (SwapNet's d)
 };
 
+// max |x| per op seen by calibration passes: {input, intermediate, output} (see OpParams q16).
+struct Q16Stats {
+  std::vector<std::array<double, 3>> amax;
+};
+
 struct Graph {
   std::vector<Value> values;
   std::vector<WeightSlot> slots;
@@ -108,6 +149,8 @@ struct Graph {
   int32_t n_kv_layers = 0;      // causal decoders: layers with a KV cache
   int32_t kv_heads = 0, kv_head_dim = 0;
   int64_t max_positions = 0;    // longest sequence the position table allows (0: no limit)
+  // Calibration (models/quantize.cpp): while set, fp32 passes record max |x| per op here.
+  Q16Stats* q16_stats = nullptr;
 
   ValueId add_value(std::string name, Rows rows, int64_t cols, DType dt = DType::F32);
   SlotId add_slot(WeightSlot s);

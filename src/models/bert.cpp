@@ -52,6 +52,7 @@ void build_bert(const ConfigJson& cfg, const WeightSet& ws, ModelInfo& info, Gra
   spec.hidden = D;
   spec.n_head = H;
   spec.padding_mask = true;
+  spec.variant = info.attention;
   spec.scale = 1.0f / std::sqrt(static_cast<float>(D / H));
   for (int64_t i = 0; i < L; ++i) {
     const std::string p = "encoder.layer." + std::to_string(i);

@@ -36,9 +36,10 @@ SlotId WeightFinder::slot(const std::string& name, const Shape& expect, bool gat
   }
   const SafetensorsEntry& e = *r->entry;
   const std::string& file = ws_.files[r->file].path();
-  if (e.dtype != DType::F32 && e.dtype != DType::BF16 && e.dtype != DType::F16)
+  // I16: q16 models from `edgerun convert --dtype q16` (apply_precision checks where they may be).
+  if (e.dtype != DType::F32 && e.dtype != DType::BF16 && e.dtype != DType::F16 && e.dtype != DType::I16)
     ER_THROW(UnsupportedError, file, ": tensor \"", full, "\" has dtype ", dtype_name(e.dtype),
-             "; edgerun computes weights stored as F32, BF16 or F16");
+             "; edgerun computes weights stored as F32, BF16 or F16 (I16 in q16 models)");
   if (e.shape != expect)
     ER_THROW(FormatError, file, ": tensor \"", full, "\" has shape ", shape_str(e.shape),
              " but config.json implies ", shape_str(expect));
@@ -141,6 +142,7 @@ OpParams attention_params(const AttentionSpec& s) {
   p.use_padding_mask = s.padding_mask;
   p.scale = s.scale;
   p.kv_layer = s.kv_layer;
+  p.attn = s.variant;
   return p;
 }
 }  // namespace

@@ -54,6 +54,7 @@ struct AttentionSpec {
   bool causal = false, padding_mask = false;
   float scale = 1.0f;
   int32_t kv_layer = kNone;
+  AttnVariant variant = AttnVariant::Softmax;
 };
 // Attention over separate q/k/v projections (ViT, BERT); returns the context (rows, hidden),
 // before the output projection.

@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "models/config.h"
 #include "models/family.h"
+#include "models/quantize.h"
 
 namespace edgerun {
 
@@ -18,6 +19,32 @@ const char* family_name(Family f) {
   }
   return "?";
 }
+
+namespace {
+// Attention variant (--attention, else config.json's "edgerun_attention", else softmax) and
+// precision, with the errors DESIGN.md asks for: unknown names, non-softmax on causal models,
+// q16 on a family without q16 kernels.
+void resolve_numerics(const ConfigJson& cfg, const BuildOptions& opts, ModelInfo& info) {
+  const bool from_config = opts.attention.empty();
+  const std::string name = from_config ? cfg.get_string("edgerun_attention", "softmax") : opts.attention;
+  if (!parse_attn_variant(name, &info.attention)) {
+    if (from_config)
+      ER_THROW(UnsupportedError, cfg.path(), ": \"edgerun_attention\" = \"", name,
+               "\" is not an attention variant edgerun has (softmax, taylor, sima, shiftmax)");
+    ER_THROW(InputError, "unknown attention variant \"", name, "\" (softmax, taylor, sima, shiftmax)");
+  }
+  if (info.attention != AttnVariant::Softmax && info.family == Family::Gpt2)
+    ER_THROW(UnsupportedError, cfg.path(), ": ", attn_variant_name(info.attention),
+             " attention is not causal; causal models (gpt2) run softmax attention only",
+             from_config ? " (the config's \"edgerun_attention\" asks for it)" : "");
+  info.precision = opts.precision;
+  if (info.precision != "fp32" && info.precision != "bf16" && info.precision != "q16")
+    ER_THROW(InputError, "unknown precision \"", info.precision, "\" (fp32, bf16, q16)");
+  if (info.precision == "q16" && info.family == Family::Gpt2)
+    ER_THROW(UnsupportedError, cfg.path(), ": precision q16 is implemented for vit and bert models, not ",
+             family_name(info.family));
+}
+}  // namespace
 
 ModelGraph build_model(const std::string& dir, const BuildOptions& opts) {
   namespace fs = std::filesystem;
@@ -63,14 +90,16 @@ ModelGraph build_model(const std::string& dir, const BuildOptions& opts) {
   info.num_labels = cfg.has("num_labels") ? cfg.get_size("num_labels", 1 << 20)
                                           : (info.id2label.empty() ? 2 : static_cast<int64_t>(info.id2label.size()));
 
+  resolve_numerics(cfg, opts, info);
+
   mg.weights = open_weights(dir);
-  (void)opts;
   switch (info.family) {
     case Family::Vit: build_vit(cfg, mg.weights, info, mg.graph); break;
     case Family::Bert: build_bert(cfg, mg.weights, info, mg.graph); break;
     case Family::Gpt2: build_gpt2(cfg, mg.weights, info, mg.graph); break;
   }
   ER_CHECK(mg.graph.output != kNone, "builder produced no output");
+  apply_precision(mg);
   return mg;
 }
 

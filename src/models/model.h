@@ -27,11 +27,17 @@ struct ModelInfo {
   std::map<int64_t, std::string> id2label;
   int64_t eos_token_id = -1;
   std::string primary_output;  // "logits" or "last_hidden_state"
+  AttnVariant attention = AttnVariant::Softmax;  // every Attention op's variant
+  std::string precision = "fp32";
 };
 
 struct BuildOptions {
-  // Reserved for the numerics and streaming issues (attention variant, precision, chunking).
-  std::string attention = "softmax";
+  // Attention variant: softmax | taylor | sima | shiftmax; empty: the one config.json names under
+  // "edgerun_attention" (the variant the model was trained with), else softmax.
+  std::string attention;
+  // fp32 | bf16 (weights rounded to bf16 when stored wider) | q16 (DESIGN.md "Numerics", needs
+  // the calibration sidecar edgerun_q16.json in the model folder; ViT and BERT only).
+  std::string precision = "fp32";
 };
 
 struct ModelGraph {

@@ -53,6 +53,7 @@ void build_vit(const ConfigJson& cfg, const WeightSet& ws, ModelInfo& info, Grap
   spec.hidden = D;
   spec.n_head = H;
   spec.scale = 1.0f / std::sqrt(static_cast<float>(D / H));
+  spec.variant = info.attention;
   for (int64_t i = 0; i < L; ++i) {
     const std::string p = "encoder.layer." + std::to_string(i);
     g.begin_layer(p + ".attn");

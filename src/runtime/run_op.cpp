@@ -1,9 +1,11 @@
 // Engine::run_op: the interpreter step that maps one graph op onto the CPU kernels, taking its
 // output and any scratch from the budget.
+#include <algorithm>
 #include <cstring>
 
 #include "core/error.h"
 #include "kernels/cpu/kernels.h"
+#include "kernels/cpu/q16.h"
 #include "runtime/engine.h"
 #include "runtime/engine_step.h"
 
@@ -60,13 +62,23 @@ void Engine::run_op(const Op& op, const Step& step, std::vector<int64_t>& off, v
                          op.p.eps, y);
       break;
     case OpKind::Linear:
-      if (op.p.chunk_begin >= 0) {  // rows [chunk_begin, +n) of a (cols, K) weight, written in place
+      if (op.p.q16) {  // docs/q16.md: int16 operands, exact GEMM, one rounding onto q_out
+        const WeightSlot& w = g_.slots[op.slots[0]];
+        ER_CHECK(w.data || w.data_i16, "weight ", w.name, " is not resident");
+        q16::linear(in(0), in_rows(0), g_.values[op.inputs[0]].cols, w.data, w.data_i16, ov.cols,
+                    bound(g_, op.slots[1]), {op.p.q_x[0], op.p.q_w, op.p.q_out}, y, scratch);
+      } else if (op.p.chunk_begin >= 0) {  // rows [chunk_begin, +n) of a (cols, K) weight, written in place
         const int64_t n = g_.slots[op.slots[0]].shape[0];
         kernels::linear(in(0), in_rows(0), g_.values[op.inputs[0]].cols, bound(g_, op.slots[0]), n,
                         false, bound(g_, op.slots[1]), y + op.p.chunk_begin, ov.cols);
       } else {
         kernels::linear(in(0), in_rows(0), g_.values[op.inputs[0]].cols, bound(g_, op.slots[0]),
                         ov.cols, op.p.w_in_out, bound(g_, op.slots[1]), y);
+      }
+      if (g_.q16_stats) {  // calibration: the ranges this Linear's q16 form will quantize
+        auto& st = g_.q16_stats->amax[static_cast<size_t>(&op - g_.ops.data())];
+        st[0] = std::max(st[0], q16::max_abs(in(0), in_rows(0) * g_.values[op.inputs[0]].cols));
+        st[2] = std::max(st[2], q16::max_abs(y, rows * ov.cols));
       }
       break;
     case OpKind::Activation:
@@ -106,7 +118,15 @@ void Engine::run_op(const Op& op, const Step& step, std::vector<int64_t>& off, v
       }
       ER_CHECK(a.k_cache || st.past == 0, "past tokens without a KV cache");
       a.scratch = static_cast<float*>(scratch);
-      kernels::attention(a);
+      if (op.p.q16)
+        q16::attention(op.p.attn, a, {op.p.q_x[0], op.p.q_x[1], op.p.q_x[2], op.p.q_mid, op.p.q_out}, scratch);
+      else
+        kernels::attention(op.p.attn, a);
+      if (g_.q16_stats) {
+        auto& st = g_.q16_stats->amax[static_cast<size_t>(&op - g_.ops.data())];
+        st[1] = std::max(st[1], q16::attention_mid_amax(op.p.attn, a));
+        st[2] = std::max(st[2], q16::max_abs(y, rows * ov.cols));
+      }
       break;
     }
     case OpKind::SelectFirst:

@@ -30,6 +30,10 @@ void convert_to_f32(DType dt, const void* src, int64_t n, float* dst) {
   }
 }
 
+void round_to_bf16(float* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) x[i] = bf16_to_f32(f32_to_bf16(x[i]));
+}
+
 WeightLoader::WeightLoader(Graph& g, const WeightSet& ws, MemoryBudget& budget)
     : g_(g), budget_(budget) {
   for (const auto& f : ws.files) {
@@ -61,7 +65,9 @@ std::vector<WeightLoader::Plan> WeightLoader::plan(int32_t layer) const {
         const WeightSlot& ws = g_.slots[slots[m]];
         p.slots.push_back(slots[m]);
         // Buffers are 4 KiB aligned, so a tensor's alignment is its file offset's.
-        p.in_place.push_back(ws.file_dtype == DType::F32 && (ws.begin - e.begin) % alignof(float) == 0);
+        // int16 (q16) weights are computed as stored, so they bind in place too.
+        p.in_place.push_back((ws.file_dtype == DType::F32 && (ws.begin - e.begin) % alignof(float) == 0) ||
+                             (ws.file_dtype == DType::I16 && (ws.begin - e.begin) % alignof(int16_t) == 0));
       }
       out.push_back(std::move(p));
     }
@@ -121,14 +127,18 @@ ResidentLayer WeightLoader::fill(PendingLayer&& pl) {
       bool bound_inside = false;
       for (size_t i = 0; i < r.slots.size(); ++i) {
         WeightSlot& ws = g_.slots[r.slots[i]];
-        ER_CHECK(ws.data == nullptr, "slot ", ws.name, " bound twice");
+        ER_CHECK(ws.data == nullptr && ws.data_i16 == nullptr, "slot ", ws.name, " bound twice");
         const char* p = r.buf.as<char>() + (ws.begin - r.extent.begin);
         if (r.in_place[i]) {
-          ws.data = reinterpret_cast<const float*>(p);  // assembly by reference
+          if (ws.file_dtype == DType::I16) ws.data_i16 = reinterpret_cast<const int16_t*>(p);
+          else ws.data = reinterpret_cast<const float*>(p);  // assembly by reference
+          // --precision bf16: rounded where it lies (the buffer is ours; no copy).
+          if (ws.round_bf16) round_to_bf16(reinterpret_cast<float*>(r.buf.as<char>() + (ws.begin - r.extent.begin)), ws.numel());
           bound_inside = true;
         } else {
           convert_to_f32(ws.file_dtype, p, ws.numel(), r.conv[i].as<float>());
           ws.data = r.conv[i].as<float>();
+          if (ws.round_bf16) round_to_bf16(r.conv[i].as<float>(), ws.numel());
           res.buffers.push_back(std::move(r.conv[i]));
           ++copies_;
         }
@@ -147,7 +157,10 @@ ResidentLayer WeightLoader::fill(PendingLayer&& pl) {
 ResidentLayer WeightLoader::load(int32_t layer) { return fill(reserve(layer, false)); }
 
 void WeightLoader::unbind(int32_t layer) {
-  for (SlotId s : g_.layers[layer].slots) g_.slots[s].data = nullptr;
+  for (SlotId s : g_.layers[layer].slots) {
+    g_.slots[s].data = nullptr;
+    g_.slots[s].data_i16 = nullptr;
+  }
 }
 
 uint64_t WeightLoader::row_staging_bytes(SlotId s) const {
@@ -168,6 +181,7 @@ void WeightLoader::gather_rows(SlotId s, const int64_t* ids, int64_t n, float* o
   for (int64_t i = 0; i < n; ++i) {
     f.read_at(ws.begin + static_cast<uint64_t>(ids[i]) * row_bytes, row_bytes, staging);
     convert_to_f32(ws.file_dtype, staging, D, out + i * D);
+    if (ws.round_bf16) round_to_bf16(out + i * D, D);
     bytes_read_ += row_bytes;
   }
 }

@@ -128,3 +128,26 @@ void attention_ref(const AttentionArgs& a) {
 }
 
 }  // namespace edgerun::kernels
+
+namespace edgerun::kernels {
+
+int64_t attention_scratch_floats(AttnVariant v, int64_t T, int64_t keys, int64_t head_dim) {
+  switch (v) {
+    case AttnVariant::Softmax:
+    case AttnVariant::Shiftmax: return attention_scratch_floats(T, keys);
+    case AttnVariant::Taylor: return attention_taylor_scratch_floats(T, head_dim);
+    case AttnVariant::Sima: return attention_sima_scratch_floats(T, head_dim);
+  }
+  return 0;
+}
+
+void attention(AttnVariant v, const AttentionArgs& a) {
+  switch (v) {
+    case AttnVariant::Softmax: attention(a); break;
+    case AttnVariant::Taylor: attention_taylor(a); break;
+    case AttnVariant::Sima: attention_sima(a); break;
+    case AttnVariant::Shiftmax: attention_shiftmax(a); break;
+  }
+}
+
+}  // namespace edgerun::kernels

@@ -72,4 +72,31 @@ int64_t attention_scratch_floats(int64_t T, int64_t keys);
 void attention(const AttentionArgs& a);
 void attention_ref(const AttentionArgs& a);
 
+// Attention variants (DESIGN.md "Numerics"), one file each, same arguments as attention() but
+// never causal and without a KV cache (the model builders refuse those). With a key_mask, the
+// key mean, sums, n and L1 norms run over valid tokens only; a sequence with no valid token is
+// taken whole (softmax gives it a uniform distribution instead). The references are plain
+// double loops over the unsimplified formulas (the quadratic forms for taylor and sima).
+// taylor: Z = 1 v_sum^T / n + (scale / n) Q (K^T V) with K mean-centred over the n tokens.
+void attention_taylor(const AttentionArgs& a);
+void attention_taylor_ref(const AttentionArgs& a);
+int64_t attention_taylor_scratch_floats(int64_t T, int64_t head_dim);
+// sima: Q^ = Q / (||Q||_1 + eps), K^ likewise, column-wise over tokens; Z = Q^ (K^^T V).
+constexpr float kSimaEps = 1e-6f;
+void attention_sima(const AttentionArgs& a);
+void attention_sima_ref(const AttentionArgs& a);
+int64_t attention_sima_scratch_floats(int64_t T, int64_t head_dim);
+// shiftmax: base-2 softmax with log2(e) folded into the scale, 2^u as (1 + frac u) 2^floor(u)
+// and log2 of the row sum by Mitchell's approximation; see pow2_shift / log2_mitchell.
+void attention_shiftmax(const AttentionArgs& a);
+void attention_shiftmax_ref(const AttentionArgs& a);
+// The approximations shiftmax uses, exposed for tests: 2^u for u <= 0 (0 below -126), and
+// log2(s) for a normal s > 0.
+float pow2_shift(float u);
+float log2_mitchell(float s);
+
+// Dispatch on the variant: scratch floats for T queries over `keys` keys, and the optimized kernel.
+int64_t attention_scratch_floats(AttnVariant v, int64_t T, int64_t keys, int64_t head_dim);
+void attention(AttnVariant v, const AttentionArgs& a);
+
 }  // namespace edgerun::kernels

@@ -1,0 +1,355 @@
+// The q16 sidecar (edgerun_q16.json): strict reading, writing, applying it to a graph, and the
+// calibration that makes it. Calibration runs the ordinary engine in fp32 with
+// Graph::q16_stats set, so the statistics come from exactly the kernels a run uses.
+#include "models/quantize.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "core/error.h"
+#include "formats/json_strict.h"
+#include "io/file.h"
+#include "kernels/cpu/q16.h"
+#include "runtime/engine.h"
+#include "runtime/weight_loader.h"
+
+namespace edgerun {
+
+namespace {
+constexpr const char* kFormat = "edgerun-q16";
+constexpr int kVersion = 1;
+constexpr const char* kSlotNames[3] = {"in", "mid", "out"};
+
+int read_exponent(const nlohmann::json& v, const std::string& path, const std::string& where) {
+  if (!v.is_number_integer())
+    ER_THROW(FormatError, path, ": ", where, " is not an integer exponent");
+  const int64_t e = v.get<int64_t>();
+  if (e < q16::kMinExp || e > q16::kMaxExp)
+    ER_THROW(FormatError, path, ": ", where, " = ", e, " is outside [", q16::kMinExp, ", ", q16::kMaxExp, "]");
+  return static_cast<int>(e);
+}
+
+const nlohmann::json& object_at(const nlohmann::json& j, const char* key, const std::string& path) {
+  if (!j.contains(key) || !j[key].is_object())
+    ER_THROW(FormatError, path, ": \"", key, "\" is missing or not an object");
+  return j[key];
+}
+}  // namespace
+
+Q16Sidecar Q16Sidecar::load(const std::string& path) {
+  const nlohmann::json j = parse_json_strict(read_text_file(path, 16ull << 20), path, "q16 sidecar");
+  if (!j.is_object()) ER_THROW(FormatError, path, ": top level is not a JSON object");
+  if (!j.contains("format") || j["format"] != kFormat)
+    ER_THROW(FormatError, path, ": \"format\" is not \"", kFormat, "\"");
+  if (!j.contains("version") || j["version"] != kVersion)
+    ER_THROW(FormatError, path, ": \"version\" is not ", kVersion, " (the only version this edgerun reads)");
+  Q16Sidecar s;
+  for (const auto& [name, e] : object_at(j, "weights", path).items())
+    s.weights[name] = read_exponent(e, path, "weights[\"" + name + "\"]");
+  for (const auto& [variant, ops] : object_at(j, "ops", path).items()) {
+    AttnVariant v;
+    if (!parse_attn_variant(variant, &v))
+      ER_THROW(FormatError, path, ": ops[\"", variant, "\"]: not an attention variant");
+    if (!ops.is_object()) ER_THROW(FormatError, path, ": ops[\"", variant, "\"] is not an object");
+    auto& dst = s.ops[variant];
+    for (const auto& [op, ex] : ops.items()) {
+      const std::string where = "ops[\"" + variant + "\"][\"" + op + "\"]";
+      if (!ex.is_object() || ex.size() != 3) ER_THROW(FormatError, path, ": ", where, " is not {in, mid, out}");
+      std::array<int, 3> e{};
+      for (int i = 0; i < 3; ++i) {
+        if (!ex.contains(kSlotNames[i])) ER_THROW(FormatError, path, ": ", where, " has no \"", kSlotNames[i], "\"");
+        e[i] = read_exponent(ex[kSlotNames[i]], path, where + "." + kSlotNames[i]);
+      }
+      dst[op] = e;
+    }
+  }
+  if (j.contains("samples")) {
+    if (!j["samples"].is_number_unsigned()) ER_THROW(FormatError, path, ": \"samples\" is not a count");
+    s.samples = j["samples"].get<int64_t>();
+  }
+  if (j.contains("headroom_bits")) {
+    if (!j["headroom_bits"].is_number_unsigned()) ER_THROW(FormatError, path, ": \"headroom_bits\" is not a count");
+    s.headroom_bits = j["headroom_bits"].get<int>();
+  }
+  if (j.contains("source")) {
+    if (!j["source"].is_string()) ER_THROW(FormatError, path, ": \"source\" is not a string");
+    s.source = j["source"].get<std::string>();
+  }
+  return s;
+}
+
+std::string Q16Sidecar::to_json() const {
+  nlohmann::ordered_json j;
+  j["format"] = kFormat;
+  j["version"] = kVersion;
+  j["about"] = "q16 exponents e (value = int16 * 2^e), calibrated once; see docs/q16.md";
+  j["samples"] = samples;
+  j["source"] = source;
+  j["headroom_bits"] = headroom_bits;
+  j["weights"] = nlohmann::ordered_json::object();
+  for (const auto& [n, e] : weights) j["weights"][n] = e;
+  j["ops"] = nlohmann::ordered_json::object();
+  for (const auto& [v, ops] : this->ops) {
+    j["ops"][v] = nlohmann::ordered_json::object();
+    for (const auto& [op, e] : ops) j["ops"][v][op] = {{"in", e[0]}, {"mid", e[1]}, {"out", e[2]}};
+  }
+  return j.dump(1) + "\n";
+}
+
+void write_text_file_atomic(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    f << text;
+    if (!f.flush()) ER_THROW(IoError, tmp, ": cannot write");
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::filesystem::remove(tmp, ec);
+    ER_THROW(IoError, path, ": cannot write: ", ec.message());
+  }
+}
+
+namespace {
+void apply_q16(ModelGraph& mg) {
+  Graph& g = mg.graph;
+  const std::string path = (std::filesystem::path(mg.info.dir) / kQ16SidecarName).string();
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec))
+    ER_THROW(InputError, mg.info.dir, ": --precision q16 needs the calibration sidecar ", kQ16SidecarName,
+             " in the model folder; make it with `edgerun convert ", mg.info.dir,
+             " --sidecar-only --calib INPUTS.npy`");
+  const Q16Sidecar sc = Q16Sidecar::load(path);
+  const std::string variant = attn_variant_name(mg.info.attention);
+  auto vit = sc.ops.find(variant);
+  if (vit == sc.ops.end())
+    ER_THROW(InputError, path, ": no calibration for ", variant, " attention; recalibrate with "
+             "`edgerun convert ", mg.info.dir, " --sidecar-only --calib INPUTS.npy`");
+  // int16 tensors are Linear weights only: everything else is computed in fp32.
+  std::vector<bool> linear_weight(g.slots.size(), false);
+  for (const Op& op : g.ops)
+    if (op.kind == OpKind::Linear) linear_weight[op.slots[0]] = true;
+  for (size_t s = 0; s < g.slots.size(); ++s)
+    if (g.slots[s].file_dtype == DType::I16 && !linear_weight[s])
+      ER_THROW(UnsupportedError, mg.info.dir, ": tensor \"", g.slots[s].name,
+               "\" is int16, but only Linear weights may be (the rest of a q16 model stays floating point)");
+  std::vector<int32_t> producer(g.values.size(), -1);
+  for (size_t i = 0; i < g.ops.size(); ++i) producer[g.ops[i].output] = static_cast<int32_t>(i);
+  for (Op& op : g.ops) {
+    if (op.kind != OpKind::Linear && op.kind != OpKind::Attention) continue;
+    auto it = vit->second.find(op.name);
+    if (it == vit->second.end())
+      ER_THROW(FormatError, path, ": no exponents for op \"", op.name, "\" under \"", variant, "\"");
+    const std::array<int, 3>& e = it->second;
+    if (op.kind == OpKind::Linear) {
+      if (op.p.w_in_out || op.p.chunk_begin >= 0)
+        ER_THROW(UnsupportedError, op.name, ": q16 Linear takes (out, in) weights in one piece");
+      const WeightSlot& w = g.slots[op.slots[0]];
+      auto wit = sc.weights.find(w.name);
+      if (wit == sc.weights.end())
+        ER_THROW(FormatError, path, ": no exponent for weight \"", w.name, "\"");
+      op.p.q_x[0] = static_cast<int8_t>(e[0]);
+      op.p.q_w = static_cast<int8_t>(wit->second);
+    } else {
+      if (op.inputs.size() != 3)
+        ER_THROW(UnsupportedError, op.name, ": q16 attention takes separate q, k, v projections");
+      for (int i = 0; i < 3; ++i) {
+        const int32_t pi = producer[op.inputs[i]];
+        if (pi < 0 || g.ops[pi].kind != OpKind::Linear)
+          ER_THROW(UnsupportedError, op.name, ": q16 attention inputs must come from Linear ops");
+        op.p.q_x[i] = static_cast<int8_t>(vit->second.at(g.ops[pi].name)[2]);
+      }
+      op.p.q_mid = static_cast<int8_t>(e[1]);
+    }
+    op.p.q_out = static_cast<int8_t>(e[2]);
+    op.p.q16 = true;
+  }
+}
+}  // namespace
+
+void apply_precision(ModelGraph& mg) {
+  Graph& g = mg.graph;
+  const std::string& p = mg.info.precision;
+  if (p == "q16") return apply_q16(mg);
+  for (WeightSlot& s : g.slots) {
+    if (s.file_dtype == DType::I16)
+      ER_THROW(UnsupportedError, mg.info.dir, ": weight \"", s.name, "\" is stored as int16 (a q16 model from "
+               "`edgerun convert --dtype q16`); run it with --precision q16");
+    if (p == "bf16" && s.file_dtype == DType::F32) s.round_bf16 = true;
+  }
+}
+
+namespace {
+HostArray slice_rows(const HostArray& a, int64_t r0, int64_t r1) {
+  Shape s = a.shape;
+  s[0] = r1 - r0;
+  HostArray out(a.dtype, s);
+  const size_t row = a.bytes.size() / static_cast<size_t>(a.shape[0]);
+  std::copy(a.bytes.begin() + static_cast<ptrdiff_t>(row * r0), a.bytes.begin() + static_cast<ptrdiff_t>(row * r1),
+            out.bytes.begin());
+  return out;
+}
+
+int weight_exponent(const ModelGraph& mg, const WeightSlot& w) {
+  if (w.file_dtype == DType::I16)
+    ER_THROW(InputError, mg.info.dir, ": weight \"", w.name, "\" is already int16; calibrate the floating-point model");
+  auto f = open_file(mg.weights.files[w.file].path());
+  std::vector<uint8_t> raw(w.nbytes());
+  f->read_at(w.begin, w.nbytes(), raw.data());
+  std::vector<float> x(static_cast<size_t>(w.numel()));
+  convert_to_f32(w.file_dtype, raw.data(), w.numel(), x.data());
+  return q16::exponent_for(q16::max_abs(x.data(), w.numel()));
+}
+}  // namespace
+
+Q16Sidecar calibrate_q16(const std::string& dir, const HostArray& inputs, const HostArray* mask,
+                         int64_t batch, const std::string& source, int headroom_bits) {
+  if (headroom_bits < 0 || headroom_bits > 8) ER_THROW(InputError, "calibration headroom must be 0 to 8 bits");
+  if (inputs.shape.empty() || inputs.shape[0] < 1) ER_THROW(InputError, "calibration needs at least one input");
+  if (mask && (mask->shape.empty() || mask->shape[0] != inputs.shape[0]))
+    ER_THROW(InputError, "the calibration mask needs one row per input");
+  batch = std::max<int64_t>(1, batch);
+  Q16Sidecar sc;
+  sc.samples = inputs.shape[0];
+  sc.source = source;
+  sc.headroom_bits = headroom_bits;
+  for (AttnVariant v : {AttnVariant::Softmax, AttnVariant::Taylor, AttnVariant::Sima, AttnVariant::Shiftmax}) {
+    BuildOptions bo;
+    bo.attention = attn_variant_name(v);
+    ModelGraph mg = build_model(dir, bo);
+    if (mg.info.family == Family::Gpt2)
+      ER_THROW(UnsupportedError, dir, ": q16 calibration is implemented for vit and bert models, not gpt2");
+    Graph& g = mg.graph;
+    if (v == AttnVariant::Softmax)
+      for (const Op& op : g.ops)
+        if (op.kind == OpKind::Linear) sc.weights[g.slots[op.slots[0]].name] = weight_exponent(mg, g.slots[op.slots[0]]);
+    Q16Stats stats;
+    stats.amax.assign(g.ops.size(), {0.0, 0.0, 0.0});
+    g.q16_stats = &stats;
+    MemoryBudget budget(0);
+    Engine engine(mg, budget, EngineOptions{});
+    const bool text = mg.info.family != Family::Vit;
+    for (int64_t r0 = 0; r0 < inputs.shape[0]; r0 += batch) {
+      const int64_t r1 = std::min(inputs.shape[0], r0 + batch);
+      HostArray x = slice_rows(inputs, r0, r1), m;
+      RunRequest req;
+      (text ? req.input_ids : req.pixel_values) = &x;
+      if (mask) {
+        m = slice_rows(*mask, r0, r1);
+        req.attention_mask = &m;
+      }
+      engine.forward(req);
+    }
+    auto& dst = sc.ops[attn_variant_name(v)];
+    for (size_t i = 0; i < g.ops.size(); ++i) {
+      const Op& op = g.ops[i];
+      if (op.kind != OpKind::Linear && op.kind != OpKind::Attention) continue;
+      const auto& a = stats.amax[i];
+      // Headroom: inputs beyond the calibration set's range saturate, so leave room above it.
+      const double h = std::ldexp(1.0, headroom_bits);
+      dst[op.name] = {op.kind == OpKind::Linear ? q16::exponent_for(a[0] * h) : 0,
+                      op.kind == OpKind::Attention ? q16::exponent_for(a[1] * h) : 0, q16::exponent_for(a[2] * h)};
+    }
+    g.q16_stats = nullptr;
+  }
+  return sc;
+}
+
+}  // namespace edgerun
+
+namespace edgerun {
+
+ConvertResult convert_model(const std::string& src, const std::string& dst, const std::string& dtype,
+                            const Q16Sidecar* sidecar) {
+  namespace fs = std::filesystem;
+  if (dtype != "bf16" && dtype != "q16") ER_THROW(InputError, "convert: unknown --dtype \"", dtype, "\" (bf16, q16)");
+  std::error_code ec;
+  if (fs::exists(dst, ec) && (!fs::is_directory(dst, ec) || !fs::is_empty(dst, ec)))
+    ER_THROW(InputError, dst, ": the output folder exists and is not empty (convert never overwrites)");
+  if (fs::exists(dst, ec) && fs::equivalent(src, dst, ec))
+    ER_THROW(InputError, "convert: the output folder is the input folder");
+  ModelGraph mg = build_model(src);  // validates the model; its graph names the Linear weights
+  std::map<std::string, int> q16_exp;  // Linear weight -> exponent
+  const std::string sidecar_path = (fs::path(src) / kQ16SidecarName).string();
+  Q16Sidecar sc;
+  if (dtype == "q16") {
+    if (mg.info.family == Family::Gpt2)
+      ER_THROW(UnsupportedError, src, ": q16 is implemented for vit and bert models, not gpt2");
+    if (!sidecar && !fs::exists(sidecar_path, ec))
+      ER_THROW(InputError, src, ": converting to q16 needs the calibration sidecar ", kQ16SidecarName,
+               " (give --calib INPUTS.npy)");
+    sc = sidecar ? *sidecar : Q16Sidecar::load(sidecar_path);
+    for (const Op& op : mg.graph.ops) {
+      if (op.kind != OpKind::Linear) continue;
+      const std::string& name = mg.graph.slots[op.slots[0]].name;
+      auto it = sc.weights.find(name);
+      if (it == sc.weights.end()) ER_THROW(FormatError, sidecar_path, ": no exponent for weight \"", name, "\"");
+      q16_exp[name] = it->second;
+    }
+  }
+  struct Item {
+    std::string name;
+    DType dtype;
+    Shape shape;
+    std::vector<uint8_t> bytes;
+  };
+  std::vector<Item> items;
+  ConvertResult r;
+  for (const auto& [name, ref] : mg.weights.tensors) {
+    const SafetensorsEntry& e = *ref.entry;
+    Item it{name, e.dtype, e.shape, std::vector<uint8_t>(e.nbytes())};
+    auto f = open_file(mg.weights.files[ref.file].path());
+    f->read_at(e.begin, e.nbytes(), it.bytes.data());
+    r.bytes_in += e.nbytes();
+    const int64_t n = shape_numel(e.shape);
+    auto q = q16_exp.find(name);
+    if (q != q16_exp.end() || (dtype == "bf16" && e.dtype == DType::F32)) {
+      if (e.dtype == DType::I16) ER_THROW(InputError, src, ": tensor \"", name, "\" is already int16");
+      std::vector<float> x(static_cast<size_t>(n));
+      convert_to_f32(e.dtype, it.bytes.data(), n, x.data());
+      it.bytes.assign(static_cast<size_t>(n) * 2, 0);
+      auto* out = reinterpret_cast<uint16_t*>(it.bytes.data());
+      if (q != q16_exp.end()) {
+        it.dtype = DType::I16;
+        for (int64_t i = 0; i < n; ++i) out[i] = static_cast<uint16_t>(q16::quantize(x[i], q->second));
+      } else {
+        it.dtype = DType::BF16;
+        for (int64_t i = 0; i < n; ++i) out[i] = f32_to_bf16(x[i]);
+      }
+      ++r.converted;
+    } else {
+      ++r.kept;
+    }
+    r.bytes_out += it.bytes.size();
+    items.push_back(std::move(it));
+  }
+  // Widest dtype first: with no holes allowed between tensors, that keeps each one aligned.
+  std::stable_sort(items.begin(), items.end(),
+                   [](const Item& a, const Item& b) { return dtype_size(a.dtype) > dtype_size(b.dtype); });
+  fs::create_directories(dst, ec);
+  if (ec) ER_THROW(IoError, dst, ": cannot create the folder: ", ec.message());
+  for (const auto& entry : fs::directory_iterator(src)) {
+    const std::string fname = entry.path().filename().string();
+    if (!entry.is_regular_file() || entry.is_symlink()) continue;
+    if (entry.path().extension() == ".safetensors" || fname == "model.safetensors.index.json") continue;
+    if (fname == kQ16SidecarName) continue;  // written below for q16; other weights' for bf16
+    fs::copy_file(entry.path(), fs::path(dst) / fname, ec);
+    if (ec) ER_THROW(IoError, (fs::path(dst) / fname).string(), ": cannot copy: ", ec.message());
+  }
+  std::vector<SafetensorsWriteItem> wi;
+  for (const Item& it : items) wi.push_back({it.name, it.dtype, it.shape, it.bytes.data()});
+  write_safetensors((fs::path(dst) / "model.safetensors").string(), wi,
+                    {{"format", "pt"}, {"edgerun_convert", dtype}});
+  if (dtype == "q16") write_text_file_atomic((fs::path(dst) / kQ16SidecarName).string(), sc.to_json());
+  BuildOptions bo;
+  bo.precision = dtype == "q16" ? "q16" : "fp32";
+  r.streamed_in = mg.graph.total_weight_bytes();
+  r.streamed_out = build_model(dst, bo).graph.total_weight_bytes();  // and it loads back
+  return r;
+}
+
+}  // namespace edgerun

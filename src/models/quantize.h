@@ -1,0 +1,69 @@
+// Precision set-up of a built graph, and q16 calibration (DESIGN.md "Numerics", docs/q16.md).
+// The q16 exponents (value = int16 * 2^e) of every Linear weight and of every quantized
+// activation are calibrated once on sample inputs with fp32 passes and stored in the model folder
+// as the sidecar edgerun_q16.json; runs read them and never recompute them per input.
+// Leaves out: per-channel scales, percentile clipping (the calibration takes the max |x|).
+#pragma once
+#include <array>
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "edgerun/array.h"
+#include "models/model.h"
+
+namespace edgerun {
+
+constexpr const char* kQ16SidecarName = "edgerun_q16.json";
+
+struct Q16Sidecar {
+  // Tensor name (as in the weight files) -> exponent, for every Linear weight.
+  std::map<std::string, int> weights;
+  // Attention variant -> op name -> {in, mid, out} exponents (a Linear uses in/out, an Attention
+  // mid/out; unused entries are 0). Calibrated per variant: a variant changes every activation
+  // downstream of its first attention.
+  std::map<std::string, std::map<std::string, std::array<int, 3>>> ops;
+  int64_t samples = 0;     // calibration inputs
+  std::string source;      // where they came from (free text)
+  int headroom_bits = 0;   // activation exponents leave max |x| * 2^headroom_bits room
+
+  // Strict reading of an untrusted file: FormatError naming the file and key for anything
+  // malformed, exponents outside [q16::kMinExp, q16::kMaxExp] included.
+  static Q16Sidecar load(const std::string& path);
+  std::string to_json() const;
+};
+
+// Applies info.precision to a freshly built graph: q16 sets every Linear and Attention op's
+// exponents from DIR/edgerun_q16.json (errors name what is missing); bf16 marks fp32 weights to
+// be rounded to bf16 as they load; fp32 refuses int16 weight files (they need q16). Called by
+// build_model.
+void apply_precision(ModelGraph& mg);
+
+// Calibrates DIR for q16: fp32 passes over `inputs` (pixel values (N, C, H, W) float32 for ViT,
+// token ids (N, T) int64 for BERT, with an optional attention mask), in batches of `batch`, once
+// per attention variant; weight exponents from each Linear weight's max |w|. Activation exponents
+// leave `headroom_bits` of room above the largest value seen (inputs outside the calibration
+// set's range would otherwise saturate). The weights must be floating point (calibrate the fp32
+// model, then convert).
+Q16Sidecar calibrate_q16(const std::string& dir, const HostArray& inputs, const HostArray* mask,
+                         int64_t batch, const std::string& source, int headroom_bits = 1);
+
+// Writes `text` to `path` through a temporary file renamed into place (no partial file).
+void write_text_file_atomic(const std::string& path, const std::string& text);
+
+// `edgerun convert`: writes DST (a new or empty folder) with SRC's weights in `dtype`:
+//   bf16: every F32 tensor rounded to BF16 (the rest as stored);
+//   q16:  every Linear weight as I16 on its exponent from the sidecar, which is written along
+//         (the rest as stored: computed in fp32, docs/q16.md).
+// Other top-level files (config.json, tokenizer, preprocessor config, ...) are copied. The
+// weights go to one model.safetensors, widest dtype first so every tensor stays aligned.
+struct ConvertResult {
+  uint64_t bytes_in = 0, bytes_out = 0;  // tensor bytes
+  uint64_t streamed_in = 0, streamed_out = 0;  // bytes a fully streamed pass reads
+  int64_t converted = 0, kept = 0;       // tensors
+};
+// `sidecar` (q16): use this calibration instead of SRC's edgerun_q16.json.
+ConvertResult convert_model(const std::string& src, const std::string& dst, const std::string& dtype,
+                            const Q16Sidecar* sidecar = nullptr);
+
+}  // namespace edgerun
