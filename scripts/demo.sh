@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # edgerun's main job, end to end on a fresh machine:
 #  1. set up and build (scripts/setup.sh);
-#  2. classify bundled digit images with the bundled ViT trained on scikit-learn's digits;
+#  2. classify bundled digit images with the bundled ViTs trained on scikit-learn's digits (softmax
+#     and Taylor attention), in fp32 and in 16-bit fixed point;
 #  3. show the memory budget at work: a 420 MB BERT-base (random weights from `edgerun synth`,
 #     generated once and cached) run resident, then streamed by pipeload at 10% of its weights,
 #     with peak memory and the ratio to the physical bound.
@@ -15,8 +16,14 @@ echo "== 1. digits ViT (models/vit-digits-softmax): one image of each digit =="
 M=models/vit-digits-softmax
 $ER run $M --input $M/samples/one_of_each.npy --labels $M/samples/one_of_each_labels.npy --top 1
 echo
-echo "== 2. the whole test split ($(basename $M)) =="
-$ER run $M --input $M/test_x.npy --labels $M/test_y.npy --quiet
+echo "== 2. the whole test split (360 images): attention variants and 16-bit fixed point =="
+for spec in "vit-digits-softmax softmax fp32" "vit-digits-softmax softmax q16" \
+            "vit-digits-taylor taylor fp32" "vit-digits-taylor taylor q16" "vit-digits-softmax shiftmax q16"; do
+  set -- $spec
+  printf '%-20s attention %-9s precision %-5s ' "$1" "$2" "$3"
+  $ER run models/$1 --input models/$1/test_x.npy --labels models/$1/test_y.npy --quiet \
+      --attention "$2" --precision "$3" 2>/dev/null
+done
 
 CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/edgerun/models"
 BERT="$CACHE/bert-base"
