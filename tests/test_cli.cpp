@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "test_util.h"
 #include "edgerun/edgerun.h"
 #include "formats/npy.h"
 
@@ -17,19 +18,9 @@ namespace fs = std::filesystem;
 namespace {
 const std::string kGolden = std::string(EDGERUN_TEST_DATA) + "/golden";
 
-struct Result {
-  int code;
-  std::string out;
-};
+using Result = edgerun::test::CmdResult;
 Result sh(const std::string& args, bool merge_stderr = true) {
-  std::string cmd = std::string(EDGERUN_BINARY) + " " + args + (merge_stderr ? " 2>&1" : " 2>/dev/null");
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  int st = pclose(p);
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
+  return edgerun::test::run_edgerun(args, merge_stderr);
 }
 std::string tmp(const std::string& name) {
   return (fs::temp_directory_path() / (std::to_string(::getpid()) + "_" + name)).string();

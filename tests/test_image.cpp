@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "test_util.h"
 #include "core/error.h"
 #include "formats/image.h"
 #include "formats/npy.h"
@@ -20,6 +21,8 @@
 
 namespace fs = std::filesystem;
 using namespace edgerun;
+
+using edgerun::test::read_bytes;
 
 namespace {
 
@@ -47,26 +50,8 @@ std::vector<Case> read_cases() {
   return cases;
 }
 
-std::string read_bytes(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(f), {});
-}
-
-class ImageTest : public ::testing::Test {
+class ImageTest : public edgerun::test::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("edgerun_image_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  std::string write_file(const std::string& name, const std::string& bytes) {
-    std::string p = (dir_ / name).string();
-    std::ofstream(p, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    return p;
-  }
   // A model folder holding only preprocessor_config.json with `json` in it.
   std::string model_with_config(const std::string& json) {
     fs::create_directories(dir_ / "model");
@@ -87,7 +72,6 @@ class ImageTest : public ::testing::Test {
     }
   }
 
-  fs::path dir_;
 };
 
 }  // namespace

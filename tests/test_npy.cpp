@@ -11,36 +11,21 @@
 #include <string>
 #include <vector>
 
+#include "test_util.h"
 #include "core/error.h"
 #include "formats/npy.h"
 
 namespace fs = std::filesystem;
 using namespace edgerun;
 
+using edgerun::test::read_bytes;
+
 namespace {
 
 std::string data_path(const std::string& name) { return std::string(EDGERUN_TEST_DATA) + "/npy/" + name; }
 
-std::string read_bytes(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(f), {});
-}
-
-class NpyTest : public ::testing::Test {
+class NpyTest : public edgerun::test::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("edgerun_npy_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  std::string write_file(const std::string& name, const std::string& bytes) {
-    std::string p = (dir_ / name).string();
-    std::ofstream(p, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    return p;
-  }
   // A .npy file with `dict` as its header text, padded as numpy pads it (unless `raw`).
   std::string make_npy(const std::string& dict, const std::string& data, int major = 1,
                        int minor = 0) {
@@ -69,7 +54,6 @@ class NpyTest : public ::testing::Test {
     }
   }
 
-  fs::path dir_;
 };
 
 std::string f32_bytes(std::initializer_list<float> v) {

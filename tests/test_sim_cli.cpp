@@ -2,6 +2,8 @@
 // (SCALE-Sim's column names first), JSON, and bad input turned into one-line errors with exit
 // codes and no report left behind.
 #include <gtest/gtest.h>
+
+#include "test_util.h"
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,20 +18,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Result {
-  int code;
-  std::string out;
-};
-Result sh(const std::string& args) {
-  std::string cmd = std::string(EDGERUN_BINARY) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  int st = pclose(p);
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
-}
+using Result = edgerun::test::CmdResult;
+Result sh(const std::string& args) { return edgerun::test::run_edgerun(args); }
 std::string tmp(const std::string& name) {
   return (fs::temp_directory_path() / ("sim_" + std::to_string(::getpid()) + "_" + name)).string();
 }

@@ -27,6 +27,8 @@ struct SessionOptions {
   int agents = 0;               // pipeload loading agents; 0: planner's choice
   bool prefetch = true;         // swap: one block of prefetch
   bool direct_io = true;        // O_DIRECT weight reads (buffered fallback with a warning)
+  int io_depth = 0;             // direct reads in flight per load (0: default)
+  uint64_t io_chunk_bytes = 0;  // size of each direct read (0: default)
   std::string trace_path;       // write a Chrome trace here after each run
   std::string cost_model_path;  // cost model from `edgerun profile` (else defaults)
   // Numerics (DESIGN.md "Numerics"): softmax | taylor | sima | shiftmax; empty: the variant the

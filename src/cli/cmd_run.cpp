@@ -22,7 +22,8 @@ struct RunArgs {
   std::string model, input, text, ids, mask, token_types, output_npy, budget;
   std::string executor = "auto", trace, cost_model, labels;
   std::string attention, precision = "fp32";
-  int agents = 0;
+  int agents = 0, io_depth = 0;
+  std::string io_chunk;
   int64_t repeat = 1;
   bool no_prefetch = false, buffered = false;
   bool json = false, quiet = false;
@@ -93,6 +94,8 @@ int run(const RunArgs& a) {
   so.agents = a.agents;
   so.prefetch = !a.no_prefetch;
   so.direct_io = !a.buffered;
+  so.io_depth = a.io_depth;
+  if (!a.io_chunk.empty()) so.io_chunk_bytes = parse_bytes(a.io_chunk, 0);
   so.trace_path = a.trace;
   so.cost_model_path = a.cost_model;
   so.attention = a.attention;
@@ -275,6 +278,8 @@ Runner add_run(CLI::App& app) {
       ->check(CLI::Range(1, 64));
   c->add_flag("--no-prefetch", a->no_prefetch, "swap: no one-block prefetch");
   c->add_flag("--buffered-io", a->buffered, "Read weights through the page cache instead of O_DIRECT");
+  c->add_option("--io-depth", a->io_depth, "Direct reads in flight per load (default 8)")->check(CLI::Range(1, 256));
+  c->add_option("--io-chunk", a->io_chunk, "Size of each direct read (default 4M)");
   c->add_option("--repeat", a->repeat, "Run the input this many times (residency across runs)")
       ->check(CLI::Range(1, 1000000));
   c->add_option("--trace", a->trace, "Write a Chrome/Perfetto trace of the run (JSON)");

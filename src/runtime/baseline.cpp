@@ -27,9 +27,13 @@ uint64_t measure_fixed_baseline(const Graph& g) {
   return process_current_rss_bytes();
 }
 
-std::vector<std::unique_ptr<RandomAccessFile>> open_weight_files_direct(const WeightSet& ws) {
+std::vector<std::unique_ptr<RandomAccessFile>> open_weight_files_direct(const WeightSet& ws, int queue_depth,
+                                                                        uint64_t chunk_bytes) {
+  DirectOptions o;
+  if (queue_depth > 0) o.queue_depth = queue_depth;
+  if (chunk_bytes > 0) o.chunk_bytes = chunk_bytes;
   std::vector<std::unique_ptr<RandomAccessFile>> out;
-  for (const auto& f : ws.files) out.push_back(open_direct(f.path()));
+  for (const auto& f : ws.files) out.push_back(open_direct(f.path(), o));
   return out;
 }
 

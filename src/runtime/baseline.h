@@ -16,6 +16,9 @@ namespace edgerun {
 uint64_t measure_fixed_baseline(const Graph& g);
 
 // One direct-I/O reader per weight file (buffered fallback with a warning where refused).
-std::vector<std::unique_ptr<RandomAccessFile>> open_weight_files_direct(const WeightSet& ws);
+// queue_depth reads of chunk_bytes each are in flight per read (0: the reader's defaults).
+std::vector<std::unique_ptr<RandomAccessFile>> open_weight_files_direct(const WeightSet& ws,
+                                                                        int queue_depth = 0,
+                                                                        uint64_t chunk_bytes = 0);
 
 }  // namespace edgerun

@@ -48,7 +48,7 @@ class SessionImpl final : public Session {
     eo.threads = o.threads;
     eo.trace = trace_.get();
     engine_ = std::make_unique<Engine>(mg_, budget_, eo);
-    if (o.direct_io) engine_->loader().set_files(open_weight_files_direct(mg_.weights));
+    if (o.direct_io) engine_->loader().set_files(open_weight_files_direct(mg_.weights, o.io_depth, o.io_chunk_bytes));
     baseline_ = measure_fixed_baseline(mg_.graph);
     summarize();
   }
