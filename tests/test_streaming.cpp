@@ -93,7 +93,9 @@ class Streaming : public ::testing::TestWithParam<std::string> {
         << executor << " at budget " << budget << " is not bit-identical to resident";
     Report r = s->report();
     EXPECT_LE(r.budget_high_water_bytes, budget) << executor;
-    if (executor != "resident") EXPECT_GT(r.bytes_read, 0u);
+    if (executor != "resident") {
+      EXPECT_GT(r.bytes_read, 0u);
+    }
   }
 };
 }  // namespace

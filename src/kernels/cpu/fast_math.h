@@ -6,7 +6,13 @@
 #include <bit>
 #include <cstdint>
 
+// Sanitizer builds define EDGERUN_NO_SIMD_CLONES: clones dispatch through ifunc resolvers, which
+// run before ThreadSanitizer's runtime is up and crash it.
+#ifdef EDGERUN_NO_SIMD_CLONES
+#define EDGERUN_SIMD_CLONES
+#else
 #define EDGERUN_SIMD_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#endif
 
 namespace edgerun::kernels {
 
