@@ -232,7 +232,7 @@ int run(const RunArgs& a) {
                  "  peak RSS %.1f MiB = budget high-water %.1f MiB + outside the budget %.1f MiB; budget %s;"
                  " %d threads, BLAS %s",
                  j["executor"].get<std::string>().c_str(),
-                 j["executor"] == "pipeload" ? (" (" + std::to_string(j["agents"].get<int>()) + " loading agents)").c_str() : "",
+                 j["executor"] == "pipeload" ? (" (" + std::to_string(j["agents"].get<int>()) + (j["agents"].get<int>() == 1 ? " loading agent)" : " loading agents)")).c_str() : "",
                  j["latency_ms"].get<double>(), j["load_ms"].get<double>(), j["compute_ms"].get<double>(),
                  j["bytes_read"].get<double>() / mib, j["peak_rss_bytes"].get<double>() / mib,
                  j["budget_high_water_bytes"].get<double>() / mib,
