@@ -1,7 +1,9 @@
 // MemoryBudget: limits, high-water mark, coalescing, blocking acquire and cancel.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <thread>
+#include <vector>
 
 #include "core/error.h"
 #include "core/memory_budget.h"
@@ -71,4 +73,27 @@ TEST(MemoryBudget, CancelWakesWaiters) {
   });
   EXPECT_THROW(b.acquire_blocking(4096, "waiter"), BudgetError);
   t.join();
+}
+
+TEST(MemoryBudget, FreedPagesKeptOnlyWithinTheLimit) {
+  // Freed pages stay resident for reuse, but in-use plus kept bytes never pass the limit.
+  const uint64_t limit = 16 * 4096;
+  MemoryBudget b(limit);
+  std::vector<Allocation> held;
+  uint32_t seed = 7;
+  for (int i = 0; i < 2000; ++i) {
+    seed = seed * 1103515245u + 12345u;
+    const uint64_t pages = 1 + (seed >> 16) % 5;
+    if (!held.empty() && ((seed >> 8) % 3 == 0 || b.in_use() + pages * 4096 > limit)) {
+      held.erase(held.begin() + static_cast<long>((seed >> 4) % held.size()));
+    } else {
+      held.push_back(b.acquire(pages * 4096, "x"));
+      std::memset(held.back().data(), 0xab, held.back().size());  // touch: pages become resident
+    }
+    ASSERT_LE(b.resident_bytes(), limit);
+    ASSERT_LE(b.in_use(), b.resident_bytes());
+  }
+  held.clear();
+  EXPECT_EQ(b.in_use(), 0u);
+  EXPECT_LE(b.resident_bytes(), limit);
 }

@@ -4,6 +4,7 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -66,6 +67,8 @@ void* MemoryBudget::try_take_locked(uint64_t size) {
   if (!off) return nullptr;
   in_use_ += size;
   if (in_use_ > high_water_) high_water_ = in_use_;
+  undirty_locked(*off, size);
+  trim_dirty_locked();
   return base_ + *off;
 }
 
@@ -103,16 +106,56 @@ Allocation MemoryBudget::acquire_blocking(uint64_t bytes, const char* what) {
   return a;
 }
 
+void MemoryBudget::undirty_locked(uint64_t off, uint64_t size) {
+  // The taken range is in use now: drop it from the free-but-resident set.
+  const uint64_t end = off + size;
+  auto it = dirty_.upper_bound(off);
+  if (it != dirty_.begin()) --it;
+  while (it != dirty_.end() && it->first < end) {
+    const uint64_t b = it->first, e = it->first + it->second;
+    if (e <= off) {
+      ++it;
+      continue;
+    }
+    it = dirty_.erase(it);
+    const uint64_t ob = std::max(b, off), oe = std::min(e, end);
+    dirty_bytes_ -= oe - ob;
+    if (b < ob) dirty_.emplace(b, ob - b);
+    if (oe < e) it = dirty_.emplace(oe, e - oe).first;
+  }
+}
+
+void MemoryBudget::trim_dirty_locked() {
+  if (limit_ == kUnlimited) return;
+  while (in_use_ + dirty_bytes_ > limit_ && !dirty_.empty()) {
+    auto last = std::prev(dirty_.end());
+    madvise(base_ + last->first, last->second, MADV_DONTNEED);
+    dirty_bytes_ -= last->second;
+    dirty_.erase(last);
+  }
+}
+
 void MemoryBudget::release(void* ptr, uint64_t size) {
-  // Hand the pages back so the process's resident set follows the budget's in-use bytes.
-  madvise(ptr, size, MADV_DONTNEED);
   {
     std::lock_guard<std::mutex> lk(mu_);
     uint64_t off = static_cast<uint64_t>(static_cast<char*>(ptr) - base_);
     ER_CHECK(ranges_.give(off, size), "double free in MemoryBudget");
     in_use_ -= size;
+    if (limit_ == kUnlimited) {
+      // Unlimited: the resident set follows the bytes in use.
+      madvise(ptr, size, MADV_DONTNEED);
+    } else {
+      dirty_.emplace(off, size);
+      dirty_bytes_ += size;
+      trim_dirty_locked();
+    }
   }
   cv_.notify_all();
+}
+
+uint64_t MemoryBudget::resident_bytes() const {
+  std::lock_guard<std::mutex> lk(mu_);
+  return in_use_ + dirty_bytes_;
 }
 
 void MemoryBudget::cancel() {

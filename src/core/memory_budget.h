@@ -1,7 +1,9 @@
 // MemoryBudget: the arena every weight, activation, KV-cache, staging and scratch byte comes from.
 // One reserved virtual mapping, sub-allocated at 4 KiB granularity (first fit, coalescing free
-// list). Freed ranges are returned to the OS (MADV_DONTNEED), so resident memory follows the
-// bytes in use. The limit is on bytes in use, not on addresses: the reservation is several times
+// list). Freed pages stay resident for reuse (a fresh page costs a fault and a clearing, which on
+// a streaming pass competes with compute) only while bytes in use plus such free-but-resident
+// bytes stay within the limit; beyond that they are returned to the OS (MADV_DONTNEED), highest
+// addresses first. So the arena's resident memory never passes the budget. The limit is on bytes in use, not on addresses: the reservation is several times
 // the limit, so fragmentation of the address space can never make a request that fits the limit
 // wait forever (which would deadlock a pipeline whose frees depend on its own progress). Unlimited by default; with a limit, acquire() beyond it throws and
 // acquire_blocking() waits until enough is released (Hermes' flow control).
@@ -70,6 +72,8 @@ class MemoryBudget {
 
   uint64_t limit() const { return limit_; }
   uint64_t in_use() const;
+  // Bytes of the arena that may be resident: in use plus freed pages kept for reuse (<= limit).
+  uint64_t resident_bytes() const;
   uint64_t high_water() const;
   void reset_high_water();
 
@@ -77,6 +81,8 @@ class MemoryBudget {
   friend class Allocation;
   void release(void* p, uint64_t size);
   void* try_take_locked(uint64_t size);
+  void undirty_locked(uint64_t off, uint64_t size);
+  void trim_dirty_locked();
 
   uint64_t limit_;
   uint64_t reserved_ = 0;  // size of the virtual reservation
@@ -84,6 +90,8 @@ class MemoryBudget {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   RangeAllocator ranges_{0};  // over the reserved address space
+  std::map<uint64_t, uint64_t> dirty_;  // freed ranges whose pages are still resident
+  uint64_t dirty_bytes_ = 0;
   uint64_t in_use_ = 0;
   uint64_t high_water_ = 0;
   bool cancelled_ = false;

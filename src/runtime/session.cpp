@@ -196,7 +196,7 @@ class SessionImpl final : public Session {
     latency_ms_ += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     // The baseline is what the process holds outside the budget. Reader and agent threads and
     // BLAS buffers only exist once a pass has run, so re-measure it after each one.
-    const uint64_t rss = process_current_rss_bytes(), in_use = budget_.in_use();
+    const uint64_t rss = process_current_rss_bytes(), in_use = budget_.resident_bytes();
     if (rss > in_use) baseline_ = std::max(baseline_, rss - in_use);
     if (trace_) trace_->write(opts_.trace_path);
   }
