@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -17,8 +18,57 @@
 namespace edgerun {
 
 namespace {
-// Output chunks after the first write into their second input's buffer.
-bool adopts_input(const Op& op) { return op.kind == OpKind::Linear && op.p.chunk_begin > 0; }
+// The activation arena's allocation sequence for one pass: an op's output, then its scratch,
+// (the kernel), then the scratch and every input at its last use are freed. The dry run that sizes
+// the arena and the real pass both step through this one class, so they cannot disagree.
+class ArenaCursor {
+ public:
+  ArenaCursor(const Graph& g, const std::vector<int32_t>& last_use, uint64_t capacity)
+      : g_(g), last_use_(last_use), ra_(capacity), off(g.values.size(), -1), size_(g.values.size(), 0) {}
+
+  // Places op i's output and scratch; returns the scratch offset. InternalError if the arena is
+  // smaller than the dry run said.
+  uint64_t begin_op(int32_t i, const PassShape& s, uint64_t scratch_bytes) {
+    const Op& op = g_.ops[i];
+    if (op.kind == OpKind::Linear && op.p.chunk_begin > 0) {
+      // A later output chunk writes into the running output: it adopts its second input's buffer.
+      off[op.output] = off[op.inputs[1]];
+      size_[op.output] = size_[op.inputs[1]];
+      off[op.inputs[1]] = -1;
+    } else {
+      size_[op.output] = arena_round(static_cast<uint64_t>(g_.value_bytes(op.output, s.B, s.T, s.last_only)));
+      off[op.output] = static_cast<int64_t>(take(size_[op.output]));
+    }
+    scratch_ = arena_round(scratch_bytes);
+    return scratch_ ? (scratch_off_ = take(scratch_)) : 0;
+  }
+  void end_op(int32_t i) {
+    if (scratch_) ra_.give(scratch_off_, scratch_);
+    for (ValueId v : g_.ops[i].inputs)
+      if (last_use_[v] == i && v != g_.output && off[v] >= 0) {
+        ra_.give(static_cast<uint64_t>(off[v]), size_[v]);
+        off[v] = -1;
+      }
+  }
+  uint64_t high_end() const { return ra_.high_end(); }
+
+ private:
+  uint64_t take(uint64_t n) {
+    std::optional<uint64_t> o = ra_.take(n);
+    ER_CHECK(o.has_value(), "activation arena smaller than its dry run");
+    return *o;
+  }
+  const Graph& g_;
+  const std::vector<int32_t>& last_use_;
+  RangeAllocator ra_;
+
+ public:
+  std::vector<int64_t> off;  // arena offset of each live value, -1 otherwise
+
+ private:
+  std::vector<uint64_t> size_;
+  uint64_t scratch_ = 0, scratch_off_ = 0;
+};
 
 double ms_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -84,28 +134,12 @@ uint64_t Engine::op_scratch_bytes(const Op& op, const PassShape& s) const {
 }
 
 uint64_t Engine::activation_arena_bytes(const PassShape& s) const {
-  // Mirrors run_graph's sequence exactly: out, scratch, (kernel), free scratch, free dead inputs.
-  RangeAllocator ra(UINT64_MAX / 2);
-  std::vector<int64_t> off(g_.values.size(), -1);
-  std::vector<uint64_t> size(g_.values.size(), 0);
-  for (size_t i = 0; i < g_.ops.size(); ++i) {
-    const Op& op = g_.ops[i];
-    if (adopts_input(op)) {
-      off[op.output] = off[op.inputs[1]];
-      size[op.output] = size[op.inputs[1]];
-      off[op.inputs[1]] = -1;
-    } else {
-      size[op.output] = arena_round(static_cast<uint64_t>(g_.value_bytes(op.output, s.B, s.T, s.last_only)));
-      off[op.output] = static_cast<int64_t>(*ra.take(size[op.output]));
-    }
-    if (uint64_t sc = arena_round(op_scratch_bytes(op, s))) ra.give(*ra.take(sc), sc);
-    for (ValueId v : op.inputs)
-      if (last_use_[v] == static_cast<int32_t>(i) && v != g_.output && off[v] >= 0) {
-        ra.give(static_cast<uint64_t>(off[v]), size[v]);
-        off[v] = -1;
-      }
+  ArenaCursor c(g_, last_use_, UINT64_MAX / 2);
+  for (int32_t i = 0; i < static_cast<int32_t>(g_.ops.size()); ++i) {
+    c.begin_op(i, s, op_scratch_bytes(g_.ops[i], s));
+    c.end_op(i);
   }
-  return ra.high_end();
+  return c.high_end();
 }
 
 uint64_t Engine::kv_cache_bytes(int64_t B, int64_t capacity) const {
@@ -266,11 +300,8 @@ HostArray Engine::generate(const HostArray& prompt, const GenerateOptions& gen) 
 }
 
 void Engine::run_graph(const Step& st, float* out) {
-  const uint64_t arena_bytes = activation_arena_bytes(st.shape);
-  ER_CHECK(arena_ && arena_.size() >= arena_bytes, "activation arena not prepared");
-  RangeAllocator ra(arena_.size());
-  std::vector<int64_t> off(g_.values.size(), -1);
-  std::vector<uint64_t> size(g_.values.size(), 0);
+  ER_CHECK(arena_, "activation arena not prepared");
+  ArenaCursor cur(g_, last_use_, arena_.size());
   auto t_pass = std::chrono::steady_clock::now();
   double wait_ms = 0;
   stats_.layer_compute_ms.assign(g_.layers.size(), 0.0);
@@ -296,23 +327,9 @@ void Engine::run_graph(const Step& st, float* out) {
       ScopedSpan span(tr, "inference", "compute " + layer.name);
       for (int32_t i = layer.first_op; i < layer.end_op; ++i) {
         const Op& op = g_.ops[i];
-        if (adopts_input(op)) {  // a later output chunk writes into the running output
-          off[op.output] = off[op.inputs[1]];
-          size[op.output] = size[op.inputs[1]];
-          off[op.inputs[1]] = -1;
-        } else {
-          size[op.output] = arena_round(static_cast<uint64_t>(g_.value_bytes(op.output, st.shape.B, st.shape.T, st.shape.last_only)));
-          off[op.output] = static_cast<int64_t>(*ra.take(size[op.output]));
-        }
-        const uint64_t sc = arena_round(op_scratch_bytes(op, st.shape));
-        uint64_t sc_off = sc ? *ra.take(sc) : 0;
-        run_op(op, st, off, arena_.as<char>() + sc_off);
-        if (sc) ra.give(sc_off, sc);
-        for (ValueId v : op.inputs)
-          if (last_use_[v] == i && v != g_.output && off[v] >= 0) {
-            ra.give(static_cast<uint64_t>(off[v]), size[v]);
-            off[v] = -1;
-          }
+        const uint64_t sc_off = cur.begin_op(i, st.shape, op_scratch_bytes(op, st.shape));
+        run_op(op, st, cur.off, arena_.as<char>() + sc_off);
+        cur.end_op(i);
       }
       stats_.layer_compute_ms[l] = ms_since(tc);
       source_->done(static_cast<int32_t>(l));
@@ -328,7 +345,7 @@ void Engine::run_graph(const Step& st, float* out) {
   stats_.bytes_read = loader_->bytes_read();
   ++stats_.passes;
   const uint64_t n = static_cast<uint64_t>(g_.value_bytes(g_.output, st.shape.B, st.shape.T, st.shape.last_only));
-  std::memcpy(out, arena_.as<char>() + off[g_.output], n);
+  std::memcpy(out, arena_.as<char>() + cur.off[g_.output], n);
 }
 
 }  // namespace edgerun
