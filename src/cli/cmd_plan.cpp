@@ -20,10 +20,7 @@ struct PlanArgs {
 int plan(const PlanArgs& a) {
   SessionOptions so;
   so.threads = a.threads;
-  if (!a.budget.empty()) {
-    if (a.budget.back() == '%') so.budget_fraction = parse_percent(a.budget);
-    else so.budget_bytes = parse_bytes(a.budget, 0);
-  }
+  set_budget(so, a.budget);
   so.executor = a.executor;
   so.agents = a.agents;
   so.cost_model_path = a.cost_model;

@@ -86,10 +86,7 @@ void write_npy_atomic(const std::string& path, const HostArray& a) {
 int run(const RunArgs& a) {
   SessionOptions so;
   so.threads = a.threads;
-  if (!a.budget.empty()) {
-    if (!a.budget.empty() && a.budget.back() == '%') so.budget_fraction = parse_percent(a.budget);
-    else so.budget_bytes = parse_bytes(a.budget, 0);
-  }
+  set_budget(so, a.budget);
   so.executor = a.executor;
   so.agents = a.agents;
   so.prefetch = !a.no_prefetch;

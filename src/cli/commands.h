@@ -6,6 +6,8 @@
 #include <functional>
 #include <string>
 
+#include "edgerun/edgerun.h"
+
 namespace edgerun::cli {
 
 using Runner = std::function<int()>;
@@ -23,5 +25,8 @@ Runner add_convert(CLI::App& app);
 uint64_t parse_bytes(const std::string& s, uint64_t percent_base);
 // "10%" -> 0.10. Throws InputError.
 double parse_percent(const std::string& s);
+// The --budget option of run and plan: "" (unlimited), bytes with K/M/G, or a percentage of the
+// model's weight bytes. Throws InputError.
+void set_budget(SessionOptions& so, const std::string& budget);
 
 }  // namespace edgerun::cli

@@ -46,4 +46,10 @@ double parse_percent(const std::string& s) {
   return v / 100.0;
 }
 
+void set_budget(SessionOptions& so, const std::string& budget) {
+  if (budget.empty()) return;
+  if (budget.back() == '%') so.budget_fraction = parse_percent(budget);
+  else so.budget_bytes = parse_bytes(budget, 0);
+}
+
 }  // namespace edgerun::cli
