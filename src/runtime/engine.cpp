@@ -142,6 +142,14 @@ uint64_t Engine::activation_arena_bytes(const PassShape& s) const {
   return c.high_end();
 }
 
+Engine::GenerationReserve Engine::generation_reserve(int64_t B, int64_t T0, int64_t total) const {
+  GenerationReserve r;
+  r.arena = std::max(activation_arena_bytes({B, T0, 0, true}), activation_arena_bytes({B, 1, total - 1, true}));
+  r.kv = kv_cache_bytes(B, total);
+  r.logits = static_cast<uint64_t>(B * mg_.info.vocab_size) * 4 + static_cast<uint64_t>(B) * 8;  // + step ids
+  return r;
+}
+
 uint64_t Engine::kv_cache_bytes(int64_t B, int64_t capacity) const {
   return static_cast<uint64_t>(g_.n_kv_layers) * 2 * B * g_.kv_heads * capacity * g_.kv_head_dim * 4;
 }
@@ -244,10 +252,10 @@ HostArray Engine::generate(const HostArray& prompt, const GenerateOptions& gen) 
     ER_THROW(InputError, "top-k must be >= 0 and temperature > 0");
   const int64_t V = mg_.info.vocab_size;
   // KV cache and arena first, then logits: all before any weight is loaded.
+  const GenerationReserve res = generation_reserve(B, T0, total);
   ensure_kv(B, total);
-  prepare_arena(std::max(activation_arena_bytes({B, T0, 0, true}),
-                         activation_arena_bytes({B, 1, total - 1, true})));
-  Allocation logits = budget_.acquire(static_cast<uint64_t>(B * V) * 4 + static_cast<uint64_t>(B) * 8, "logits");
+  prepare_arena(res.arena);
+  Allocation logits = budget_.acquire(res.logits, "logits");
   int64_t* step_ids = reinterpret_cast<int64_t*>(logits.as<float>() + B * V);
   HostArray out(DType::I64, {B, total});
   for (int64_t b = 0; b < B; ++b)

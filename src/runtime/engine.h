@@ -70,6 +70,13 @@ class Engine {
   // Bytes of the activation arena for a pass of this shape (exact: a dry run of the allocator).
   uint64_t activation_arena_bytes(const PassShape& s) const;
   uint64_t kv_cache_bytes(int64_t B, int64_t capacity) const;
+  // What generate() takes from the budget before any weight is loaded, for B prompts of T0
+  // tokens grown to `total`: the activation arena, the KV cache, and logits + step ids.
+  struct GenerationReserve {
+    uint64_t arena = 0, kv = 0, logits = 0;
+    uint64_t total() const { return arena + kv + logits; }
+  };
+  GenerationReserve generation_reserve(int64_t B, int64_t T0, int64_t total) const;
   // Token count of one pass for this model and input (ViT: patches + 1).
   int64_t tokens_for(const RunRequest& req) const;
 

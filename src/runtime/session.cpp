@@ -72,10 +72,10 @@ class SessionImpl final : public Session {
     RunRequest r;
     r.input_ids = &prompt;
     const int64_t B = pass_batch(r), T0 = engine_->tokens_for(r), total = T0 + std::max<int64_t>(p.new_tokens, 1);
-    const uint64_t reserved =
-        std::max(engine_->activation_arena_bytes({B, T0, 0, true}), engine_->activation_arena_bytes({B, 1, total - 1, true})) +
-        engine_->kv_cache_bytes(B, total) + MemoryBudget::round_up(static_cast<uint64_t>(B * sum_.vocab_size) * 4 + B * 8);
-    plan_for(reserved, {B, 1, total - 1, true});
+    const Engine::GenerationReserve res = engine_->generation_reserve(B, T0, total);
+    // Each piece is its own budget allocation, rounded to pages.
+    plan_for(MemoryBudget::round_up(res.arena) + MemoryBudget::round_up(res.kv) + MemoryBudget::round_up(res.logits),
+             {B, 1, total - 1, true});
     GenerateOptions g;
     g.new_tokens = p.new_tokens;
     g.top_k = p.top_k;
