@@ -3,6 +3,8 @@
 // temporary folder.
 #include <gtest/gtest.h>
 
+#include "test_util.h"
+
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -14,6 +16,8 @@
 
 using namespace edgerun;
 namespace fs = std::filesystem;
+
+using edgerun::test::error_of;
 
 namespace {
 const std::string kGolden = std::string(EDGERUN_TEST_DATA) + "/golden";
@@ -32,18 +36,6 @@ struct TempModel {
   void set_config(const nlohmann::json& j) const { std::ofstream(path("config.json")) << j.dump(); }
   static inline int counter = 0;
 };
-
-template <typename E>
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    return std::string("WRONG TYPE: ") + e.what();
-  }
-  return "NO ERROR";
-}
 
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 

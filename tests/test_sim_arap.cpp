@@ -26,23 +26,13 @@ using namespace edgerun::sim::arap;
 namespace arapq = edgerun::sim::arapq;
 namespace fs = std::filesystem;
 
+using edgerun::test::error_of;
+
 namespace {
 
 const std::string kData = EDGERUN_TEST_DATA;
 const std::string kRoot = kData + "/../..";
 const std::string kModel = kRoot + "/models/vit-digits-softmax";
-
-template <typename E>
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    return std::string("wrong exception type: ") + e.what();
-  }
-  return "no error";
-}
 
 std::string asm_error(const std::string& text) {
   return error_of<FormatError>([&] { assemble(text, "bad.s"); });

@@ -2,6 +2,8 @@
 // and line number in the error.
 #include <gtest/gtest.h>
 
+#include "test_util.h"
+
 #include <filesystem>
 #include <fstream>
 #include <unistd.h>
@@ -16,14 +18,7 @@ namespace {
 
 template <typename E>
 std::string error_of(const std::string& text) {
-  try {
-    parse_topology_csv(text, "t.csv");
-  } catch (const E& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    return std::string("wrong exception type: ") + e.what();
-  }
-  return "no error";
+  return edgerun::test::error_of<E>([&] { parse_topology_csv(text, "t.csv"); });
 }
 
 }  // namespace

@@ -18,6 +18,20 @@ inline std::string read_bytes(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(f), {});
 }
 
+// The message of the exception of type E that f throws; a marker naming what happened instead
+// (another exception type, or none), so that assertions on the message fail readably.
+template <typename E, typename F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const E& e) {
+    return e.what();
+  } catch (const std::exception& e) {
+    return std::string("wrong exception type: ") + e.what();
+  }
+  return "no error";
+}
+
 // A fixture with a fresh temporary folder per test, removed afterwards.
 class TempDirTest : public ::testing::Test {
  protected:
