@@ -15,6 +15,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
@@ -135,6 +136,37 @@ TEST(DirectReader, EqualsBufferedAtAnyDepthAndChunk) {
       }
     }
   }
+}
+
+TEST(DirectReader, ReadManyEqualsOneReadAtEach) {
+  // One batch of aligned, unaligned and end-of-file requests reads what read_at reads for each;
+  // a request past the end fails the batch with the file's name.
+  const uint64_t size = 2 * (1 << 20) + 999;
+  TempFile tf(tmp_dir(), "direct_many.bin", size);
+  DirectOptions o;
+  o.queue_depth = 4;
+  o.chunk_bytes = 64 << 10;
+  auto f = open_direct_reader(tf.path(), o);
+  const std::vector<std::pair<uint64_t, uint64_t>> parts = {
+      {0, 40 * kA}, {100 * kA, 3 * kA}, {77, 1000}, {size / kA * kA, size % kA}, {1 << 20, 1 << 19}};
+  std::vector<std::unique_ptr<AlignedBuf>> bufs;
+  std::vector<ReadRequest> reqs;
+  for (auto [off, n] : parts) {
+    bufs.push_back(std::make_unique<AlignedBuf>(n));
+    reqs.push_back({off, n, bufs.back()->p});
+  }
+  f->read_many(reqs.data(), reqs.size());
+  for (size_t i = 0; i < parts.size(); ++i) {
+    EXPECT_TRUE(same(bufs[i]->p, tf.data().data() + parts[i].first, parts[i].second)) << i;
+    EXPECT_TRUE(bufs[i]->guard_intact(up(parts[i].second))) << i;
+  }
+  if (f->is_direct()) {
+    EXPECT_EQ(f->stats().direct_reads, 4u);
+    EXPECT_EQ(f->stats().buffered_reads, 1u);
+  }
+  reqs.push_back({size - 10, 11, bufs[0]->p});
+  EXPECT_TRUE(contains(expect_throw<FormatError>([&] { f->read_many(reqs.data(), reqs.size()); }),
+                       "direct_many.bin"));
 }
 
 TEST(DirectReader, UsesODirectOnThisFilesystemWhenAccepted) {

@@ -1,4 +1,4 @@
-// MemoryBudget: limits, high-water mark, coalescing, blocking acquire and cancel.
+// MemoryBudget: limits, high-water mark, coalescing, blocking acquire and cancel, reuse of kept pages.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/memory_budget.h"
+#include "core/range_allocator.h"
 
 using namespace edgerun;
 
@@ -96,4 +97,77 @@ TEST(MemoryBudget, FreedPagesKeptOnlyWithinTheLimit) {
   held.clear();
   EXPECT_EQ(b.in_use(), 0u);
   EXPECT_LE(b.resident_bytes(), limit);
+}
+
+TEST(MemoryBudget, ReusesKeptPagesOfTheSameSizeExactly) {
+  // A pipeline frees a layer and loads the next of its kind: the freed (still resident) range
+  // must come back, not fresh address space that would fault every page in again.
+  MemoryBudget b(10 * 4096);
+  auto pad = b.acquire(4096, "pad");
+  auto big = b.acquire(4 * 4096, "big");
+  auto small = b.acquire(2 * 4096, "small");
+  void* const big_at = big.data();
+  void* const small_at = small.data();
+  small.reset();
+  big.reset();  // kept: [big][small] coalesce into one kept range of 6 pages
+  auto again = b.acquire(4 * 4096, "again");
+  EXPECT_EQ(again.data(), big_at);
+  auto rest = b.acquire(2 * 4096, "rest");
+  EXPECT_EQ(rest.data(), small_at);
+  EXPECT_LE(b.resident_bytes(), 10u * 4096);
+}
+
+TEST(MemoryBudget, BestFitAmongKeptRanges) {
+  // Two kept ranges, of 3 and 2 pages, separated by one in use: a 2-page request takes the
+  // 2-page range whole and leaves the 3-page range for a later 3-page request.
+  MemoryBudget b(8 * 4096);
+  auto x = b.acquire(3 * 4096, "x");
+  auto sep = b.acquire(4096, "sep");
+  auto y = b.acquire(2 * 4096, "y");
+  void* const x_at = x.data();
+  void* const y_at = y.data();
+  x.reset();
+  y.reset();
+  auto two = b.acquire(2 * 4096, "two");
+  EXPECT_EQ(two.data(), y_at);
+  auto three = b.acquire(3 * 4096, "three");
+  EXPECT_EQ(three.data(), x_at);
+}
+
+TEST(MemoryBudget, TrimsOnlyTheExcessOfKeptPages) {
+  // A request larger than any kept range takes fresh pages; only the excess of kept pages over
+  // the limit is handed back, the rest stays for reuse.
+  const uint64_t P = 4096;
+  MemoryBudget b(8 * P);
+  auto a = b.acquire(2 * P, "a");
+  auto sep = b.acquire(P, "sep");
+  auto c = b.acquire(2 * P, "c");
+  a.reset();
+  c.reset();  // kept: [0,2) and [3,5); in use: [2,3)
+  EXPECT_EQ(b.resident_bytes(), 5 * P);
+  auto big = b.acquire(3 * P, "big");  // no kept range holds 3 pages: [3,6), over kept [3,5)
+  EXPECT_EQ(b.in_use(), 4 * P);
+  EXPECT_EQ(b.resident_bytes(), 6 * P);
+  auto more = b.acquire(2 * P, "more");  // kept [0,2) whole
+  EXPECT_EQ(b.in_use(), 6 * P);
+  EXPECT_EQ(b.resident_bytes(), 6 * P);
+  big.reset();
+  more.reset();  // kept: [0,2) and [3,6)
+  // 6 pages: [3,9) covers the kept [3,6); in use 7 + kept 2 passes the limit by one page,
+  // and only that page of [0,2) goes back.
+  auto huge = b.acquire(6 * P, "huge");
+  EXPECT_EQ(b.in_use(), 7 * P);
+  EXPECT_EQ(b.resident_bytes(), 8 * P);
+}
+
+TEST(RangeAllocator, TakeAtSplitsTheFreeRangeAroundIt) {
+  RangeAllocator r(100);
+  EXPECT_TRUE(r.take_at(10, 20));
+  EXPECT_FALSE(r.take_at(25, 10));  // overlaps the taken range
+  EXPECT_FALSE(r.take_at(95, 10));  // runs past the end
+  EXPECT_EQ(r.take(10), std::optional<uint64_t>(0));
+  EXPECT_EQ(r.take(5), std::optional<uint64_t>(30));
+  EXPECT_TRUE(r.give(10, 20));
+  EXPECT_TRUE(r.take_at(10, 20));  // whole free range
+  EXPECT_EQ(r.high_end(), 35u);
 }

@@ -252,6 +252,8 @@ TEST(StreamingEngine, AssemblyByReferenceCopiesNoWeightByte) {
   rig.start(ExecPlan{}, FaultPlan{});
   WeightLoader& L = rig.engine->loader();
   ResidentLayer r = L.load(1);
+  // All of an fp32 layer's extents share one budget request.
+  EXPECT_EQ(r.buffers.size(), 1u);
   // Every fp32 slot points inside one of the layer's read buffers: bound by reference.
   for (SlotId s : rig.mg.graph.layers[1].slots) {
     const char* p = reinterpret_cast<const char*>(rig.mg.graph.slots[s].data);

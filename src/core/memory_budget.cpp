@@ -1,5 +1,6 @@
 // MemoryBudget implementation: one PROT_READ|WRITE, MAP_NORESERVE reservation; pages are
-// committed on first touch and handed back with MADV_DONTNEED when a range is freed.
+// committed on first touch, kept on free while the limit allows, else handed back with
+// MADV_DONTNEED.
 #include "core/memory_budget.h"
 
 #include <sys/mman.h>
@@ -63,7 +64,8 @@ MemoryBudget::~MemoryBudget() {
 
 void* MemoryBudget::try_take_locked(uint64_t size) {
   if (limit_ != kUnlimited && in_use_ + size > limit_) return nullptr;
-  std::optional<uint64_t> off = ranges_.take(size);
+  std::optional<uint64_t> off = take_kept_locked(size);
+  if (!off) off = ranges_.take(size);
   if (!off) return nullptr;
   in_use_ += size;
   if (in_use_ > high_water_) high_water_ = in_use_;
@@ -125,13 +127,51 @@ void MemoryBudget::undirty_locked(uint64_t off, uint64_t size) {
   }
 }
 
+std::optional<uint64_t> MemoryBudget::take_kept_locked(uint64_t size) {
+  // Best fit among the freed ranges whose pages are still resident: reusing them costs no page
+  // fault (a fresh page costs a fault and a clearing, which on 2 cores competes with compute),
+  // and the tightest fit keeps the other kept ranges whole. Transformer layers repeat their
+  // sizes, so a layer freed by the pipeline usually fits the next load of its kind exactly.
+  auto best = dirty_.end();
+  for (auto it = dirty_.begin(); it != dirty_.end(); ++it)
+    if (it->second >= size && (best == dirty_.end() || it->second < best->second)) best = it;
+  if (best == dirty_.end()) return std::nullopt;
+  const uint64_t off = best->first;
+  ER_CHECK(ranges_.take_at(off, size), "MemoryBudget: a kept range is not free");
+  return off;
+}
+
+void MemoryBudget::keep_locked(uint64_t off, uint64_t size) {
+  // Kept ranges are coalesced like free ranges, so a request can reuse two neighbours at once.
+  auto it = dirty_.emplace(off, size).first;
+  auto next = std::next(it);
+  if (next != dirty_.end() && it->first + it->second == next->first) {
+    it->second += next->second;
+    dirty_.erase(next);
+  }
+  if (it != dirty_.begin()) {
+    auto prev = std::prev(it);
+    if (prev->first + prev->second == it->first) {
+      prev->second += it->second;
+      dirty_.erase(it);
+    }
+  }
+  dirty_bytes_ += size;
+}
+
 void MemoryBudget::trim_dirty_locked() {
   if (limit_ == kUnlimited) return;
+  // Hand back only the excess, from the smallest kept ranges first: those are the least likely
+  // to hold a later request whole.
   while (in_use_ + dirty_bytes_ > limit_ && !dirty_.empty()) {
-    auto last = std::prev(dirty_.end());
-    madvise(base_ + last->first, last->second, MADV_DONTNEED);
-    dirty_bytes_ -= last->second;
-    dirty_.erase(last);
+    auto victim = dirty_.begin();
+    for (auto it = dirty_.begin(); it != dirty_.end(); ++it)
+      if (it->second < victim->second) victim = it;
+    const uint64_t drop = std::min(victim->second, round_up(in_use_ + dirty_bytes_ - limit_));
+    madvise(base_ + victim->first + victim->second - drop, drop, MADV_DONTNEED);
+    dirty_bytes_ -= drop;
+    if (drop == victim->second) dirty_.erase(victim);
+    else victim->second -= drop;
   }
 }
 
@@ -145,8 +185,7 @@ void MemoryBudget::release(void* ptr, uint64_t size) {
       // Unlimited: the resident set follows the bytes in use.
       madvise(ptr, size, MADV_DONTNEED);
     } else {
-      dirty_.emplace(off, size);
-      dirty_bytes_ += size;
+      keep_locked(off, size);
       trim_dirty_locked();
     }
   }

@@ -1,17 +1,20 @@
 // MemoryBudget: the arena every weight, activation, KV-cache, staging and scratch byte comes from.
-// One reserved virtual mapping, sub-allocated at 4 KiB granularity (first fit, coalescing free
-// list). Freed pages stay resident for reuse (a fresh page costs a fault and a clearing, which on
-// a streaming pass competes with compute) only while bytes in use plus such free-but-resident
-// bytes stay within the limit; beyond that they are returned to the OS (MADV_DONTNEED), highest
-// addresses first. So the arena's resident memory never passes the budget. The limit is on bytes in use, not on addresses: the reservation is several times
-// the limit, so fragmentation of the address space can never make a request that fits the limit
-// wait forever (which would deadlock a pipeline whose frees depend on its own progress). Unlimited by default; with a limit, acquire() beyond it throws and
+// One reserved virtual mapping, sub-allocated at 4 KiB granularity (coalescing free list).
+// Freed pages stay resident for reuse ("kept": a fresh page costs a fault and a clearing, which
+// on a streaming pass competes with compute) only while bytes in use plus kept bytes stay within
+// the limit; the excess goes back to the OS (MADV_DONTNEED), smallest kept ranges first. A
+// request takes the best-fitting kept range, else the first fit in the free list. So the arena's
+// resident memory never passes the budget. The limit is on bytes in use, not on addresses: the
+// reservation is several times the limit, so fragmentation of the address space can never make
+// a request that fits the limit wait forever (which would deadlock a pipeline whose frees depend
+// on its own progress). Unlimited by default; with a limit, acquire() beyond it throws and
 // acquire_blocking() waits until enough is released (Hermes' flow control).
 #pragma once
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <mutex>
 #include <string>
 
@@ -81,6 +84,8 @@ class MemoryBudget {
   friend class Allocation;
   void release(void* p, uint64_t size);
   void* try_take_locked(uint64_t size);
+  std::optional<uint64_t> take_kept_locked(uint64_t size);
+  void keep_locked(uint64_t off, uint64_t size);
   void undirty_locked(uint64_t off, uint64_t size);
   void trim_dirty_locked();
 
@@ -90,7 +95,7 @@ class MemoryBudget {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   RangeAllocator ranges_{0};  // over the reserved address space
-  std::map<uint64_t, uint64_t> dirty_;  // freed ranges whose pages are still resident
+  std::map<uint64_t, uint64_t> dirty_;  // freed ranges whose pages are still resident (coalesced)
   uint64_t dirty_bytes_ = 0;
   uint64_t in_use_ = 0;
   uint64_t high_water_ = 0;

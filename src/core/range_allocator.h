@@ -23,6 +23,19 @@ class RangeAllocator {
     }
     return std::nullopt;
   }
+  // Takes exactly [off, off + size) if it lies inside one free range; false otherwise.
+  bool take_at(uint64_t off, uint64_t size) {
+    auto it = free_.upper_bound(off);
+    if (it == free_.begin()) return false;
+    --it;
+    const uint64_t b = it->first, e = it->first + it->second;
+    if (off + size > e) return false;
+    free_.erase(it);
+    if (b < off) free_.emplace(b, off - b);
+    if (off + size < e) free_.emplace(off + size, e - off - size);
+    if (off + size > high_end_) high_end_ = off + size;
+    return true;
+  }
   // Returns [off, off + size) to the free list; false on a double free.
   bool give(uint64_t off, uint64_t size) {
     auto [it, ok] = free_.emplace(off, size);

@@ -1,4 +1,4 @@
-// DirectReader implementation. One read_at becomes a Job of chunks; the calling thread and up to
+// DirectReader implementation. One read_at (or read_many batch) becomes a Job of chunks; the calling thread and up to
 // queue_depth-1 persistent helper threads of the file claim chunks with an atomic counter, so
 // queue_depth preads are in flight. The caller returns only when every claimed chunk is finished
 // (helpers write into its buffer), and rethrows the first error.
@@ -34,19 +34,23 @@ uint64_t round_up(uint64_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
 
 std::atomic<bool> g_fallback_warned{false};
 
-struct Job {
+// One pread of a job: `len` bytes asked of the kernel at `off`, of which `expected` must come
+// back (less than len only for a direct read that ends at the end of the file).
+struct Chunk {
+  uint64_t off = 0, len = 0, expected = 0;
   char* dst = nullptr;
-  uint64_t offset = 0;
-  uint64_t total = 0;  // bytes requested from the kernel (aligned up when direct at EOF)
-  uint64_t chunk = 0;
   bool direct = false;
-  uint32_t n_chunks = 0;
+};
+
+struct Job {
+  std::vector<Chunk> chunks;
   std::atomic<uint32_t> next{0};  // next chunk to claim
   std::atomic<bool> failed{false};
   std::mutex mu;
   std::condition_variable cv;
   uint32_t done = 0;  // chunks finished or skipped (guarded by mu)
   std::exception_ptr error;
+  uint32_t n_chunks() const { return static_cast<uint32_t>(chunks.size()); }
 };
 
 class DirectFile final : public DirectReader {
@@ -75,31 +79,17 @@ class DirectFile final : public DirectReader {
   }
 
   void read_at(uint64_t offset, uint64_t n, void* dst) override {
-    if (offset > size_ || n > size_ - offset)
-      ER_THROW(FormatError, path_, ": read of ", n, " bytes at offset ", offset,
-               " runs past the end of the file (", size_, " bytes)");
-    if (n == 0) return;
-    const bool aligned = offset % kAlign == 0 && reinterpret_cast<uintptr_t>(dst) % kAlign == 0 &&
-                         (n % kAlign == 0 || offset + n == size_);
-    const bool direct = dfd_ >= 0 && aligned;
-    if (dfd_ >= 0 && !aligned && opt_.strict_alignment)
-      ER_CHECK(false, path_, ": direct read at offset ", offset, " of ", n,
-               " bytes is not 4 KiB aligned (dst ", dst, ")");
+    const ReadRequest r{offset, n, dst};
+    read_many(&r, 1);
+  }
+
+  // All requests become one job, so the pool keeps queue_depth reads in flight from the first
+  // request's first chunk to the last request's last one.
+  void read_many(const ReadRequest* reqs, size_t count) override {
     auto job = std::make_shared<Job>();
-    job->dst = static_cast<char*>(dst);
-    job->offset = offset;
-    job->total = direct ? round_up(n) : n;
-    job->chunk = opt_.chunk_bytes;
-    job->direct = direct;
-    job->n_chunks = static_cast<uint32_t>((job->total + job->chunk - 1) / job->chunk);
-    if (direct) {
-      ++direct_reads_;
-      direct_bytes_ += n;
-    } else {
-      ++buffered_reads_;
-      buffered_bytes_ += n;
-    }
-    const bool parallel = job->n_chunks > 1 && opt_.queue_depth > 1 && start_workers();
+    for (size_t i = 0; i < count; ++i) add_chunks(*job, reqs[i]);
+    if (job->chunks.empty()) return;
+    const bool parallel = job->n_chunks() > 1 && opt_.queue_depth > 1 && start_workers();
     if (parallel) {
       {
         std::lock_guard<std::mutex> lk(pool_mu_);
@@ -114,7 +104,7 @@ class DirectFile final : public DirectReader {
       if (it != queue_.end()) queue_.erase(it);
     }
     std::unique_lock<std::mutex> lk(job->mu);
-    job->cv.wait(lk, [&] { return job->done == job->n_chunks; });
+    job->cv.wait(lk, [&] { return job->done == job->n_chunks(); });
     // Take the error out of the job: a helper may drop the job's last reference, and the
     // exception object must not be released there while the caller is handling it.
     std::exception_ptr error = std::move(job->error);
@@ -124,14 +114,46 @@ class DirectFile final : public DirectReader {
   }
 
  private:
+  // Checks one request and appends its chunks to `j`.
+  void add_chunks(Job& j, const ReadRequest& r) {
+    if (r.offset > size_ || r.n > size_ - r.offset)
+      ER_THROW(FormatError, path_, ": read of ", r.n, " bytes at offset ", r.offset,
+               " runs past the end of the file (", size_, " bytes)");
+    if (r.n == 0) return;
+    const bool aligned = r.offset % kAlign == 0 && reinterpret_cast<uintptr_t>(r.dst) % kAlign == 0 &&
+                         (r.n % kAlign == 0 || r.offset + r.n == size_);
+    const bool direct = dfd_ >= 0 && aligned;
+    if (dfd_ >= 0 && !aligned && opt_.strict_alignment)
+      ER_CHECK(false, path_, ": direct read at offset ", r.offset, " of ", r.n,
+               " bytes is not 4 KiB aligned (dst ", r.dst, ")");
+    if (direct) {
+      ++direct_reads_;
+      direct_bytes_ += r.n;
+    } else {
+      ++buffered_reads_;
+      buffered_bytes_ += r.n;
+    }
+    // A direct read at the end of the file asks for the aligned-up length and gets the rest.
+    const uint64_t total = direct ? round_up(r.n) : r.n;
+    for (uint64_t rel = 0; rel < total; rel += opt_.chunk_bytes) {
+      Chunk c;
+      c.off = r.offset + rel;
+      c.len = std::min(opt_.chunk_bytes, total - rel);
+      c.expected = direct ? std::min(c.len, size_ - c.off) : c.len;
+      c.dst = static_cast<char*>(r.dst) + rel;
+      c.direct = direct;
+      j.chunks.push_back(c);
+    }
+  }
+
   // Claims and reads chunks of `j` until none is left; records the first error.
   void run_chunks(Job& j) {
     for (;;) {
       const uint32_t c = j.next.fetch_add(1);
-      if (c >= j.n_chunks) return;
+      if (c >= j.n_chunks()) return;
       if (!j.failed.load()) {
         try {
-          read_chunk(j, c);
+          read_chunk(j.chunks[c]);
         } catch (...) {
           std::lock_guard<std::mutex> lk(j.mu);
           if (!j.error) j.error = std::current_exception();
@@ -139,7 +161,7 @@ class DirectFile final : public DirectReader {
         }
       }
       std::lock_guard<std::mutex> lk(j.mu);
-      if (++j.done == j.n_chunks) j.cv.notify_all();
+      if (++j.done == j.n_chunks()) j.cv.notify_all();
     }
   }
 
@@ -148,14 +170,10 @@ class DirectFile final : public DirectReader {
              " but had ", size_, " bytes when opened");
   }
 
-  void read_chunk(const Job& j, uint32_t c) {
-    const uint64_t rel = static_cast<uint64_t>(c) * j.chunk;
-    const uint64_t off = j.offset + rel;
-    const uint64_t len = std::min(j.chunk, j.total - rel);
-    // A direct read at the end of the file asks for the aligned-up length and gets the rest.
-    const uint64_t expected = j.direct ? std::min(len, size_ - off) : len;
-    const int fd = j.direct ? dfd_ : bfd_;
-    char* out = j.dst + rel;
+  void read_chunk(const Chunk& c) {
+    const uint64_t off = c.off, len = c.len, expected = c.expected;
+    const int fd = c.direct ? dfd_ : bfd_;
+    char* out = c.dst;
     uint64_t done = 0;
     while (done < expected) {
       const ssize_t r = ::pread(fd, out + done, len - done, static_cast<off_t>(off + done));
@@ -163,13 +181,13 @@ class DirectFile final : public DirectReader {
         if (errno == EINTR) continue;
         const int e = errno;
         ER_THROW(IoError, path_, ": read failed at offset ", off + done, ": ", std::strerror(e),
-                 j.direct && e == EINVAL ? " (O_DIRECT read refused)" : "");
+                 c.direct && e == EINVAL ? " (O_DIRECT read refused)" : "");
       }
       if (r == 0) throw_truncated(off + done);
       done += static_cast<uint64_t>(r);
       // O_DIRECT cannot continue from an unaligned point: a short, unaligned read before the
       // expected end means the file now ends there.
-      if (j.direct && done < expected && done % kAlign != 0) throw_truncated(off + done);
+      if (c.direct && done < expected && done % kAlign != 0) throw_truncated(off + done);
     }
   }
 
@@ -193,7 +211,7 @@ class DirectFile final : public DirectReader {
       {
         std::unique_lock<std::mutex> lk(pool_mu_);
         for (;;) {
-          while (!queue_.empty() && queue_.front()->next.load() >= queue_.front()->n_chunks)
+          while (!queue_.empty() && queue_.front()->next.load() >= queue_.front()->n_chunks())
             queue_.pop_front();
           if (stop_) return;
           if (!queue_.empty()) break;

@@ -1,6 +1,7 @@
 // Least-squares fits for the cost model and their JSON form.
 #include "runtime/cost_model.h"
 
+#include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
 
@@ -76,6 +77,11 @@ LinearFit fit_linear(const std::vector<Sample>& samples, int holdout_every) {
 double CostModel::load_ms(uint64_t bytes, int32_t depth) const {
   if (measured && t_in.n_fit > 0) return std::max(0.0, t_in.predict(static_cast<double>(bytes), depth));
   return static_cast<double>(bytes) / read_bytes_per_s * 1e3;
+}
+
+double CostModel::load_latency_ms(uint64_t bytes, int32_t depth) const {
+  const double fixed = measured && t_in.n_fit > 0 ? t_in.predict(0, depth) : read_latency_ms;
+  return std::clamp(fixed, 0.0, load_ms(bytes, depth));
 }
 
 double CostModel::compute_ms(double flops, int32_t depth) const {

@@ -35,9 +35,15 @@ struct CostModel {
   LinearFit t_out;  // ms from (bytes, depth)
   double read_bytes_per_s = 1.5e9;  // storage bandwidth (direct I/O at depth)
   double flops_per_s = 5e10;        // compute rate for this thread count
+  // Time of a load that does not depend on its size (first-byte latency, and the end of the
+  // read, when the reader's queue drains): a second loading agent hides it behind another
+  // layer's transfer. Measured: the fit's value at zero bytes.
+  double read_latency_ms = 1.0;
   bool measured = false;
 
   double load_ms(uint64_t bytes, int32_t depth) const;
+  // The part of load_ms(bytes, depth) that the storage device is not busy transferring.
+  double load_latency_ms(uint64_t bytes, int32_t depth) const;
   double compute_ms(double flops, int32_t depth) const;
   std::string to_json() const;
   static CostModel from_json(const std::string& text, const std::string& path);

@@ -19,8 +19,9 @@ std::string mib(uint64_t b) {
 }
 
 // Pipeload: loads granted in layer order when a loader is free and memory allows; the storage
-// device serves one read at a time at its bandwidth (reads already run at queue depth inside);
-// compute in order; a layer is freed when its compute ends.
+// device transfers one layer at a time at its bandwidth (reads already run at queue depth
+// inside), and a load's fixed latency overlaps another agent's transfer; compute in order; a
+// layer is freed when its compute ends.
 std::pair<double, uint64_t> sim_pipeload(const ExecPlan& p, const std::vector<LayerCost>& L,
                                          uint64_t reserved, uint64_t budget, bool first) {
   const size_t n = L.size();
@@ -49,8 +50,8 @@ std::pair<double, uint64_t> sim_pipeload(const ExecPlan& p, const std::vector<La
       while (in_use_at(t) + L[i].peak > cap && k < held.size()) t = std::max(t, held[k++].first);
       peak = std::max(peak, in_use_at(t) + L[i].peak);
       last_grant = t;
-      double start = std::max(t, storage_free);
-      storage_free = start + L[i].load_ms;
+      double start = std::max(t + L[i].load_latency_ms, storage_free);
+      storage_free = start + (L[i].load_ms - L[i].load_latency_ms);
       ready = storage_free;
       *a = ready;
     }
@@ -140,6 +141,7 @@ PlanResult make_plan(const Graph& g, const WeightLoader& loader, const CostModel
     c.peak = fp.peak;
     c.flops = g.layer_flops(static_cast<int32_t>(i), req.B, req.T, req.past);
     c.load_ms = c.bytes ? cm.load_ms(c.peak, static_cast<int32_t>(i)) : 0.0;
+    c.load_latency_ms = c.bytes ? cm.load_latency_ms(c.peak, static_cast<int32_t>(i)) : 0.0;
     c.compute_ms = cm.compute_ms(c.flops, static_cast<int32_t>(i));
     r.weight_bytes += c.bytes;
     r.compute_ms += c.compute_ms;

@@ -29,6 +29,7 @@ struct LayerCost {
   std::string name;
   uint64_t bytes = 0, resident = 0, peak = 0;
   double flops = 0, load_ms = 0, compute_ms = 0;
+  double load_latency_ms = 0;  // part of load_ms during which the storage is not transferring
 };
 
 struct PlanResult {

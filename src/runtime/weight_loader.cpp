@@ -91,24 +91,41 @@ LayerFootprint WeightLoader::footprint(int32_t layer) const {
 }
 
 PendingLayer WeightLoader::reserve(int32_t layer, bool blocking) {
+  auto take = [&](uint64_t n, const char* what) {
+    return blocking ? budget_.acquire_blocking(n, what) : budget_.acquire(n, what);
+  };
   PendingLayer pl;
   pl.layer = layer;
-  for (Plan& p : plan(layer)) {
+  std::vector<Plan> plans = plan(layer);
+  std::vector<uint64_t> at(plans.size(), UINT64_MAX);  // offset inside the shared buffer
+  uint64_t shared = 0;
+  for (size_t k = 0; k < plans.size(); ++k) {
+    bool any_in_place = false;
+    for (bool b : plans[k].in_place) any_in_place = any_in_place || b;
+    if (!any_in_place) continue;
+    at[k] = shared;
+    shared += MemoryBudget::round_up(plans[k].extent.end - plans[k].extent.begin);
+  }
+  if (shared > 0) pl.shared = take(shared, "weight block");
+  for (size_t k = 0; k < plans.size(); ++k) {
+    Plan& p = plans[k];
     PendingLayer::Read r;
     r.file = p.file;
     r.extent = p.extent;
-    r.slots = p.slots;
-    r.in_place = p.in_place;
-    const uint64_t n = p.extent.end - p.extent.begin;
-    r.buf = blocking ? budget_.acquire_blocking(n, "weight block") : budget_.acquire(n, "weight block");
-    for (size_t i = 0; i < p.slots.size(); ++i) {
-      if (p.in_place[i]) {
+    r.slots = std::move(p.slots);
+    r.in_place = std::move(p.in_place);
+    if (at[k] != UINT64_MAX) {
+      r.dst = pl.shared.as<char>() + at[k];
+    } else {
+      r.own = take(p.extent.end - p.extent.begin, "weight block");
+      r.dst = r.own.as<char>();
+    }
+    for (size_t i = 0; i < r.slots.size(); ++i) {
+      if (r.in_place[i]) {
         r.conv.emplace_back();
         continue;
       }
-      const uint64_t c = static_cast<uint64_t>(g_.slots[p.slots[i]].numel()) * 4;
-      r.conv.push_back(blocking ? budget_.acquire_blocking(c, "weight conversion")
-                                : budget_.acquire(c, "weight conversion"));
+      r.conv.push_back(take(static_cast<uint64_t>(g_.slots[r.slots[i]].numel()) * 4, "weight conversion"));
     }
     pl.reads.push_back(std::move(r));
   }
@@ -119,22 +136,24 @@ ResidentLayer WeightLoader::fill(PendingLayer&& pl) {
   ResidentLayer res;
   res.layer = pl.layer;
   try {
+    // Every extent of a file in one batch: the reader keeps its queue full across them.
+    std::map<int32_t, std::vector<ReadRequest>> by_file;
+    for (const PendingLayer::Read& r : pl.reads)
+      by_file[r.file].push_back({r.extent.begin, r.extent.end - r.extent.begin, r.dst});
+    for (auto& [file, reqs] : by_file) {
+      files_[file]->read_many(reqs.data(), reqs.size());
+      for (const ReadRequest& q : reqs) bytes_read_ += q.n;
+    }
     for (PendingLayer::Read& r : pl.reads) {
-      RandomAccessFile& f = *files_[r.file];
-      const uint64_t n = r.extent.end - r.extent.begin;
-      f.read_at(r.extent.begin, n, r.buf.data());
-      bytes_read_ += n;
-      bool bound_inside = false;
       for (size_t i = 0; i < r.slots.size(); ++i) {
         WeightSlot& ws = g_.slots[r.slots[i]];
         ER_CHECK(ws.data == nullptr && ws.data_i16 == nullptr, "slot ", ws.name, " bound twice");
-        const char* p = r.buf.as<char>() + (ws.begin - r.extent.begin);
+        char* p = r.dst + (ws.begin - r.extent.begin);
         if (r.in_place[i]) {
           if (ws.file_dtype == DType::I16) ws.data_i16 = reinterpret_cast<const int16_t*>(p);
           else ws.data = reinterpret_cast<const float*>(p);  // assembly by reference
           // --precision bf16: rounded where it lies (the buffer is ours; no copy).
-          if (ws.round_bf16) round_to_bf16(reinterpret_cast<float*>(r.buf.as<char>() + (ws.begin - r.extent.begin)), ws.numel());
-          bound_inside = true;
+          if (ws.round_bf16) round_to_bf16(reinterpret_cast<float*>(p), ws.numel());
         } else {
           convert_to_f32(ws.file_dtype, p, ws.numel(), r.conv[i].as<float>());
           ws.data = r.conv[i].as<float>();
@@ -144,9 +163,9 @@ ResidentLayer WeightLoader::fill(PendingLayer&& pl) {
         }
       }
       // A buffer whose every tensor was converted is not needed once converted.
-      if (bound_inside) res.buffers.push_back(std::move(r.buf));
-      else r.buf.reset();
+      r.own.reset();
     }
+    if (pl.shared) res.buffers.push_back(std::move(pl.shared));
   } catch (...) {
     unbind(pl.layer);
     throw;

@@ -30,17 +30,23 @@ struct ResidentLayer {
   }
 };
 
-// A layer whose buffers are granted but not yet read.
+// A layer whose buffers are granted but not yet read. Extents that hold a tensor bound in place
+// share one buffer for the whole layer (`shared`): a layer is then one request to the budget, of
+// the same size for every layer of its kind, so the pages a freed layer leaves behind fit the
+// next load exactly. Extents whose every tensor is converted get their own buffer (`own`),
+// released once converted.
 struct PendingLayer {
   int32_t layer = -1;
   struct Read {
     int32_t file;
     Extent extent;
     std::vector<SlotId> slots;  // slots inside the extent
-    Allocation buf;
+    char* dst = nullptr;        // inside `shared` or `own`
+    Allocation own;
     std::vector<Allocation> conv;  // fp32 scratch for slots that cannot bind in place (by slot)
     std::vector<bool> in_place;
   };
+  Allocation shared;
   std::vector<Read> reads;
 };
 
