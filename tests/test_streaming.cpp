@@ -141,7 +141,14 @@ TEST_P(Streaming, ResidencyAcrossRepeatsReadsOnlyTheRest) {
   o.threads = 1;
   o.executor = "pipeload";
   o.budget_bytes = m.min_budget + m.weight_bytes / 2;
+  {
+    // One call: pinning would only hold budget that the stream could use.
+    auto once = Session::open(m.dir, o);
+    EXPECT_TRUE(nlohmann::json::parse(once->plan_json(m.in))["resident_layers"].empty());
+  }
+  o.expected_calls = 2;
   auto s = Session::open(m.dir, o);
+  EXPECT_FALSE(nlohmann::json::parse(s->plan_json(m.in))["resident_layers"].empty());
   s->run(m.in);
   const uint64_t first = s->report().bytes_read;
   HostArray out = s->run(m.in);

@@ -31,6 +31,9 @@ struct SessionOptions {
   uint64_t io_chunk_bytes = 0;  // size of each direct read (0: default)
   std::string trace_path;       // write a Chrome trace here after each run
   std::string cost_model_path;  // cost model from `edgerun profile` (else defaults)
+  // Calls of run()/generate() the caller expects to make (`--repeat`): the planner keeps layers
+  // resident across passes only when there are later passes to gain from them.
+  int64_t expected_calls = 1;
   // Numerics (DESIGN.md "Numerics"): softmax | taylor | sima | shiftmax; empty: the variant the
   // model's config.json names ("edgerun_attention"), else softmax. Causal models: softmax only.
   std::string attention;

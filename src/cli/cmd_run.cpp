@@ -95,6 +95,7 @@ int run(const RunArgs& a) {
   if (!a.io_chunk.empty()) so.io_chunk_bytes = parse_bytes(a.io_chunk, 0);
   so.trace_path = a.trace;
   so.cost_model_path = a.cost_model;
+  so.expected_calls = a.repeat;
   so.attention = a.attention;
   so.precision = a.precision;
   auto session = Session::open(a.model, so);

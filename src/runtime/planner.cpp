@@ -208,7 +208,8 @@ PlanResult make_plan(const Graph& g, const WeightLoader& loader, const CostModel
     auto [first_ms, peak1] = simulate_plan(p, r.layers, req.reserved_bytes, budget, true);
     auto [steady_ms, peak2] = simulate_plan(p, r.layers, req.reserved_bytes, budget, false);
     if (std::max(peak1, peak2) > cap) return;
-    cands.push_back({p, steady_ms + 1e-3 * first_ms});
+    const double later = static_cast<double>(std::max<int64_t>(req.passes, 1) - 1);
+    cands.push_back({p, first_ms + later * steady_ms});
   };
   std::vector<size_t> ks;
   for (size_t k = 0; k < n && prefix_ok(k); ++k) ks.push_back(k);
@@ -253,7 +254,7 @@ PlanResult make_plan(const Graph& g, const WeightLoader& loader, const CostModel
   }
   if (cands.empty())
     ER_THROW(BudgetError, "no plan fits the budget ", mib(budget), "; the minimum is ", mib(r.min_budget));
-  // Least predicted latency; ties go to fewer agents (first considered).
+  // Least predicted latency; ties go to fewer agents and fewer pinned layers (first considered).
   auto best = std::min_element(cands.begin(), cands.end(), [](const Cand& a, const Cand& b) {
     return a.score < b.score * (1 - 1e-9);
   });

@@ -23,6 +23,9 @@ struct PlanRequest {
   uint64_t budget = 0;            // 0: unlimited
   uint64_t reserved_bytes = 0;    // activation arena + KV cache + logits, taken before loads
   int64_t B = 1, T = 1, past = 0; // pass shape for FLOPs
+  // Passes the plan will serve (calls x tokens): the score is the first pass plus passes - 1
+  // steady ones, so a single pass never pins layers that only later passes would reuse.
+  int64_t passes = 1;
 };
 
 struct LayerCost {

@@ -75,7 +75,7 @@ class SessionImpl final : public Session {
     const Engine::GenerationReserve res = engine_->generation_reserve(B, T0, total);
     // Each piece is its own budget allocation, rounded to pages.
     plan_for(MemoryBudget::round_up(res.arena) + MemoryBudget::round_up(res.kv) + MemoryBudget::round_up(res.logits),
-             {B, 1, total - 1, true});
+             {B, 1, total - 1, true}, /*apply=*/true, std::max<int64_t>(p.new_tokens, 1));
     GenerateOptions g;
     g.new_tokens = p.new_tokens;
     g.top_k = p.top_k;
@@ -178,8 +178,10 @@ class SessionImpl final : public Session {
     return f;
   }
 
-  void plan_for(uint64_t reserved, const PassShape& shape, bool apply = true) {
+  // passes_per_call: forward passes one call makes (generation: one per new token).
+  void plan_for(uint64_t reserved, const PassShape& shape, bool apply = true, int64_t passes_per_call = 1) {
     PlanRequest pr;
+    pr.passes = std::max<int64_t>(opts_.expected_calls, 1) * passes_per_call;
     pr.kind = kind_;
     pr.agents = opts_.agents;
     pr.prefetch = opts_.prefetch;
