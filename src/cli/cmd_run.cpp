@@ -276,8 +276,8 @@ Runner add_run(CLI::App& app) {
       ->check(CLI::Range(1, 64));
   c->add_flag("--no-prefetch", a->no_prefetch, "swap: no one-block prefetch");
   c->add_flag("--buffered-io", a->buffered, "Read weights through the page cache instead of O_DIRECT");
-  c->add_option("--io-depth", a->io_depth, "Direct reads in flight per load (default 8)")->check(CLI::Range(1, 256));
-  c->add_option("--io-chunk", a->io_chunk, "Size of each direct read (default 4M)");
+  c->add_option("--io-depth", a->io_depth, "Direct reads in flight per weight file (default 32)")->check(CLI::Range(1, 256));
+  c->add_option("--io-chunk", a->io_chunk, "Size of each direct read (default 1M)");
   c->add_option("--repeat", a->repeat, "Run the input this many times (residency across runs)")
       ->check(CLI::Range(1, 1000000));
   c->add_option("--trace", a->trace, "Write a Chrome/Perfetto trace of the run (JSON)");

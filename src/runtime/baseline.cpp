@@ -30,8 +30,8 @@ uint64_t measure_fixed_baseline(const Graph& g) {
 std::vector<std::unique_ptr<RandomAccessFile>> open_weight_files_direct(const WeightSet& ws, int queue_depth,
                                                                         uint64_t chunk_bytes) {
   DirectOptions o;
-  if (queue_depth > 0) o.queue_depth = queue_depth;
-  if (chunk_bytes > 0) o.chunk_bytes = chunk_bytes;
+  o.queue_depth = queue_depth > 0 ? queue_depth : kWeightReadDepth;
+  o.chunk_bytes = chunk_bytes > 0 ? chunk_bytes : kWeightReadChunk;
   std::vector<std::unique_ptr<RandomAccessFile>> out;
   for (const auto& f : ws.files) out.push_back(open_direct(f.path(), o));
   return out;

@@ -15,8 +15,16 @@ namespace edgerun {
 // returns the process's resident set: what stays outside the budget for this configuration.
 uint64_t measure_fixed_baseline(const Graph& g);
 
+// Weight reads keep many small reads in flight: the virtual disks measured here deliver their
+// bandwidth only with deep queues (GPT-2 XL at a 10% budget sustained ~3.0 GB/s at 32 x 1 MiB,
+// as iobench's best, against ~2.5 GB/s at 4 x 1 MiB), and 1 MiB reads split even a 16 MB layer
+// into enough of them. docs/BENCHMARKS.md has the measurements.
+inline constexpr int kWeightReadDepth = 32;
+inline constexpr uint64_t kWeightReadChunk = 1ull << 20;
+
 // One direct-I/O reader per weight file (buffered fallback with a warning where refused).
-// queue_depth reads of chunk_bytes each are in flight per read (0: the reader's defaults).
+// queue_depth reads of chunk_bytes each are in flight per read (0: kWeightReadDepth and
+// kWeightReadChunk).
 std::vector<std::unique_ptr<RandomAccessFile>> open_weight_files_direct(const WeightSet& ws,
                                                                         int queue_depth = 0,
                                                                         uint64_t chunk_bytes = 0);
