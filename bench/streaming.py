@@ -12,8 +12,8 @@ posix_fadvise(DONTNEED) the model files, then check with mincore that no page is
 The storage of a virtual machine changes speed from minute to minute (here 1.3-2.7 GB/s for the
 same cold read), so one measurement of B for the whole run would make every ratio as noisy as the
 disk. Instead: the full iobench grid once picks the best depth and block size; then, in each of
---rounds rounds, every configuration runs cold right after a cold iobench of the same file at
-that best setting (B for that run's ratio). Rows give the median latency over the rounds, the
+--rounds rounds, every configuration runs cold between two cold iobench reads of the same file
+at that best setting, and the mean of the two is B for that run's ratio. Rows give the median latency over the rounds, the
 median of the paired ratios, and the largest peak RSS.
 
   python3 bench/streaming.py [--models vit-large,bert-large,gpt2-medium,gpt2-xl] [--rounds 3]
@@ -153,8 +153,13 @@ def main():
                 cmd = ["nice", "-n", "-15", er, "run", d, "--input", x, "--json", "--threads", str(a.threads),
                        "--executor", ex] + extra + (["--budget", f"{budget}%"] if budget else [])
                 j = run_json(cmd)
+                # The disk's speed drifts within seconds: B for this run is the mean of the cold
+                # reads right before and right after it.
+                make_cold(d)
+                B_after = iobench(er, st, best_args + ["--bytes", str(pair_bytes)])["read_bytes_per_s"]
                 j["cold_pages_left"] = left
-                j["B_pair"] = B
+                j["B_before"], j["B_after"] = B, B_after
+                B = j["B_pair"] = (B + B_after) / 2
                 runs[label].append(j)
                 print(name, f"round {r}", label, f"B {B / 1e9:.2f} GB/s",
                       {k: j.get(k) for k in ("latency_ms", "peak_rss_bytes", "error")}, file=sys.stderr)
