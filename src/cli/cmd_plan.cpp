@@ -13,7 +13,7 @@ namespace {
 struct PlanArgs {
   std::string model, budget, executor = "auto", cost_model;
   int agents = 0, threads = 0;
-  int64_t seq = 128, batch = 1;
+  int64_t seq = 128, batch = 1, repeat = 1;
   bool json = false;
 };
 
@@ -24,6 +24,7 @@ int plan(const PlanArgs& a) {
   so.executor = a.executor;
   so.agents = a.agents;
   so.cost_model_path = a.cost_model;
+  so.expected_calls = a.repeat;
   auto s = Session::open(a.model, so);
   const ModelSummary& m = s->summary();
   Inputs in;
@@ -74,6 +75,8 @@ Runner add_plan(CLI::App& app) {
   c->add_option("--agents", a->agents, "pipeload loading agents (default: planner's choice)")->check(CLI::Range(1, 64));
   c->add_option("--seq", a->seq, "Tokens per sequence (BERT, GPT-2)")->check(CLI::Range(1, 1 << 20));
   c->add_option("--batch", a->batch, "Batch size")->check(CLI::Range(1, 1 << 16));
+  c->add_option("--repeat", a->repeat, "Passes the plan serves (as run --repeat): layers stay resident between passes only when there are several")
+      ->check(CLI::Range(1, 1000000));
   c->add_option("--cost-model", a->cost_model, "Cost model JSON from `edgerun profile`");
   c->add_option("-t,--threads", a->threads, "Compute threads")->check(CLI::Range(0, 1024));
   c->add_flag("--json", a->json, "Print JSON");
