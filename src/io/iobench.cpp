@@ -1,11 +1,16 @@
 // run_iobench: for each depth x block size, open a DirectReader with those settings, make the
-// file cold, and time sequential read_at calls over [0, bytes) in windows several chunks long,
-// so the reader keeps `depth` reads in flight as a layer load would.
+// file cold, and time one read_many over [0, bytes): the reader keeps `depth` reads in flight
+// from the first chunk to the last, as a stream of layer loads does. (Separate read_at calls per
+// window would drain the queue at every window, and measure the drains: 32 x 1 MiB read 1.3-1.5
+// GB/s that way on this VM's disk, against ~3 GB/s sustained by a continuous stream.) Every
+// window lands in the same buffer, twice as large as the reads in flight so that they never
+// overlap; the bytes are not looked at.
 #include "io/iobench.h"
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <vector>
 
 #include "core/error.h"
 #include "core/memory_budget.h"
@@ -72,9 +77,11 @@ IoBenchResult run_iobench(const std::string& path, const IoBenchOptions& o) {
       for (int r = 0; r < o.repeat; ++r) {
         auto f = open_direct_reader(path, dopt);
         pt.resident_pages_before = std::max(pt.resident_pages_before, make_cold(path));
-        const auto t0 = std::chrono::steady_clock::now();
+        std::vector<ReadRequest> reqs;
         for (uint64_t off = 0; off < bytes; off += window)
-          f->read_at(off, std::min(window, bytes - off), buf.data());
+          reqs.push_back({off, std::min(window, bytes - off), buf.data()});
+        const auto t0 = std::chrono::steady_clock::now();
+        f->read_many(reqs.data(), reqs.size());
         times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
       }
       std::sort(times.begin(), times.end());
