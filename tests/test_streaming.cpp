@@ -291,11 +291,15 @@ TEST(StreamingGeneration, EveryTokenStreamsAndMatchesResident) {
     so2.executor = ex;
     so2.budget_fraction = 0.3;
     auto s = Session::open(dir, so2);
+    // What `edgerun plan --new-tokens` shows is the plan generation runs with.
+    const auto planned = nlohmann::json::parse(s->plan_generate_json(ids, gp.new_tokens));
     HostArray got;
     with_deadline([&] { got = s->generate(ids, gp); });
     ASSERT_EQ(got.shape, want.shape);
     EXPECT_EQ(std::memcmp(got.bytes.data(), want.bytes.data(), got.bytes.size()), 0) << ex;
     Report r = s->report();
+    EXPECT_EQ(planned["streamed_bytes"].get<uint64_t>(), r.streamed_bytes) << ex;
+    EXPECT_EQ(planned["executor"].get<std::string>(), r.executor) << ex;
     EXPECT_LE(r.budget_high_water_bytes, r.budget_bytes);
     // Each of the 12 passes reads the streamed weights again.
     EXPECT_GE(r.bytes_read, 12 * r.streamed_bytes) << ex;

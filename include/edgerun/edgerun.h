@@ -99,6 +99,8 @@ class Session {
   virtual std::string report_json() const = 0;
   // The plan (JSON) the last run used, or would use for this input.
   virtual std::string plan_json(const Inputs& in) = 0;
+  // The plan (JSON) generate() would use for this prompt and token count (GPT-2).
+  virtual std::string plan_generate_json(const HostArray& prompt_ids, int64_t new_tokens) = 0;
 };
 
 HostArray read_npy(const std::string& path);

@@ -1,5 +1,6 @@
 // `edgerun plan MODEL --budget X`: the executor, blocks, loading agents and resident layers the
-// planner picks, with predicted latency and peak, for an input of the given shape.
+// planner picks, with predicted latency and peak, for an input of the given shape (or, with
+// --new-tokens, for GPT-2 generation from a prompt of that shape).
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -13,7 +14,7 @@ namespace {
 struct PlanArgs {
   std::string model, budget, executor = "auto", cost_model;
   int agents = 0, threads = 0;
-  int64_t seq = 128, batch = 1, repeat = 1;
+  int64_t seq = 128, batch = 1, repeat = 1, new_tokens = 0;
   bool json = false;
 };
 
@@ -35,7 +36,10 @@ int plan(const PlanArgs& a) {
       ER_THROW(InputError, "--seq ", a.seq, " exceeds the model's ", m.max_positions, " positions");
     in.input_ids = HostArray(DType::I64, {a.batch, a.seq});
   }
-  auto j = nlohmann::json::parse(s->plan_json(in));
+  if (a.new_tokens > 0 && m.family != "gpt2")
+    ER_THROW(InputError, "--new-tokens: only GPT-2 models generate; this one is ", m.family);
+  auto j = nlohmann::json::parse(a.new_tokens > 0 ? s->plan_generate_json(*in.input_ids, a.new_tokens)
+                                                  : s->plan_json(in));
   j["model"] = a.model;
   j["budget_bytes"] = s->report().budget_bytes;
   if (a.json) {
@@ -75,6 +79,8 @@ Runner add_plan(CLI::App& app) {
   c->add_option("--agents", a->agents, "pipeload loading agents (default: planner's choice)")->check(CLI::Range(1, 64));
   c->add_option("--seq", a->seq, "Tokens per sequence (BERT, GPT-2)")->check(CLI::Range(1, 1 << 20));
   c->add_option("--batch", a->batch, "Batch size")->check(CLI::Range(1, 1 << 16));
+  c->add_option("-n,--new-tokens", a->new_tokens, "GPT-2: plan the generation of this many tokens after a --seq prompt (one pass each)")
+      ->check(CLI::Range(0, 1 << 20));
   c->add_option("--repeat", a->repeat, "Passes the plan serves (as run --repeat): layers stay resident between passes only when there are several")
       ->check(CLI::Range(1, 1000000));
   c->add_option("--cost-model", a->cost_model, "Cost model JSON from `edgerun profile`");

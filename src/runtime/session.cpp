@@ -69,13 +69,7 @@ class SessionImpl final : public Session {
 
   HostArray generate(const HostArray& prompt, const GenerateParams& p) override {
     auto t0 = std::chrono::steady_clock::now();
-    RunRequest r;
-    r.input_ids = &prompt;
-    const int64_t B = pass_batch(r), T0 = engine_->tokens_for(r), total = T0 + std::max<int64_t>(p.new_tokens, 1);
-    const Engine::GenerationReserve res = engine_->generation_reserve(B, T0, total);
-    // Each piece is its own budget allocation, rounded to pages.
-    plan_for(MemoryBudget::round_up(res.arena) + MemoryBudget::round_up(res.kv) + MemoryBudget::round_up(res.logits),
-             {B, 1, total - 1, true}, /*apply=*/true, std::max<int64_t>(p.new_tokens, 1));
+    plan_generation(prompt, p.new_tokens, /*apply=*/true);
     GenerateOptions g;
     g.new_tokens = p.new_tokens;
     g.top_k = p.top_k;
@@ -88,6 +82,11 @@ class SessionImpl final : public Session {
     call_compute_ms_.push_back(engine_->stats().compute_ms - c0);
     finish(t0);
     return out;
+  }
+
+  std::string plan_generate_json(const HostArray& prompt, int64_t new_tokens) override {
+    plan_generation(prompt, new_tokens, /*apply=*/false);
+    return plan_.to_json();
   }
 
   std::string plan_json(const Inputs& in) override {
@@ -176,6 +175,19 @@ class SessionImpl final : public Session {
     double f = 0;
     for (const auto& l : plan_.layers) f += l.flops;
     return f;
+  }
+
+  // Plans a generation: the decode shape, with the arena, KV cache and logits reserved, and one
+  // pass per new token.
+  void plan_generation(const HostArray& prompt, int64_t new_tokens, bool apply) {
+    RunRequest r;
+    r.input_ids = &prompt;
+    const int64_t passes = std::max<int64_t>(new_tokens, 1);
+    const int64_t B = pass_batch(r), T0 = engine_->tokens_for(r), total = T0 + passes;
+    const Engine::GenerationReserve res = engine_->generation_reserve(B, T0, total);
+    // Each piece is its own budget allocation, rounded to pages.
+    plan_for(MemoryBudget::round_up(res.arena) + MemoryBudget::round_up(res.kv) + MemoryBudget::round_up(res.logits),
+             {B, 1, total - 1, true}, apply, passes);
   }
 
   // passes_per_call: forward passes one call makes (generation: one per new token).
