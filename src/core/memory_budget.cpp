@@ -143,19 +143,8 @@ std::optional<uint64_t> MemoryBudget::take_kept_locked(uint64_t size) {
 
 void MemoryBudget::keep_locked(uint64_t off, uint64_t size) {
   // Kept ranges are coalesced like free ranges, so a request can reuse two neighbours at once.
-  auto it = dirty_.emplace(off, size).first;
-  auto next = std::next(it);
-  if (next != dirty_.end() && it->first + it->second == next->first) {
-    it->second += next->second;
-    dirty_.erase(next);
-  }
-  if (it != dirty_.begin()) {
-    auto prev = std::prev(it);
-    if (prev->first + prev->second == it->first) {
-      prev->second += it->second;
-      dirty_.erase(it);
-    }
-  }
+  // They are a subset of the free list, which give() has just checked against double frees.
+  ER_CHECK(insert_coalesced(dirty_, off, size), "MemoryBudget: range kept twice");
   dirty_bytes_ += size;
 }
 

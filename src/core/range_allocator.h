@@ -8,6 +8,27 @@
 
 namespace edgerun {
 
+// Adds [off, off + size) to an address-ordered map of disjoint ranges (start -> length) and
+// merges it with the ranges it touches. Returns false, changing nothing, if a range already
+// starts at off.
+inline bool insert_coalesced(std::map<uint64_t, uint64_t>& ranges, uint64_t off, uint64_t size) {
+  auto [it, ok] = ranges.emplace(off, size);
+  if (!ok) return false;
+  auto next = std::next(it);
+  if (next != ranges.end() && it->first + it->second == next->first) {
+    it->second += next->second;
+    ranges.erase(next);
+  }
+  if (it != ranges.begin()) {
+    auto prev = std::prev(it);
+    if (prev->first + prev->second == it->first) {
+      prev->second += it->second;
+      ranges.erase(it);
+    }
+  }
+  return true;
+}
+
 class RangeAllocator {
  public:
   explicit RangeAllocator(uint64_t capacity) : capacity_(capacity) { free_.emplace(0, capacity); }
@@ -37,23 +58,7 @@ class RangeAllocator {
     return true;
   }
   // Returns [off, off + size) to the free list; false on a double free.
-  bool give(uint64_t off, uint64_t size) {
-    auto [it, ok] = free_.emplace(off, size);
-    if (!ok) return false;
-    auto next = std::next(it);
-    if (next != free_.end() && it->first + it->second == next->first) {
-      it->second += next->second;
-      free_.erase(next);
-    }
-    if (it != free_.begin()) {
-      auto prev = std::prev(it);
-      if (prev->first + prev->second == it->first) {
-        prev->second += it->second;
-        free_.erase(it);
-      }
-    }
-    return true;
-  }
+  bool give(uint64_t off, uint64_t size) { return insert_coalesced(free_, off, size); }
   uint64_t capacity() const { return capacity_; }
   // Highest end offset ever handed out: the extent a region must have for this call sequence.
   uint64_t high_end() const { return high_end_; }
