@@ -1,7 +1,7 @@
-// DirectReader implementation. One read_at (or read_many batch) becomes a Job of chunks; the calling thread and up to
-// queue_depth-1 persistent helper threads of the file claim chunks with an atomic counter, so
-// queue_depth preads are in flight. The caller returns only when every claimed chunk is finished
-// (helpers write into its buffer), and rethrows the first error.
+// DirectReader implementation. One read_at, or one read_many batch, becomes a Job of chunks; the
+// calling thread and up to queue_depth-1 persistent helper threads of the file claim chunks with
+// an atomic counter, so queue_depth preads are in flight. The caller returns only when every
+// claimed chunk is finished (helpers write into its buffer), and rethrows the first error.
 #include "io/direct_reader.h"
 
 #include <fcntl.h>

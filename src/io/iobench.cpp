@@ -74,12 +74,12 @@ IoBenchResult run_iobench(const std::string& path, const IoBenchOptions& o) {
       IoBenchPoint pt;
       pt.depth = depth;
       pt.block_bytes = block;
+      std::vector<ReadRequest> reqs;
+      for (uint64_t off = 0; off < bytes; off += window)
+        reqs.push_back({off, std::min(window, bytes - off), buf.data()});
       for (int r = 0; r < o.repeat; ++r) {
         auto f = open_direct_reader(path, dopt);
         pt.resident_pages_before = std::max(pt.resident_pages_before, make_cold(path));
-        std::vector<ReadRequest> reqs;
-        for (uint64_t off = 0; off < bytes; off += window)
-          reqs.push_back({off, std::min(window, bytes - off), buf.data()});
         const auto t0 = std::chrono::steady_clock::now();
         f->read_many(reqs.data(), reqs.size());
         times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());

@@ -1,6 +1,7 @@
 // WeightLoader: extent reads into the arena, slot binding by pointer, row gathers for embeddings.
 #include "runtime/weight_loader.h"
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 
@@ -75,17 +76,18 @@ std::vector<WeightLoader::Plan> WeightLoader::plan(int32_t layer) const {
   return out;
 }
 
+bool WeightLoader::Plan::binds_in_place() const {
+  return std::find(in_place.begin(), in_place.end(), true) != in_place.end();
+}
+
 LayerFootprint WeightLoader::footprint(int32_t layer) const {
   LayerFootprint fp;
   for (const Plan& p : plan(layer)) {
     uint64_t raw = MemoryBudget::round_up(p.extent.end - p.extent.begin), conv = 0;
-    bool any_in_place = false;
-    for (size_t i = 0; i < p.slots.size(); ++i) {
-      if (p.in_place[i]) any_in_place = true;
-      else conv += MemoryBudget::round_up(static_cast<uint64_t>(g_.slots[p.slots[i]].numel()) * 4);
-    }
+    for (size_t i = 0; i < p.slots.size(); ++i)
+      if (!p.in_place[i]) conv += MemoryBudget::round_up(static_cast<uint64_t>(g_.slots[p.slots[i]].numel()) * 4);
     fp.peak += raw + conv;
-    fp.resident += (any_in_place ? raw : 0) + conv;
+    fp.resident += (p.binds_in_place() ? raw : 0) + conv;
   }
   return fp;
 }
@@ -100,9 +102,7 @@ PendingLayer WeightLoader::reserve(int32_t layer, bool blocking) {
   std::vector<uint64_t> at(plans.size(), UINT64_MAX);  // offset inside the shared buffer
   uint64_t shared = 0;
   for (size_t k = 0; k < plans.size(); ++k) {
-    bool any_in_place = false;
-    for (bool b : plans[k].in_place) any_in_place = any_in_place || b;
-    if (!any_in_place) continue;
+    if (!plans[k].binds_in_place()) continue;
     at[k] = shared;
     shared += MemoryBudget::round_up(plans[k].extent.end - plans[k].extent.begin);
   }

@@ -89,6 +89,8 @@ class WeightLoader {
     Extent extent;
     std::vector<SlotId> slots;
     std::vector<bool> in_place;
+    // Some tensor binds inside the read buffer, so the buffer stays while the layer is resident.
+    bool binds_in_place() const;
   };
   std::vector<Plan> plan(int32_t layer) const;
 
