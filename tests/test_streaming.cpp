@@ -79,12 +79,14 @@ class Streaming : public ::testing::TestWithParam<std::string> {
   }
 
   // Runs with the given executor and budget; checks bit identity and the high-water mark.
-  static void expect_identical(const Model& m, const std::string& executor, uint64_t budget, int agents = 0) {
+  static void expect_identical(const Model& m, const std::string& executor, uint64_t budget, int agents = 0,
+                               const std::string& io_engine = "auto") {
     SessionOptions o;
     o.threads = 1;
     o.executor = executor;
     o.budget_bytes = budget;
     o.agents = agents;
+    o.io_engine = io_engine;
     auto s = Session::open(m.dir, o);
     HostArray out;
     with_deadline([&] { out = s->run(m.in); });
@@ -95,6 +97,11 @@ class Streaming : public ::testing::TestWithParam<std::string> {
     EXPECT_LE(r.budget_high_water_bytes, budget) << executor;
     if (executor != "resident") {
       EXPECT_GT(r.bytes_read, 0u);
+    }
+    // Weights are read direct where the test's temp folder allows it, by the engine asked for.
+    if (r.io_engine != "buffered") {
+      const bool uring = io_engine == "uring" || (io_engine == "auto" && io_uring_available());
+      EXPECT_EQ(r.io_engine, uring ? "io_uring" : "threads");
     }
   }
 };
@@ -108,6 +115,9 @@ TEST_P(Streaming, BitIdenticalAtEveryBudget) {
     for (const char* ex : {"swap", "pipeload", "auto"}) expect_identical(m, ex, budget);
   }
   for (const char* ex : {"swap", "pipeload", "auto"}) expect_identical(m, ex, m.min_budget);
+  // Both read engines (io_uring is the default where the kernel allows it).
+  expect_identical(m, "pipeload", m.min_budget, 2, "threads");
+  if (io_uring_available()) expect_identical(m, "pipeload", m.min_budget, 2, "uring");
 }
 
 TEST_P(Streaming, BelowMinimumNamesTheMinimum) {

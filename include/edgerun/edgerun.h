@@ -29,6 +29,7 @@ struct SessionOptions {
   bool direct_io = true;        // O_DIRECT weight reads (buffered fallback with a warning)
   int io_depth = 0;             // direct reads in flight per load (0: default)
   uint64_t io_chunk_bytes = 0;  // size of each direct read (0: default)
+  std::string io_engine = "auto";  // auto (io_uring where allowed, else threads) | uring | threads
   std::string trace_path;       // write a Chrome trace here after each run
   std::string cost_model_path;  // cost model from `edgerun profile` (else defaults)
   // Calls of run()/generate() the caller expects to make (`--repeat`): the planner keeps layers
@@ -66,6 +67,7 @@ struct Report {
   double tokens_per_s = 0;              // generated tokens / decode+prefill compute time
   int threads = 0;
   std::string blas_core;
+  std::string io_engine;  // weight reads: io_uring | threads (direct I/O) | buffered
   std::string executor;                 // the executor the planner chose or was told
   int agents = 0;
   uint64_t min_budget_bytes = 0;

@@ -22,6 +22,7 @@ struct IoBenchArgs {
   int repeat = 1;
   bool json = false;
   bool buffered = false;
+  std::string engine = "auto";
 };
 
 std::vector<std::string> split_commas(const std::string& s) {
@@ -61,6 +62,7 @@ int iobench(const IoBenchArgs& a) {
     o.bytes = parse_bytes(a.bytes, base);
   }
   o.buffered = a.buffered;
+  o.engine = parse_io_engine(a.engine);
   o.repeat = a.repeat;
   o.progress = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
   IoBenchResult r = run_iobench(a.file, o);
@@ -79,6 +81,7 @@ int iobench(const IoBenchArgs& a) {
                         {"file_bytes", r.file_bytes},
                         {"bytes_per_measurement", r.bytes},
                         {"direct", r.direct},
+                        {"engine", r.engine},
                         {"repeat", a.repeat},
                         {"read_bytes_per_s", r.read_bytes_per_s},
                         {"best", {{"depth", b.depth}, {"block_bytes", b.block_bytes}}},
@@ -87,7 +90,7 @@ int iobench(const IoBenchArgs& a) {
     return 0;
   }
   std::printf("%s: %.1f MiB read per measurement, %s I/O, cold start each time\n", r.path.c_str(),
-              r.bytes / 1048576.0, r.direct ? "direct" : "buffered");
+              r.bytes / 1048576.0, r.direct ? ("direct, " + r.engine).c_str() : "buffered");
   std::printf("%6s %12s %12s %6s\n", "depth", "block", "MiB/s", "cold");
   for (size_t i = 0; i < r.grid.size(); ++i) {
     const auto& p = r.grid[i];
@@ -106,7 +109,10 @@ Runner add_iobench(CLI::App& app) {
   c->add_option("file", a->file, "File to read (a model's .safetensors, say)")->required();
   c->add_option("--depths", a->depths, "Queue depths, comma-separated (default 1,2,4,8)");
   c->add_option("--block-sizes", a->block_sizes, "Read sizes, comma-separated (default 64K,1M,4M)");
-  c->add_option("--bytes", a->bytes, "Bytes read per measurement (default: file, at most 1G)");
+  c->add_option("--bytes", a->bytes,
+                "Bytes read per measurement (default: file, at most 1G); more than the file reads it again from the start (direct I/O only)");
+  c->add_option("--io-engine", a->engine, "auto (io_uring where the kernel allows it, else threads) | uring | threads")
+      ->check(CLI::IsMember({"auto", "uring", "threads"}));
   c->add_option("--repeat", a->repeat, "Measurements per configuration; reports the median");
   c->add_flag("--json", a->json, "Print JSON");
   c->add_flag("--buffered", a->buffered, "Read through the page cache instead of O_DIRECT");

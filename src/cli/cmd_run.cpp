@@ -24,6 +24,7 @@ struct RunArgs {
   std::string attention, precision = "fp32";
   int agents = 0, io_depth = 0;
   std::string io_chunk;
+  std::string io_engine = "auto";
   int64_t repeat = 1;
   bool no_prefetch = false, buffered = false;
   bool json = false, quiet = false;
@@ -92,6 +93,7 @@ int run(const RunArgs& a) {
   so.prefetch = !a.no_prefetch;
   so.direct_io = !a.buffered;
   so.io_depth = a.io_depth;
+  so.io_engine = a.io_engine;
   if (!a.io_chunk.empty()) so.io_chunk_bytes = parse_bytes(a.io_chunk, 0);
   so.trace_path = a.trace;
   so.cost_model_path = a.cost_model;
@@ -278,6 +280,9 @@ Runner add_run(CLI::App& app) {
   c->add_flag("--buffered-io", a->buffered, "Read weights through the page cache instead of O_DIRECT");
   c->add_option("--io-depth", a->io_depth, "Direct reads in flight per weight file (default 32)")->check(CLI::Range(1, 256));
   c->add_option("--io-chunk", a->io_chunk, "Size of each direct read (default 1M)");
+  c->add_option("--io-engine", a->io_engine,
+                "How direct reads are kept in flight: auto (io_uring where the kernel allows it, else threads) | uring | threads")
+      ->check(CLI::IsMember({"auto", "uring", "threads"}));
   c->add_option("--repeat", a->repeat, "Run the input this many times (residency across runs)")
       ->check(CLI::Range(1, 1000000));
   c->add_option("--trace", a->trace, "Write a Chrome/Perfetto trace of the run (JSON)");

@@ -1,7 +1,11 @@
-// DirectReader implementation. One read_at, or one read_many batch, becomes a Job of chunks; the
-// calling thread and up to queue_depth-1 persistent helper threads of the file claim chunks with
-// an atomic counter, so queue_depth preads are in flight. The caller returns only when every
-// claimed chunk is finished (helpers write into its buffer), and rethrows the first error.
+// DirectReader implementation. One read_at, or one read_many batch, becomes a Job of chunks,
+// served by one of two engines:
+//  - io_uring (io/uring.h), where built and allowed: the caller submits the chunks to a ring of
+//    the file's pool and reaps them, queue_depth in flight, no helper threads;
+//  - threads: the caller and up to queue_depth-1 persistent helper threads of the file claim
+//    chunks with an atomic counter, so queue_depth preads are in flight.
+// Either way the caller returns only when no read of its job is in flight (they write into its
+// buffer), and rethrows the first error.
 #include "io/direct_reader.h"
 
 #include <fcntl.h>
@@ -23,6 +27,8 @@
 #include <vector>
 
 #include "core/error.h"
+#include "io/read_chunk.h"
+#include "io/uring.h"
 
 namespace edgerun {
 
@@ -33,14 +39,6 @@ constexpr uint64_t kAlign = 4096;
 uint64_t round_up(uint64_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
 
 std::atomic<bool> g_fallback_warned{false};
-
-// One pread of a job: `len` bytes asked of the kernel at `off`, of which `expected` must come
-// back (less than len only for a direct read that ends at the end of the file).
-struct Chunk {
-  uint64_t off = 0, len = 0, expected = 0;
-  char* dst = nullptr;
-  bool direct = false;
-};
 
 struct Job {
   std::vector<Chunk> chunks;
@@ -56,7 +54,16 @@ struct Job {
 class DirectFile final : public DirectReader {
  public:
   DirectFile(std::string path, int buffered_fd, int direct_fd, uint64_t size, DirectOptions o)
-      : path_(std::move(path)), bfd_(buffered_fd), dfd_(direct_fd), size_(size), opt_(o) {}
+      : path_(std::move(path)), bfd_(buffered_fd), dfd_(direct_fd), size_(size), opt_(o) {
+    if (o.engine != IoEngine::threads && o.queue_depth > 1)
+      uring_ = UringPool::create(static_cast<unsigned>(o.queue_depth));
+    if (o.engine == IoEngine::uring && o.queue_depth > 1 && !uring_) {
+      ::close(bfd_);
+      if (dfd_ >= 0) ::close(dfd_);
+      ER_THROW(IoError, path_, ": io_uring is not available (",
+               uring_compiled() ? "the kernel refuses it" : "built without liburing", ")");
+    }
+  }
 
   ~DirectFile() override {
     {
@@ -73,6 +80,7 @@ class DirectFile final : public DirectReader {
   uint64_t size() const override { return size_; }
   bool is_direct() const override { return dfd_ >= 0; }
   const DirectOptions& options() const override { return opt_; }
+  const char* engine() const override { return uring_ ? "io_uring" : "threads"; }
   DirectStats stats() const override {
     return {direct_reads_.load(), direct_bytes_.load(), buffered_reads_.load(),
             buffered_bytes_.load()};
@@ -89,6 +97,10 @@ class DirectFile final : public DirectReader {
     auto job = std::make_shared<Job>();
     for (size_t i = 0; i < count; ++i) add_chunks(*job, reqs[i]);
     if (job->chunks.empty()) return;
+    if (uring_ && job->n_chunks() > 1) {
+      uring_->run(job->chunks, dfd_, bfd_, path_, size_);
+      return;
+    }
     const bool parallel = job->n_chunks() > 1 && opt_.queue_depth > 1 && start_workers();
     if (parallel) {
       {
@@ -165,29 +177,17 @@ class DirectFile final : public DirectReader {
     }
   }
 
-  [[noreturn]] void throw_truncated(uint64_t at) const {
-    ER_THROW(IoError, path_, ": file changed or truncated while reading: it ended at offset ", at,
-             " but had ", size_, " bytes when opened");
-  }
-
   void read_chunk(const Chunk& c) {
-    const uint64_t off = c.off, len = c.len, expected = c.expected;
     const int fd = c.direct ? dfd_ : bfd_;
-    char* out = c.dst;
     uint64_t done = 0;
-    while (done < expected) {
-      const ssize_t r = ::pread(fd, out + done, len - done, static_cast<off_t>(off + done));
+    while (done < c.expected) {
+      const ssize_t r = ::pread(fd, c.dst + done, c.len - done, static_cast<off_t>(c.off + done));
       if (r < 0) {
         if (errno == EINTR) continue;
-        const int e = errno;
-        ER_THROW(IoError, path_, ": read failed at offset ", off + done, ": ", std::strerror(e),
-                 c.direct && e == EINVAL ? " (O_DIRECT read refused)" : "");
+        throw_read_error(path_, c.off + done, errno, c.direct);
       }
-      if (r == 0) throw_truncated(off + done);
-      done += static_cast<uint64_t>(r);
-      // O_DIRECT cannot continue from an unaligned point: a short, unaligned read before the
-      // expected end means the file now ends there.
-      if (c.direct && done < expected && done % kAlign != 0) throw_truncated(off + done);
+      if (r == 0) throw_truncated(path_, c.off + done, size_);
+      done = chunk_progress(path_, size_, c, done, static_cast<uint64_t>(r));
     }
   }
 
@@ -229,6 +229,8 @@ class DirectFile final : public DirectReader {
   uint64_t size_;
   DirectOptions opt_;
   std::atomic<uint64_t> direct_reads_{0}, direct_bytes_{0}, buffered_reads_{0}, buffered_bytes_{0};
+
+  std::unique_ptr<UringPool> uring_;  // null: the thread pool serves every read
 
   std::mutex pool_mu_;
   std::condition_variable pool_cv_;
@@ -274,6 +276,35 @@ int open_o_direct(const std::string& path, const struct stat& expect, uint64_t s
 }
 
 }  // namespace
+
+void throw_truncated(const std::string& path, uint64_t at, uint64_t size) {
+  ER_THROW(IoError, path, ": file changed or truncated while reading: it ended at offset ", at,
+           " but had ", size, " bytes when opened");
+}
+
+void throw_read_error(const std::string& path, uint64_t at, int err, bool direct) {
+  ER_THROW(IoError, path, ": read failed at offset ", at, ": ", std::strerror(err),
+           direct && err == EINVAL ? " (O_DIRECT read refused)" : "");
+}
+
+uint64_t chunk_progress(const std::string& path, uint64_t size, const Chunk& c, uint64_t done,
+                        uint64_t got) {
+  done += got;
+  if (c.direct && done < c.expected && done % kAlign != 0) throw_truncated(path, c.off + done, size);
+  return done;
+}
+
+bool io_uring_available() {
+  static const bool ok = UringPool::create(2) != nullptr;
+  return ok;
+}
+
+IoEngine parse_io_engine(const std::string& s) {
+  if (s == "auto") return IoEngine::automatic;
+  if (s == "uring" || s == "io_uring") return IoEngine::uring;
+  if (s == "threads") return IoEngine::threads;
+  ER_THROW(InputError, "unknown I/O engine '", s, "' (expected auto, uring or threads)");
+}
 
 bool is_direct(const RandomAccessFile& f) {
   const auto* r = dynamic_cast<const IoReader*>(&f);

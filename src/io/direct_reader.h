@@ -1,6 +1,6 @@
 // Direct-I/O reader: O_DIRECT positional reads that bypass the page cache, split into chunks
-// with several reads in flight (a small persistent pool of pread threads per file; no io_uring,
-// so no build dependency). Falls back to buffered pread, with a one-time warning, where the
+// with several reads in flight (io_uring where built and allowed, else a small persistent pool
+// of pread threads per file). Falls back to buffered pread, with a one-time warning, where the
 // filesystem refuses O_DIRECT. Leaves out: mmap reading, write support.
 #pragma once
 #include <cstdint>
@@ -21,8 +21,13 @@ class IoReader : public RandomAccessFile {
 // is_direct() of an IoReader; false for any other reader (open_file's buffered one).
 bool is_direct(const RandomAccessFile& f);
 
+// How reads are kept in flight. auto: io_uring where this build and the kernel allow it, else
+// threads; uring: io_uring or an IoError at open.
+enum class IoEngine { automatic, uring, threads };
+
 struct DirectOptions {
   int queue_depth = 4;             // reads in flight for one read_at (1..256)
+  IoEngine engine = IoEngine::automatic;
   uint64_t chunk_bytes = 1 << 20;  // size of each read; rounded up to 4 KiB
   bool allow_fallback = true;      // if O_DIRECT is refused: buffered (true) or IoError (false)
   // Unaligned requests (see below) are served by buffered pread unless strict_alignment, which
@@ -50,7 +55,15 @@ class DirectReader : public IoReader {
  public:
   virtual DirectStats stats() const = 0;
   virtual const DirectOptions& options() const = 0;
+  // "io_uring" or "threads": the engine that serves reads of more than one chunk.
+  virtual const char* engine() const = 0;
 };
+
+// Whether readers here can use io_uring: this build has it and the kernel allows it (probed once).
+bool io_uring_available();
+
+// Parses "auto", "uring" or "threads" (CLI --io-engine); InputError otherwise.
+IoEngine parse_io_engine(const std::string& s);
 
 // Throws IoError if the file cannot be opened or is not a regular file, or if O_DIRECT is
 // refused and !o.allow_fallback.

@@ -8,13 +8,19 @@
 #include <string>
 #include <vector>
 
+#include "io/direct_reader.h"
+
 namespace edgerun {
 
 struct IoBenchOptions {
   std::vector<int> depths{1, 2, 4, 8};
   std::vector<uint64_t> block_sizes{64 << 10, 1 << 20, 4 << 20};
-  uint64_t bytes = 0;     // read per measurement from the file's start; 0: min(file, 1 GiB)
+  // Read per measurement from the file's start; 0: min(file, 1 GiB). More than the file reads it
+  // again from the start (direct reads only: they leave no page in the cache, so every pass is
+  // as cold as the first), to measure what the storage sustains over a run's whole stream.
+  uint64_t bytes = 0;
   bool buffered = false;  // page-cache reads instead of O_DIRECT
+  IoEngine engine = IoEngine::automatic;
   int repeat = 1;         // measurements per configuration; the median is reported
   std::function<void(const std::string&)> progress;  // one line per measurement
 };
@@ -33,6 +39,7 @@ struct IoBenchResult {
   uint64_t file_bytes = 0;
   uint64_t bytes = 0;   // read per measurement
   bool direct = false;  // O_DIRECT was used (false: --buffered, or the filesystem refused it)
+  std::string engine;   // "io_uring" or "threads" (direct_reader.h)
   std::vector<IoBenchPoint> grid;
   size_t best = 0;      // index into grid of the highest bandwidth
   double read_bytes_per_s = 0;

@@ -28,13 +28,20 @@ uint64_t measure_fixed_baseline(const Graph& g) {
 }
 
 std::vector<std::unique_ptr<RandomAccessFile>> open_weight_files_direct(const WeightSet& ws, int queue_depth,
-                                                                        uint64_t chunk_bytes) {
+                                                                        uint64_t chunk_bytes,
+                                                                        const std::string& engine) {
   DirectOptions o;
+  o.engine = parse_io_engine(engine);
   o.queue_depth = queue_depth > 0 ? queue_depth : kWeightReadDepth;
   o.chunk_bytes = chunk_bytes > 0 ? chunk_bytes : kWeightReadChunk;
   std::vector<std::unique_ptr<RandomAccessFile>> out;
   for (const auto& f : ws.files) out.push_back(open_direct(f.path(), o));
   return out;
+}
+
+std::string read_engine_name(const RandomAccessFile& f) {
+  const auto* d = dynamic_cast<const DirectReader*>(&f);
+  return d != nullptr && d->is_direct() ? d->engine() : "buffered";
 }
 
 }  // namespace edgerun

@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "formats/safetensors.h"
@@ -25,8 +26,14 @@ inline constexpr uint64_t kWeightReadChunk = 1ull << 20;
 // One direct-I/O reader per weight file (buffered fallback with a warning where refused).
 // queue_depth reads of chunk_bytes each are in flight per read (0: kWeightReadDepth and
 // kWeightReadChunk).
+// engine: "auto", "uring" or "threads" (io/direct_reader.h IoEngine).
 std::vector<std::unique_ptr<RandomAccessFile>> open_weight_files_direct(const WeightSet& ws,
                                                                         int queue_depth = 0,
-                                                                        uint64_t chunk_bytes = 0);
+                                                                        uint64_t chunk_bytes = 0,
+                                                                        const std::string& engine = "auto");
+
+// How weights reach memory through `f`: "io_uring" or "threads" (direct reads with that engine),
+// or "buffered" (page cache: --buffered-io, or the filesystem refused O_DIRECT).
+std::string read_engine_name(const RandomAccessFile& f);
 
 }  // namespace edgerun

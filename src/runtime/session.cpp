@@ -48,7 +48,11 @@ class SessionImpl final : public Session {
     eo.threads = o.threads;
     eo.trace = trace_.get();
     engine_ = std::make_unique<Engine>(mg_, budget_, eo);
-    if (o.direct_io) engine_->loader().set_files(open_weight_files_direct(mg_.weights, o.io_depth, o.io_chunk_bytes));
+    if (o.direct_io) {
+      auto files = open_weight_files_direct(mg_.weights, o.io_depth, o.io_chunk_bytes, o.io_engine);
+      if (!files.empty()) io_engine_ = read_engine_name(*files.front());
+      engine_->loader().set_files(std::move(files));
+    }
     baseline_ = measure_fixed_baseline(mg_.graph);
     summarize();
   }
@@ -110,6 +114,7 @@ class SessionImpl final : public Session {
     r.tokens_per_s = latency_ms_ > 0 ? s.tokens_generated / (latency_ms_ / 1000.0) : 0;
     r.threads = kernels::get_blas_threads();
     r.blas_core = kernels::blas_core_name();
+    r.io_engine = io_engine_;
     r.executor = executor_name(plan_.plan.kind);
     r.agents = plan_.plan.kind == ExecutorKind::Pipeload ? plan_.plan.agents : 0;
     r.min_budget_bytes = plan_.min_budget;
@@ -142,7 +147,8 @@ class SessionImpl final : public Session {
     nlohmann::json j = {{"latency_ms", r.latency_ms}, {"load_ms", r.load_ms}, {"compute_ms", r.compute_ms},
                         {"peak_rss_bytes", r.peak_rss_bytes}, {"budget_bytes", r.budget_bytes},
                         {"budget_high_water_bytes", r.budget_high_water_bytes}, {"bytes_read", r.bytes_read},
-                        {"threads", r.threads}, {"blas_core", r.blas_core}, {"executor", r.executor},
+                        {"threads", r.threads}, {"blas_core", r.blas_core}, {"io_engine", r.io_engine},
+                        {"executor", r.executor},
                         {"agents", r.agents}, {"min_budget_bytes", r.min_budget_bytes},
                         {"fixed_baseline_bytes", r.fixed_baseline_bytes}, {"streamed_bytes", r.streamed_bytes},
                         {"predicted_ms", r.predicted_ms}, {"bound_ms", r.bound_ms}, {"passes", r.passes},
@@ -246,6 +252,7 @@ class SessionImpl final : public Session {
   PlanResult plan_;
   ModelSummary sum_;
   uint64_t baseline_ = 0;
+  std::string io_engine_ = "buffered";  // how weights are read (read_engine_name)
   double latency_ms_ = 0;
   std::vector<double> call_compute_ms_;
 };
