@@ -2,9 +2,10 @@
 // their completions, instead of one blocked pread thread per read in flight.
 //
 // Why: on a 2-core machine the pread pool's threads wake once per completed read and preempt
-// the compute threads; a BLAS GEMM then waits at its barrier for the preempted thread. With 32
-// pread threads reading 1.5 GB/s beside ViT-L's compute, the compute slowed ~13%; with one
-// io_uring submitter at the same depth it did not measurably slow (docs/BENCHMARKS.md §2).
+// the compute threads; a BLAS GEMM then waits at its barrier for the preempted thread. With fio
+// reading beside ViT-L's resident compute at the same priority, 32 pread threads (1.5 GB/s)
+// slowed the compute ~13%, one io_uring submitter at depth 32 (1.7 GB/s) not measurably; and
+// the pool's 31 threads per file leave the fixed baseline (docs/BENCHMARKS.md §2).
 //
 // Built only where liburing is found at configure time (EDGERUN_HAVE_URING); where the kernel
 // refuses io_uring (old kernel, seccomp, kernel.io_uring_disabled) create() returns null and the
