@@ -491,7 +491,7 @@ TEST(IoBench, MeasuresTheGridFromColdStarts) {
 
   // More than the file: direct reads start over at offset 0; buffered ones would hit the cache.
   o.bytes = 2 * up(size);
-  if (run_iobench(tf.path(), IoBenchOptions{{1}, {1 << 20}, 0}).direct) {
+  if (r.direct) {
     IoBenchResult twice = run_iobench(tf.path(), o);
     EXPECT_EQ(twice.bytes, 2 * size);
   }

@@ -53,17 +53,11 @@ struct Job {
 
 class DirectFile final : public DirectReader {
  public:
-  DirectFile(std::string path, int buffered_fd, int direct_fd, uint64_t size, DirectOptions o)
-      : path_(std::move(path)), bfd_(buffered_fd), dfd_(direct_fd), size_(size), opt_(o) {
-    if (o.engine != IoEngine::threads && o.queue_depth > 1)
-      uring_ = UringPool::create(static_cast<unsigned>(o.queue_depth));
-    if (o.engine == IoEngine::uring && o.queue_depth > 1 && !uring_) {
-      ::close(bfd_);
-      if (dfd_ >= 0) ::close(dfd_);
-      ER_THROW(IoError, path_, ": io_uring is not available (",
-               uring_compiled() ? "the kernel refuses it" : "built without liburing", ")");
-    }
-  }
+  // uring: the file's io_uring rings, or null for the thread pool.
+  DirectFile(std::string path, int buffered_fd, int direct_fd, uint64_t size, DirectOptions o,
+             std::unique_ptr<UringPool> uring)
+      : path_(std::move(path)), bfd_(buffered_fd), dfd_(direct_fd), size_(size), opt_(o),
+        uring_(std::move(uring)) {}
 
   ~DirectFile() override {
     {
@@ -228,9 +222,8 @@ class DirectFile final : public DirectReader {
   int dfd_;  // O_DIRECT descriptor, -1 when refused or not wanted
   uint64_t size_;
   DirectOptions opt_;
-  std::atomic<uint64_t> direct_reads_{0}, direct_bytes_{0}, buffered_reads_{0}, buffered_bytes_{0};
-
   std::unique_ptr<UringPool> uring_;  // null: the thread pool serves every read
+  std::atomic<uint64_t> direct_reads_{0}, direct_bytes_{0}, buffered_reads_{0}, buffered_bytes_{0};
 
   std::mutex pool_mu_;
   std::condition_variable pool_cv_;
@@ -311,11 +304,24 @@ bool is_direct(const RandomAccessFile& f) {
   return r != nullptr && r->is_direct();
 }
 
+std::string read_engine(const RandomAccessFile& f) {
+  const auto* d = dynamic_cast<const DirectReader*>(&f);
+  return d != nullptr && d->is_direct() ? d->engine() : "buffered";
+}
+
 std::unique_ptr<DirectReader> open_direct_reader(const std::string& path, const DirectOptions& o) {
   ER_CHECK(o.queue_depth >= 1 && o.queue_depth <= 256, "queue_depth ", o.queue_depth);
   ER_CHECK(o.chunk_bytes >= 1 && o.chunk_bytes <= (1ull << 40), "chunk_bytes ", o.chunk_bytes);
   DirectOptions opt = o;
   opt.chunk_bytes = round_up(o.chunk_bytes);
+  // The rings first: a refusal then leaves no descriptor to close. Depth 1 reads on the caller.
+  std::unique_ptr<UringPool> uring;
+  if (o.engine != IoEngine::threads && o.queue_depth > 1) {
+    uring = UringPool::create(static_cast<unsigned>(o.queue_depth));
+    if (!uring && o.engine == IoEngine::uring)
+      ER_THROW(IoError, path, ": io_uring is not available (",
+               uring_compiled() ? "the kernel refuses it" : "built without liburing", ")");
+  }
   // O_NONBLOCK: opening a FIFO must not block forever; regular files ignore it for reads.
   int bfd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (bfd < 0) ER_THROW(IoError, path, ": cannot open: ", std::strerror(errno));
@@ -345,7 +351,7 @@ std::unique_ptr<DirectReader> open_direct_reader(const std::string& path, const 
                      path.c_str());
     }
   }
-  return std::make_unique<DirectFile>(path, bfd, dfd, size, opt);
+  return std::make_unique<DirectFile>(path, bfd, dfd, size, opt, std::move(uring));
 }
 
 std::unique_ptr<RandomAccessFile> open_direct(const std::string& path, const DirectOptions& o) {

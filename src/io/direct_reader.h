@@ -59,6 +59,10 @@ class DirectReader : public IoReader {
   virtual const char* engine() const = 0;
 };
 
+// How `f` reads: "io_uring" or "threads" (a direct reader and its engine), or "buffered" (the
+// page cache: a buffered reader, or a direct one whose filesystem refused O_DIRECT).
+std::string read_engine(const RandomAccessFile& f);
+
 // Whether readers here can use io_uring: this build has it and the kernel allows it (probed once).
 bool io_uring_available();
 

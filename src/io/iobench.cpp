@@ -74,11 +74,11 @@ IoBenchResult run_iobench(const std::string& path, const IoBenchOptions& o) {
       dopt.queue_depth = depth;
       dopt.chunk_bytes = block;
       dopt.buffered = o.buffered;
+      dopt.engine = o.engine;
       std::vector<double> times;
       IoBenchPoint pt;
       pt.depth = depth;
       pt.block_bytes = block;
-      dopt.engine = o.engine;
       std::vector<ReadRequest> reqs;
       uint64_t read = 0;  // as many bytes as asked, the last pass over the file ending early
       for (uint64_t left = bytes; left > 0;) {

@@ -39,9 +39,4 @@ std::vector<std::unique_ptr<RandomAccessFile>> open_weight_files_direct(const We
   return out;
 }
 
-std::string read_engine_name(const RandomAccessFile& f) {
-  const auto* d = dynamic_cast<const DirectReader*>(&f);
-  return d != nullptr && d->is_direct() ? d->engine() : "buffered";
-}
-
 }  // namespace edgerun

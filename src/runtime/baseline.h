@@ -32,8 +32,4 @@ std::vector<std::unique_ptr<RandomAccessFile>> open_weight_files_direct(const We
                                                                         uint64_t chunk_bytes = 0,
                                                                         const std::string& engine = "auto");
 
-// How weights reach memory through `f`: "io_uring" or "threads" (direct reads with that engine),
-// or "buffered" (page cache: --buffered-io, or the filesystem refused O_DIRECT).
-std::string read_engine_name(const RandomAccessFile& f);
-
 }  // namespace edgerun

@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "edgerun/edgerun.h"
 #include "formats/npy.h"
+#include "io/direct_reader.h"
 #include "io/file.h"
 #include "kernels/cpu/kernels.h"
 #include "runtime/baseline.h"
@@ -50,7 +51,7 @@ class SessionImpl final : public Session {
     engine_ = std::make_unique<Engine>(mg_, budget_, eo);
     if (o.direct_io) {
       auto files = open_weight_files_direct(mg_.weights, o.io_depth, o.io_chunk_bytes, o.io_engine);
-      if (!files.empty()) io_engine_ = read_engine_name(*files.front());
+      if (!files.empty()) io_engine_ = read_engine(*files.front());
       engine_->loader().set_files(std::move(files));
     }
     baseline_ = measure_fixed_baseline(mg_.graph);
@@ -252,7 +253,7 @@ class SessionImpl final : public Session {
   PlanResult plan_;
   ModelSummary sum_;
   uint64_t baseline_ = 0;
-  std::string io_engine_ = "buffered";  // how weights are read (read_engine_name)
+  std::string io_engine_ = "buffered";  // how weights are read (io/direct_reader.h read_engine)
   double latency_ms_ = 0;
   std::vector<double> call_compute_ms_;
 };
