@@ -27,6 +27,8 @@ int64_t gemm_cycles(int64_t m, int64_t n, int64_t k);  // on one 2x2 group, outp
 int64_t smax_cycles(int64_t m, int64_t n);
 int64_t vec_cycles(int64_t m, int64_t n);
 int64_t sfu_cycles(SfuFn fn, int64_t m, int64_t n);
+// PE-cycles an SFU run keeps its PEs busy (utilization): LayerNorm works one row per PE.
+int64_t sfu_busy_pe_cycles(SfuFn fn, int64_t m, int64_t n);
 
 // The fp32 functions of the SFU datapath. docs/q16.md keeps LayerNorm and activations in fp32,
 // so a bit-exact comparison needs the very functions the engine uses: the CLI and the tests plug
