@@ -1,7 +1,16 @@
-// MemoryBudget: limits, high-water mark, coalescing, blocking acquire and cancel, reuse of kept pages.
+// MemoryBudget: limits, high-water mark, coalescing, blocking acquire and cancel, reuse of kept pages,
+// huge-page units whose committed pages (mincore) stay within the limit.
 #include <gtest/gtest.h>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <random>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -170,4 +179,87 @@ TEST(RangeAllocator, TakeAtSplitsTheFreeRangeAroundIt) {
   EXPECT_TRUE(r.give(10, 20));
   EXPECT_TRUE(r.take_at(10, 20));  // whole free range
   EXPECT_EQ(r.high_end(), 35u);
+}
+
+namespace {
+// Bytes of [p, p + n) the kernel has committed (mincore): what the budget's accounting must cover.
+uint64_t committed_bytes(const void* p, uint64_t n) {
+  const long page = sysconf(_SC_PAGESIZE);
+  std::vector<unsigned char> v(static_cast<size_t>((n + page - 1) / page));
+  EXPECT_EQ(mincore(const_cast<void*>(p), n, v.data()), 0) << std::strerror(errno);
+  uint64_t pages = 0;
+  for (unsigned char c : v) pages += c & 1;
+  return pages * static_cast<uint64_t>(page);
+}
+
+// AnonHugePages of the mapping that holds address p (/proc/self/smaps), in bytes.
+uint64_t anon_huge_bytes_at(const void* p) {
+  std::ifstream f("/proc/self/smaps");
+  std::string line;
+  bool in = false;
+  const auto a = reinterpret_cast<uintptr_t>(p);
+  while (std::getline(f, line)) {
+    unsigned long lo = 0, hi = 0;
+    if (std::sscanf(line.c_str(), "%lx-%lx ", &lo, &hi) == 2 && line.find(':') > line.find('-')) {
+      in = a >= lo && a < hi;
+    } else if (in && line.rfind("AnonHugePages:", 0) == 0) {
+      return std::stoull(line.substr(14)) * 1024;
+    }
+  }
+  return 0;
+}
+}  // namespace
+
+TEST(MemoryBudget, HugeRequestsTakeWholeAlignedUnits) {
+  const uint64_t H = MemoryBudget::kHugePage;
+  MemoryBudget b(64 * H);
+  if (!b.huge_pages()) GTEST_SKIP() << "no transparent huge pages of 2 MiB on this kernel";
+  EXPECT_EQ(b.granted(3 * H / 2, PageKind::Huge), 2 * H);
+  EXPECT_EQ(b.granted(3 * H / 2, PageKind::Small), 3 * H / 2);
+  // Huge only where rounding loses at most a quarter: 16 MiB + 24 KiB -> 18 MiB; 3 MiB -> small.
+  EXPECT_EQ(b.kind_for(8 * H + 24 * 1024), PageKind::Huge);
+  EXPECT_EQ(b.kind_for(3 * H / 2), PageKind::Small);
+  auto small = b.acquire(4096, "small");
+  auto a = b.acquire(3 * H / 2, "a", PageKind::Huge);
+  EXPECT_EQ(a.size(), 2 * H);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(a.data()) % H, 0u);
+  EXPECT_EQ(b.in_use(), 2 * H + 4096);
+  std::memset(a.data(), 1, a.size());
+  EXPECT_GT(anon_huge_bytes_at(a.data()), 0u) << "the huge region is not backed by huge pages";
+  // A freed unit is kept and comes back whole to the next request of its kind.
+  void* const at = a.data();
+  a.reset();
+  auto again = b.acquire(H, "again", PageKind::Huge);
+  EXPECT_EQ(again.data(), at);
+}
+
+TEST(MemoryBudget, HugePagesOffServesHugeRequestsAsSmall) {
+  MemoryBudget b(64 << 20, HugePages::Off);
+  EXPECT_FALSE(b.huge_pages());
+  EXPECT_EQ(b.kind_for(64 << 20), PageKind::Small);
+  auto a = b.acquire((3 << 20) / 2, "a", PageKind::Huge);
+  EXPECT_EQ(a.size(), (3u << 20) / 2);
+}
+
+TEST(MemoryBudget, CommittedPagesNeverPassTheLimitWithHugeAndSmallRequests) {
+  // The kernel's own count of the arena's pages (mincore), not the budget's bookkeeping: a huge
+  // page commits 2 MiB on its first touch, so this fails if any 2 MiB unit were shared with
+  // memory outside an allocation or a kept range.
+  const uint64_t H = MemoryBudget::kHugePage, limit = 24 * H;
+  MemoryBudget b(limit);
+  std::vector<Allocation> held;
+  std::mt19937 g(11);
+  for (int i = 0; i < 400; ++i) {
+    const bool huge = g() % 2;
+    const uint64_t bytes = huge ? (1 + g() % 6) * H - (g() % 3) * 4096 * 64 : (1 + g() % 64) * 4096;
+    const PageKind kind = huge ? PageKind::Huge : PageKind::Small;
+    if (!held.empty() && (g() % 3 == 0 || b.in_use() + b.granted(bytes, kind) > limit)) {
+      held.erase(held.begin() + static_cast<long>(g() % held.size()));
+    } else {
+      held.push_back(b.acquire(bytes, "x", kind));
+      std::memset(held.back().data(), 0xab, held.back().size());  // touch: pages become resident
+    }
+    ASSERT_LE(b.resident_bytes(), limit);
+    ASSERT_LE(committed_bytes(b.reservation(), b.reservation_bytes()), b.resident_bytes()) << "step " << i;
+  }
 }

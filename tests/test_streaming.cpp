@@ -45,14 +45,16 @@ class Streaming : public ::testing::TestWithParam<std::string> {
     static std::map<std::string, Model> m;
     return m;
   }
-  static const Model& model(const std::string& name) {
+  // n_layer 12: deep enough that 15% of the weights is above the minimum budget.
+  static const Model& model(const std::string& name, int n_layer = 12) {
     auto& m = models();
-    auto it = m.find(name);
+    const std::string key = name + "_" + std::to_string(n_layer);
+    auto it = m.find(key);
     if (it != m.end()) return it->second;
     Model md;
-    md.dir = (fs::temp_directory_path() / ("edgerun_stream_" + std::to_string(::getpid()) + "_" + name)).string();
+    md.dir = (fs::temp_directory_path() / ("edgerun_stream_" + std::to_string(::getpid()) + "_" + key)).string();
     SynthOptions so;
-    so.n_layer = 12;  // deep enough that 15% of the weights is above the minimum budget
+    so.n_layer = n_layer;
     so.force = true;
     so.seed = 7;
     synth_model(find_synth_spec(name), md.dir, so);
@@ -75,7 +77,7 @@ class Streaming : public ::testing::TestWithParam<std::string> {
     md.ref = s->run(md.in);
     md.weight_bytes = s->summary().weight_bytes;
     md.min_budget = nlohmann::json::parse(s->plan_json(md.in))["min_budget_bytes"].get<uint64_t>();
-    return m.emplace(name, std::move(md)).first->second;
+    return m.emplace(key, std::move(md)).first->second;
   }
 
   // Runs with the given executor and budget; checks bit identity and the high-water mark.
@@ -165,6 +167,23 @@ TEST_P(Streaming, ResidencyAcrossRepeatsReadsOnlyTheRest) {
   const uint64_t second = s->report().bytes_read - first;
   EXPECT_LT(second, first) << "resident blocks must not be read again";
   EXPECT_EQ(std::memcmp(out.bytes.data(), m.ref.bytes.data(), out.bytes.size()), 0);
+}
+
+// ViT-Base's layers (9 and 18 MiB) are read into huge-page buffers under a budget: the planner's
+// footprints must charge whole 2 MiB units exactly as the loads take them, or the minimum
+// budget would fail (or, blocking, hang) and a budget could be passed.
+using StreamingHugePages = Streaming;
+TEST_F(StreamingHugePages, LargeLayersStreamBitIdenticalAtTheMinimum) {
+  const Model& m = model("vit-base", 2);
+  for (const char* ex : {"swap", "pipeload"}) {
+    expect_identical(m, ex, m.min_budget);
+    expect_identical(m, ex, m.weight_bytes / 2);
+  }
+  expect_identical(m, "pipeload", m.min_budget, 2, "threads");
+  SessionOptions o;
+  o.executor = "pipeload";
+  o.budget_bytes = m.min_budget - 4096;
+  EXPECT_THROW(Session::open(m.dir, o)->run(m.in), BudgetError);
 }
 
 INSTANTIATE_TEST_SUITE_P(Families, Streaming, ::testing::Values("gpt2-tiny", "bert-tiny", "vit-tiny"),

@@ -30,6 +30,9 @@ struct SessionOptions {
   int io_depth = 0;             // direct reads in flight per load (0: default)
   uint64_t io_chunk_bytes = 0;  // size of each direct read (0: default)
   std::string io_engine = "auto";  // auto (io_uring where allowed, else threads) | uring | threads
+  // Under a budget, read weights into transparent huge pages where the kernel has them
+  // (core/memory_budget.h); false: 4 KiB pages only.
+  bool huge_pages = true;
   std::string trace_path;       // write a Chrome trace here after each run
   std::string cost_model_path;  // cost model from `edgerun profile` (else defaults)
   // Calls of run()/generate() the caller expects to make (`--repeat`): the planner keeps layers
@@ -68,6 +71,7 @@ struct Report {
   int threads = 0;
   std::string blas_core;
   std::string io_engine;  // weight reads: io_uring | threads (direct I/O) | buffered
+  bool huge_pages = false;  // weight buffers in 2 MiB pages (under a budget, where available)
   std::string executor;                 // the executor the planner chose or was told
   int agents = 0;
   uint64_t min_budget_bytes = 0;

@@ -26,7 +26,7 @@ struct RunArgs {
   std::string io_chunk;
   std::string io_engine = "auto";
   int64_t repeat = 1;
-  bool no_prefetch = false, buffered = false;
+  bool no_prefetch = false, buffered = false, no_huge_pages = false;
   bool json = false, quiet = false;
   int threads = 0;
   int64_t top = 5;
@@ -91,6 +91,7 @@ int run(const RunArgs& a) {
   so.executor = a.executor;
   so.agents = a.agents;
   so.prefetch = !a.no_prefetch;
+  so.huge_pages = !a.no_huge_pages;
   so.direct_io = !a.buffered;
   so.io_depth = a.io_depth;
   so.io_engine = a.io_engine;
@@ -277,9 +278,11 @@ Runner add_run(CLI::App& app) {
   c->add_option("--agents", a->agents, "pipeload: loading agents (default: planner's choice)")
       ->check(CLI::Range(1, 64));
   c->add_flag("--no-prefetch", a->no_prefetch, "swap: no one-block prefetch");
+  c->add_flag("--no-huge-pages", a->no_huge_pages,
+              "Under a budget, read weights into 4 KiB pages only (default: 2 MiB transparent huge pages where the kernel has them)");
   c->add_flag("--buffered-io", a->buffered, "Read weights through the page cache instead of O_DIRECT");
   c->add_option("--io-depth", a->io_depth, "Direct reads in flight per weight file (default 32)")->check(CLI::Range(1, 256));
-  c->add_option("--io-chunk", a->io_chunk, "Size of each direct read (default 1M)");
+  c->add_option("--io-chunk", a->io_chunk, "Size of each direct read (default 4M)");
   c->add_option("--io-engine", a->io_engine,
                 "How direct reads are kept in flight: auto (io_uring where the kernel allows it, else threads) | uring | threads")
       ->check(CLI::IsMember({"auto", "uring", "threads"}));

@@ -1,6 +1,6 @@
-// MemoryBudget implementation: one PROT_READ|WRITE, MAP_NORESERVE reservation; pages are
-// committed on first touch, kept on free while the limit allows, else handed back with
-// MADV_DONTNEED.
+// MemoryBudget implementation: one PROT_READ|WRITE, MAP_NORESERVE reservation holding a small-page
+// and a huge-page region; pages are committed on first touch, kept on free while the limit
+// allows, else handed back with MADV_DONTNEED.
 #include "core/memory_budget.h"
 
 #include <sys/mman.h>
@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <string>
 
 #include "core/error.h"
 
@@ -25,7 +27,40 @@ std::string human(uint64_t b) {
   else std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(b));
   return buf;
 }
+
+uint64_t round_to(uint64_t n, uint64_t unit) { return (n + unit - 1) / unit * unit; }
+
+std::string read_sysfs(const char* path) {
+  std::ifstream f(path);
+  std::string s;
+  std::getline(f, s);
+  return s;
+}
 }  // namespace
+
+bool MemoryBudget::huge_pages_available() {
+  // "[never]" (or no THP in the kernel) gives none; "[madvise]" gives them to MADV_HUGEPAGE
+  // memory, "[always]" to all. Other PMD sizes (arm64 with 64 KiB pages: 512 MiB) would make the
+  // rounding too coarse for a budget: treated as none.
+  static const bool available = [] {
+    const std::string mode = read_sysfs("/sys/kernel/mm/transparent_hugepage/enabled");
+    const std::string pmd = read_sysfs("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size");
+    const bool on = mode.find("[always]") != std::string::npos || mode.find("[madvise]") != std::string::npos;
+    return on && pmd == std::to_string(kHugePage);
+  }();
+  return available;
+}
+
+uint64_t MemoryBudget::granted(uint64_t bytes, PageKind kind) const {
+  const uint64_t n = bytes == 0 ? 1 : bytes;
+  return kind == PageKind::Huge && huge_ ? round_to(n, kHugePage) : round_up(n);
+}
+
+PageKind MemoryBudget::kind_for(uint64_t bytes) const {
+  if (!huge_) return PageKind::Small;
+  const uint64_t small = round_up(bytes == 0 ? 1 : bytes);
+  return (granted(bytes, PageKind::Huge) - small) * 4 <= small ? PageKind::Huge : PageKind::Small;
+}
 
 Allocation& Allocation::operator=(Allocation&& o) noexcept {
   if (this != &o) {
@@ -47,25 +82,39 @@ void Allocation::reset() {
   size_ = 0;
 }
 
-MemoryBudget::MemoryBudget(uint64_t limit_bytes) : limit_(limit_bytes) {
-  reserved_ = limit_ == kUnlimited ? kUnlimitedReserve : 4 * round_up(limit_) + (256ull << 20);
+MemoryBudget::MemoryBudget(uint64_t limit_bytes, HugePages huge) : limit_(limit_bytes) {
+  huge_ = huge != HugePages::Off && huge_pages_available();
+  const uint64_t region =
+      round_to(limit_ == kUnlimited ? kUnlimitedReserve : 4 * round_up(limit_) + (256ull << 20), kHugePage);
+  huge_at_ = region + kHugePage;  // one unit apart: kept ranges of the two regions never coalesce
+  reserved_ = huge_at_ + region + kHugePage;  // the last unit: slack to align base_ to 2 MiB
   void* p = mmap(nullptr, reserved_, PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED)
     ER_THROW(BudgetError, "cannot reserve ", human(reserved_), " of address space for the arena: ",
              std::strerror(errno));
-  base_ = static_cast<char*>(p);
-  ranges_ = RangeAllocator(reserved_);
+  map_ = p;
+  base_ = reinterpret_cast<char*>(round_to(reinterpret_cast<uintptr_t>(p), kHugePage));
+  small_ = RangeAllocator(region);
+  huge_ranges_ = RangeAllocator(region);
+  // Hints: where refused (a kernel without THP) pages are small, which the accounting covers.
+  madvise(base_, region, MADV_NOHUGEPAGE);
+  if (huge_ && (huge == HugePages::On || limit_ != kUnlimited)) madvise(base_ + huge_at_, region, MADV_HUGEPAGE);
 }
 
 MemoryBudget::~MemoryBudget() {
-  if (base_) munmap(base_, reserved_);
+  if (map_) munmap(map_, reserved_);
 }
 
-void* MemoryBudget::try_take_locked(uint64_t size) {
+void* MemoryBudget::try_take_locked(uint64_t size, bool huge) {
   if (limit_ != kUnlimited && in_use_ + size > limit_) return nullptr;
-  std::optional<uint64_t> off = take_kept_locked(size);
-  if (!off) off = ranges_.take(size);
+  std::optional<uint64_t> off = take_kept_locked(size, huge);
+  if (!off && huge) {
+    off = huge_ranges_.take(size);
+    if (off) *off += huge_at_;
+  } else if (!off) {
+    off = small_.take(size);
+  }
   if (!off) return nullptr;
   in_use_ += size;
   if (in_use_ > high_water_) high_water_ = in_use_;
@@ -74,10 +123,10 @@ void* MemoryBudget::try_take_locked(uint64_t size) {
   return base_ + *off;
 }
 
-Allocation MemoryBudget::acquire(uint64_t bytes, const char* what) {
-  uint64_t size = round_up(bytes == 0 ? 1 : bytes);
+Allocation MemoryBudget::acquire(uint64_t bytes, const char* what, PageKind kind) {
+  const uint64_t size = granted(bytes, kind);
   std::lock_guard<std::mutex> lk(mu_);
-  void* p = try_take_locked(size);
+  void* p = try_take_locked(size, kind == PageKind::Huge && huge_);
   if (!p) {
     if (limit_ != kUnlimited && in_use_ + size > limit_)
       ER_THROW(BudgetError, "memory budget exceeded: ", what, " needs ", human(size), " but ",
@@ -92,14 +141,15 @@ Allocation MemoryBudget::acquire(uint64_t bytes, const char* what) {
   return a;
 }
 
-Allocation MemoryBudget::acquire_blocking(uint64_t bytes, const char* what) {
-  uint64_t size = round_up(bytes == 0 ? 1 : bytes);
+Allocation MemoryBudget::acquire_blocking(uint64_t bytes, const char* what, PageKind kind) {
+  const uint64_t size = granted(bytes, kind);
+  const bool huge = kind == PageKind::Huge && huge_;
   if (limit_ != kUnlimited && size > limit_)
     ER_THROW(BudgetError, what, " needs ", human(size), ", more than the whole budget of ",
              human(limit_));
   std::unique_lock<std::mutex> lk(mu_);
   void* p = nullptr;
-  cv_.wait(lk, [&] { return cancelled_ || (p = try_take_locked(size)) != nullptr; });
+  cv_.wait(lk, [&] { return cancelled_ || (p = try_take_locked(size, huge)) != nullptr; });
   if (!p) ER_THROW(BudgetError, "wait for ", what, " cancelled");
   Allocation a;
   a.owner_ = this;
@@ -127,17 +177,19 @@ void MemoryBudget::undirty_locked(uint64_t off, uint64_t size) {
   }
 }
 
-std::optional<uint64_t> MemoryBudget::take_kept_locked(uint64_t size) {
+std::optional<uint64_t> MemoryBudget::take_kept_locked(uint64_t size, bool huge) {
   // Best fit among the freed ranges whose pages are still resident: reusing them costs no page
   // fault (a fresh page costs a fault and a clearing, which on 2 cores competes with compute),
   // and the tightest fit keeps the other kept ranges whole. Transformer layers repeat their
   // sizes, so a layer freed by the pipeline usually fits the next load of its kind exactly.
   auto best = dirty_.end();
   for (auto it = dirty_.begin(); it != dirty_.end(); ++it)
-    if (it->second >= size && (best == dirty_.end() || it->second < best->second)) best = it;
+    if (in_huge(it->first) == huge && it->second >= size && (best == dirty_.end() || it->second < best->second))
+      best = it;
   if (best == dirty_.end()) return std::nullopt;
   const uint64_t off = best->first;
-  ER_CHECK(ranges_.take_at(off, size), "MemoryBudget: a kept range is not free");
+  const bool taken = huge ? huge_ranges_.take_at(off - huge_at_, size) : small_.take_at(off, size);
+  ER_CHECK(taken, "MemoryBudget: a kept range is not free");
   return off;
 }
 
@@ -156,7 +208,9 @@ void MemoryBudget::trim_dirty_locked() {
     auto victim = dirty_.begin();
     for (auto it = dirty_.begin(); it != dirty_.end(); ++it)
       if (it->second < victim->second) victim = it;
-    const uint64_t drop = std::min(victim->second, round_up(in_use_ + dirty_bytes_ - limit_));
+    // Huge-region ranges go back in whole units (they are whole units: see the top of the .h).
+    const uint64_t excess = in_use_ + dirty_bytes_ - limit_;
+    const uint64_t drop = std::min(victim->second, in_huge(victim->first) ? round_to(excess, kHugePage) : round_up(excess));
     madvise(base_ + victim->first + victim->second - drop, drop, MADV_DONTNEED);
     dirty_bytes_ -= drop;
     if (drop == victim->second) dirty_.erase(victim);
@@ -168,7 +222,8 @@ void MemoryBudget::release(void* ptr, uint64_t size) {
   {
     std::lock_guard<std::mutex> lk(mu_);
     uint64_t off = static_cast<uint64_t>(static_cast<char*>(ptr) - base_);
-    ER_CHECK(ranges_.give(off, size), "double free in MemoryBudget");
+    const bool freed = in_huge(off) ? huge_ranges_.give(off - huge_at_, size) : small_.give(off, size);
+    ER_CHECK(freed, "double free in MemoryBudget");
     in_use_ -= size;
     if (limit_ == kUnlimited) {
       // Unlimited: the resident set follows the bytes in use.

@@ -1,14 +1,22 @@
 // MemoryBudget: the arena every weight, activation, KV-cache, staging and scratch byte comes from.
-// One reserved virtual mapping, sub-allocated at 4 KiB granularity (coalescing free list).
+// One reserved virtual mapping in two regions, each sub-allocated with a coalescing free list:
+// small pages (4 KiB granularity) for everything, and huge pages (2 MiB granularity, transparent
+// huge pages) for the large buffers that direct reads fill. A direct read pins every page of its
+// buffer and hands the device one segment per page: with 4 KiB pages that per-page work, on the
+// 2 cores the compute also needs, cost ~10% of a streamed ViT-L pass and a quarter of the disk's
+// bandwidth (docs/STREAMING.md). A huge page is committed whole on its first touch, so the huge
+// region hands out whole, aligned 2 MiB units only, and the budget charges for whole units: its
+// accounting stays exact. The small region is marked MADV_NOHUGEPAGE so that a system whose THP
+// setting is "always" cannot commit 2 MiB under a 4 KiB allocation either.
 // Freed pages stay resident for reuse ("kept": a fresh page costs a fault and a clearing, which
 // on a streaming pass competes with compute) only while bytes in use plus kept bytes stay within
 // the limit; the excess goes back to the OS (MADV_DONTNEED), smallest kept ranges first. A
-// request takes the best-fitting kept range, else the first fit in the free list. So the arena's
-// resident memory never passes the budget. The limit is on bytes in use, not on addresses: the
-// reservation is several times the limit, so fragmentation of the address space can never make
-// a request that fits the limit wait forever (which would deadlock a pipeline whose frees depend
-// on its own progress). Unlimited by default; with a limit, acquire() beyond it throws and
-// acquire_blocking() waits until enough is released (Hermes' flow control).
+// request takes the best-fitting kept range of its region, else the first fit in the free list.
+// So the arena's resident memory never passes the budget. The limit is on bytes in use, not on
+// addresses: each region is several times the limit, so fragmentation of the address space can
+// never make a request that fits the limit wait forever (which would deadlock a pipeline whose
+// frees depend on its own progress). Unlimited by default; with a limit, acquire() beyond it
+// throws and acquire_blocking() waits until enough is released (Hermes' flow control).
 #pragma once
 #include <condition_variable>
 #include <cstddef>
@@ -50,25 +58,46 @@ class Allocation {
   uint64_t size_ = 0;
 };
 
+// Which region an allocation comes from (see the top of this file).
+enum class PageKind { Small, Huge };
+
+// When the huge region is backed by transparent huge pages. Off: never (huge requests are
+// served as small ones). WhenLimited: with a limit only; unlimited (resident) runs fault their
+// weights in once, and on the virtual machines measured here a fresh huge page costs more to
+// commit than 512 small ones. On: always (iobench: the storage's best).
+enum class HugePages { Off, WhenLimited, On };
+
 class MemoryBudget {
  public:
   static constexpr uint64_t kUnlimited = 0;
   static constexpr uint64_t kPage = 4096;
+  static constexpr uint64_t kHugePage = 2ull << 20;
 
   // limit_bytes == kUnlimited: no limit (the arena still reserves address space lazily).
-  explicit MemoryBudget(uint64_t limit_bytes = kUnlimited);
+  explicit MemoryBudget(uint64_t limit_bytes = kUnlimited, HugePages huge = HugePages::WhenLimited);
   ~MemoryBudget();
   MemoryBudget(const MemoryBudget&) = delete;
   MemoryBudget& operator=(const MemoryBudget&) = delete;
 
   static uint64_t round_up(uint64_t n) { return (n + kPage - 1) / kPage * kPage; }
+  // Whether this kernel gives transparent huge pages of kHugePage bytes to madvised memory.
+  static bool huge_pages_available();
 
-  // Returns zero-filled-or-garbage (unspecified contents) memory of at least `bytes`, 4 KiB
-  // aligned. Throws BudgetError naming `what` when the budget cannot hold it now.
-  Allocation acquire(uint64_t bytes, const char* what);
+  // The bytes a request is charged (and granted): whole 4 KiB pages, or whole 2 MiB units for a
+  // huge request where this budget has huge pages. The planner sizes footprints with it.
+  uint64_t granted(uint64_t bytes, PageKind kind) const;
+  // The kind a direct-read buffer of `bytes` should use: huge where the rounding to whole units
+  // costs at most a quarter of the buffer (a 16 MiB + 24 KiB attention layer rounds to 18 MiB),
+  // so that tight budgets lose little to it and small buffers stay small.
+  PageKind kind_for(uint64_t bytes) const;
+
+  // Returns zero-filled-or-garbage (unspecified contents) memory of granted(bytes, kind) bytes,
+  // 4 KiB aligned (2 MiB for huge). Throws BudgetError naming `what` when the budget cannot hold
+  // it now.
+  Allocation acquire(uint64_t bytes, const char* what, PageKind kind = PageKind::Small);
   // Waits until the request fits; throws BudgetError if it can never fit (larger than the limit)
   // or if cancel() was called while waiting.
-  Allocation acquire_blocking(uint64_t bytes, const char* what);
+  Allocation acquire_blocking(uint64_t bytes, const char* what, PageKind kind = PageKind::Small);
   // Wakes every waiter of acquire_blocking with an error (used when a pipeline fails).
   void cancel();
   void reset_cancel();
@@ -79,22 +108,32 @@ class MemoryBudget {
   uint64_t resident_bytes() const;
   uint64_t high_water() const;
   void reset_high_water();
+  // The reserved address range (both regions), for checks that ask the kernel what is committed.
+  const void* reservation() const { return base_; }
+  uint64_t reservation_bytes() const { return huge_at_ * 2; }
+  // Whether huge requests get whole 2 MiB units here (see granted()).
+  bool huge_pages() const { return huge_; }
 
  private:
   friend class Allocation;
   void release(void* p, uint64_t size);
-  void* try_take_locked(uint64_t size);
-  std::optional<uint64_t> take_kept_locked(uint64_t size);
+  void* try_take_locked(uint64_t size, bool huge);
+  std::optional<uint64_t> take_kept_locked(uint64_t size, bool huge);
+  bool in_huge(uint64_t off) const { return off >= huge_at_; }
   void keep_locked(uint64_t off, uint64_t size);
   void undirty_locked(uint64_t off, uint64_t size);
   void trim_dirty_locked();
 
   uint64_t limit_;
+  bool huge_ = false;      // huge requests get whole 2 MiB units (else they are small ones)
   uint64_t reserved_ = 0;  // size of the virtual reservation
+  void* map_ = nullptr;    // the reservation as mapped (base_ is its first 2 MiB boundary)
   char* base_ = nullptr;
+  uint64_t huge_at_ = 0;   // offset of the huge region; one unused unit apart from the small one
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  RangeAllocator ranges_{0};  // over the reserved address space
+  RangeAllocator small_{0};  // [0, small region's size)
+  RangeAllocator huge_ranges_{0};  // offsets relative to huge_at_
   std::map<uint64_t, uint64_t> dirty_;  // freed ranges whose pages are still resident (coalesced)
   uint64_t dirty_bytes_ = 0;
   uint64_t in_use_ = 0;

@@ -16,12 +16,12 @@ namespace edgerun {
 // returns the process's resident set: what stays outside the budget for this configuration.
 uint64_t measure_fixed_baseline(const Graph& g);
 
-// Weight reads keep many small reads in flight: the virtual disks measured here deliver their
-// bandwidth only with deep queues (GPT-2 XL at a 10% budget sustained ~3.0 GB/s at 32 x 1 MiB,
-// as iobench's best, against ~2.5 GB/s at 4 x 1 MiB), and 1 MiB reads split even a 16 MB layer
-// into enough of them. docs/BENCHMARKS.md has the measurements.
+// Weight reads keep many reads in flight: the virtual disks measured here deliver their bandwidth
+// only with deep queues. 4 MiB reads into huge-page buffers (core/memory_budget.h) hand the device
+// two segments each; 1 MiB reads into 4 KiB pages cost ~10% more compute time per streamed ViT-L
+// pass and a quarter of GPT-2 Medium's streaming rate (docs/STREAMING.md has the measurements).
 inline constexpr int kWeightReadDepth = 32;
-inline constexpr uint64_t kWeightReadChunk = 1ull << 20;
+inline constexpr uint64_t kWeightReadChunk = 4ull << 20;
 
 // One direct-I/O reader per weight file (buffered fallback with a warning where refused).
 // queue_depth reads of chunk_bytes each are in flight per read (0: kWeightReadDepth and

@@ -39,7 +39,8 @@ uint64_t budget_from(const SessionOptions& o, uint64_t weight_bytes) {
 class SessionImpl final : public Session {
  public:
   SessionImpl(const std::string& dir, const SessionOptions& o)
-      : opts_(o), mg_(build_model(dir, build_options(o))), budget_(budget_from(o, mg_.graph.model_weight_bytes())) {
+      : opts_(o), mg_(build_model(dir, build_options(o))), budget_(budget_from(o, mg_.graph.model_weight_bytes()),
+                                                                          o.huge_pages ? HugePages::WhenLimited : HugePages::Off) {
     kind_ = parse_executor(o.executor);
     if (o.agents < 0 || o.agents > 64) ER_THROW(InputError, "--agents must be in [1, 64]");
     if (!o.trace_path.empty()) trace_ = std::make_unique<Trace>(&budget_);
@@ -116,6 +117,7 @@ class SessionImpl final : public Session {
     r.threads = kernels::get_blas_threads();
     r.blas_core = kernels::blas_core_name();
     r.io_engine = io_engine_;
+    r.huge_pages = budget_.huge_pages() && budget_.limit() != MemoryBudget::kUnlimited;
     r.executor = executor_name(plan_.plan.kind);
     r.agents = plan_.plan.kind == ExecutorKind::Pipeload ? plan_.plan.agents : 0;
     r.min_budget_bytes = plan_.min_budget;
@@ -149,6 +151,7 @@ class SessionImpl final : public Session {
                         {"peak_rss_bytes", r.peak_rss_bytes}, {"budget_bytes", r.budget_bytes},
                         {"budget_high_water_bytes", r.budget_high_water_bytes}, {"bytes_read", r.bytes_read},
                         {"threads", r.threads}, {"blas_core", r.blas_core}, {"io_engine", r.io_engine},
+                        {"huge_pages", r.huge_pages},
                         {"executor", r.executor},
                         {"agents", r.agents}, {"min_budget_bytes", r.min_budget_bytes},
                         {"fixed_baseline_bytes", r.fixed_baseline_bytes}, {"streamed_bytes", r.streamed_bytes},

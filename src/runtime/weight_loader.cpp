@@ -81,20 +81,31 @@ bool WeightLoader::Plan::binds_in_place() const {
 }
 
 LayerFootprint WeightLoader::footprint(int32_t layer) const {
+  // What reserve() acquires, allocation by allocation: the extents that bind in place share one
+  // buffer (huge pages where kind_for says so), the others are read into their own and converted.
   LayerFootprint fp;
+  uint64_t shared = 0;
   for (const Plan& p : plan(layer)) {
-    uint64_t raw = MemoryBudget::round_up(p.extent.end - p.extent.begin), conv = 0;
+    const uint64_t raw = MemoryBudget::round_up(p.extent.end - p.extent.begin);
+    uint64_t conv = 0;
     for (size_t i = 0; i < p.slots.size(); ++i)
       if (!p.in_place[i]) conv += MemoryBudget::round_up(static_cast<uint64_t>(g_.slots[p.slots[i]].numel()) * 4);
-    fp.peak += raw + conv;
-    fp.resident += (p.binds_in_place() ? raw : 0) + conv;
+    if (p.binds_in_place()) shared += raw;
+    else fp.peak += raw;
+    fp.peak += conv;
+    fp.resident += conv;
+  }
+  if (shared > 0) {
+    const uint64_t buf = budget_.granted(shared, budget_.kind_for(shared));
+    fp.peak += buf;
+    fp.resident += buf;
   }
   return fp;
 }
 
 PendingLayer WeightLoader::reserve(int32_t layer, bool blocking) {
-  auto take = [&](uint64_t n, const char* what) {
-    return blocking ? budget_.acquire_blocking(n, what) : budget_.acquire(n, what);
+  auto take = [&](uint64_t n, const char* what, PageKind kind = PageKind::Small) {
+    return blocking ? budget_.acquire_blocking(n, what, kind) : budget_.acquire(n, what, kind);
   };
   PendingLayer pl;
   pl.layer = layer;
@@ -106,7 +117,9 @@ PendingLayer WeightLoader::reserve(int32_t layer, bool blocking) {
     at[k] = shared;
     shared += MemoryBudget::round_up(plans[k].extent.end - plans[k].extent.begin);
   }
-  if (shared > 0) pl.shared = take(shared, "weight block");
+  // The buffer direct reads fill: in huge pages where little is lost to rounding (see
+  // core/memory_budget.h for why).
+  if (shared > 0) pl.shared = take(shared, "weight block", budget_.kind_for(shared));
   for (size_t k = 0; k < plans.size(); ++k) {
     Plan& p = plans[k];
     PendingLayer::Read r;
