@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <vector>
 
 #include "core/error.h"
@@ -69,9 +70,14 @@ IoBenchResult run_iobench(const std::string& path, const IoBenchOptions& o) {
   MemoryBudget arena(MemoryBudget::kUnlimited, HugePages::On);
   for (int depth : o.depths) {
     for (uint64_t block : o.block_sizes) {
-      const uint64_t window = std::min(std::max<uint64_t>(32ull << 20, 2ull * depth * block),
-                                       MemoryBudget::round_up(std::min(bytes, res.file_bytes)));
+      // One batch of window-sized reads keeps the queue full from the first to the last, and
+      // reads in flight may share destination bytes (the data is not looked at), so a small
+      // window serves every depth. It is touched before the clock starts: B is the storage's,
+      // not the cost of faulting in fresh memory (which, on the VM measured here, right after
+      // another process freed a lot of it, ran at 0.6 GB/s).
+      const uint64_t window = std::min<uint64_t>(64ull << 20, MemoryBudget::round_up(std::min(bytes, res.file_bytes)));
       Allocation buf = arena.acquire(window, "iobench buffer", PageKind::Huge);
+      std::memset(buf.data(), 0, buf.size());
       DirectOptions dopt;
       dopt.queue_depth = depth;
       dopt.chunk_bytes = block;
