@@ -11,6 +11,7 @@
 #include <future>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 
 #include "core/error.h"
 #include "edgerun/edgerun.h"
@@ -167,6 +168,35 @@ TEST_P(Streaming, ResidencyAcrossRepeatsReadsOnlyTheRest) {
   const uint64_t second = s->report().bytes_read - first;
   EXPECT_LT(second, first) << "resident blocks must not be read again";
   EXPECT_EQ(std::memcmp(out.bytes.data(), m.ref.bytes.data(), out.bytes.size()), 0);
+}
+
+TEST_P(Streaming, PinningLeavesTheStreamALayerPerAgentPlusOne) {
+  // Layers pinned across passes take budget from the stream; the planner pins only where the
+  // rest still holds a layer per loading agent plus the one computing (planner.cpp says why).
+  const Model& m = model(GetParam());
+  for (double extra : {0.5, 1.5, 3.0, 6.0, 12.0}) {
+    SessionOptions o;
+    o.executor = "pipeload";
+    o.agents = 2;
+    o.expected_calls = 8;
+    auto probe = Session::open(m.dir, o);
+    const auto layers = nlohmann::json::parse(probe->plan_json(m.in))["layers"];
+    uint64_t largest = 0;
+    for (const auto& l : layers) largest = std::max(largest, l["peak_bytes"].get<uint64_t>());
+    o.budget_bytes = m.min_budget + static_cast<uint64_t>(extra * static_cast<double>(largest));
+    auto s = Session::open(m.dir, o);
+    const auto plan = nlohmann::json::parse(s->plan_json(m.in));
+    std::set<std::string> pinned;
+    for (const auto& n : plan["resident_layers"]) pinned.insert(n.get<std::string>());
+    // The minimum budget is what is reserved before loads plus the largest layer.
+    uint64_t used = m.min_budget - largest, streamed_peak = 0;
+    for (const auto& l : plan["layers"]) {
+      if (pinned.count(l["name"].get<std::string>())) used += l["resident_bytes"].get<uint64_t>();
+      else streamed_peak = std::max(streamed_peak, l["peak_bytes"].get<uint64_t>());
+    }
+    if (extra < 2.0) EXPECT_TRUE(pinned.empty()) << "budget: min + " << extra << " layers";
+    if (!pinned.empty()) EXPECT_GE(o.budget_bytes - used, 3 * streamed_peak) << "budget: min + " << extra << " layers";
+  }
 }
 
 // ViT-Base's layers (9 and 18 MiB) are read into huge-page buffers under a budget: the planner's
