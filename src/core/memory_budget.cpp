@@ -56,10 +56,21 @@ uint64_t MemoryBudget::granted(uint64_t bytes, PageKind kind) const {
   return kind == PageKind::Huge && huge_ ? round_to(n, kHugePage) : round_up(n);
 }
 
+namespace {
+// Rounding to whole 2 MiB units costs at most a quarter of the buffer.
+bool worth_huge(uint64_t bytes) {
+  const uint64_t small = MemoryBudget::round_up(bytes == 0 ? 1 : bytes);
+  return (round_to(small, MemoryBudget::kHugePage) - small) * 4 <= small;
+}
+}  // namespace
+
 PageKind MemoryBudget::kind_for(uint64_t bytes) const {
-  if (!huge_) return PageKind::Small;
-  const uint64_t small = round_up(bytes == 0 ? 1 : bytes);
-  return (granted(bytes, PageKind::Huge) - small) * 4 <= small ? PageKind::Huge : PageKind::Small;
+  return huge_ && worth_huge(bytes) ? PageKind::Huge : PageKind::Small;
+}
+
+uint64_t MemoryBudget::read_buffer_bytes(uint64_t bytes, bool under_limit) const {
+  const bool huge = (under_limit ? huge_if_limited_ : huge_) && worth_huge(bytes);
+  return huge ? round_to(bytes == 0 ? 1 : bytes, kHugePage) : round_up(bytes == 0 ? 1 : bytes);
 }
 
 Allocation& Allocation::operator=(Allocation&& o) noexcept {
@@ -83,7 +94,8 @@ void Allocation::reset() {
 }
 
 MemoryBudget::MemoryBudget(uint64_t limit_bytes, HugePages huge) : limit_(limit_bytes) {
-  huge_ = huge != HugePages::Off && huge_pages_available();
+  huge_if_limited_ = huge != HugePages::Off && huge_pages_available();
+  huge_ = huge_if_limited_ && (huge == HugePages::On || limit_ != kUnlimited);
   const uint64_t region =
       round_to(limit_ == kUnlimited ? kUnlimitedReserve : 4 * round_up(limit_) + (256ull << 20), kHugePage);
   huge_at_ = region + kHugePage;  // one unit apart: kept ranges of the two regions never coalesce
@@ -99,7 +111,7 @@ MemoryBudget::MemoryBudget(uint64_t limit_bytes, HugePages huge) : limit_(limit_
   huge_ranges_ = RangeAllocator(region);
   // Hints: where refused (a kernel without THP) pages are small, which the accounting covers.
   madvise(base_, region, MADV_NOHUGEPAGE);
-  if (huge_ && (huge == HugePages::On || limit_ != kUnlimited)) madvise(base_ + huge_at_, region, MADV_HUGEPAGE);
+  if (huge_) madvise(base_ + huge_at_, region, MADV_HUGEPAGE);
 }
 
 MemoryBudget::~MemoryBudget() {

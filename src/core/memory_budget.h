@@ -84,12 +84,17 @@ class MemoryBudget {
   static bool huge_pages_available();
 
   // The bytes a request is charged (and granted): whole 4 KiB pages, or whole 2 MiB units for a
-  // huge request where this budget has huge pages. The planner sizes footprints with it.
+  // huge request where this budget has huge pages.
   uint64_t granted(uint64_t bytes, PageKind kind) const;
   // The kind a direct-read buffer of `bytes` should use: huge where the rounding to whole units
   // costs at most a quarter of the buffer (a 16 MiB + 24 KiB attention layer rounds to 18 MiB),
   // so that tight budgets lose little to it and small buffers stay small.
   PageKind kind_for(uint64_t bytes) const;
+  // What a direct-read buffer of `bytes` is charged: under this budget, or (under_limit) under a
+  // limited budget with this budget's huge-page setting. The planner sizes footprints the first
+  // way and the minimum budget the second, so an unlimited run reports the minimum that a
+  // limited one accepts.
+  uint64_t read_buffer_bytes(uint64_t bytes, bool under_limit = false) const;
 
   // Returns zero-filled-or-garbage (unspecified contents) memory of granted(bytes, kind) bytes,
   // 4 KiB aligned (2 MiB for huge). Throws BudgetError naming `what` when the budget cannot hold
@@ -126,6 +131,7 @@ class MemoryBudget {
 
   uint64_t limit_;
   bool huge_ = false;      // huge requests get whole 2 MiB units (else they are small ones)
+  bool huge_if_limited_ = false;  // huge_ under a limit (huge pages available and not Off)
   uint64_t reserved_ = 0;  // size of the virtual reservation
   void* map_ = nullptr;    // the reservation as mapped (base_ is its first 2 MiB boundary)
   char* base_ = nullptr;

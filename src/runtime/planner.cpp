@@ -145,7 +145,7 @@ PlanResult make_plan(const Graph& g, const WeightLoader& loader, const CostModel
     c.compute_ms = cm.compute_ms(c.flops, static_cast<int32_t>(i));
     r.weight_bytes += c.bytes;
     r.compute_ms += c.compute_ms;
-    max_peak = std::max(max_peak, c.peak);
+    max_peak = std::max(max_peak, fp.limited_peak);
     total_resident += c.resident;
     max_extra = std::max(max_extra, c.peak - c.resident);
     r.layers.push_back(c);

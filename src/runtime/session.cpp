@@ -117,7 +117,7 @@ class SessionImpl final : public Session {
     r.threads = kernels::get_blas_threads();
     r.blas_core = kernels::blas_core_name();
     r.io_engine = io_engine_;
-    r.huge_pages = budget_.huge_pages() && budget_.limit() != MemoryBudget::kUnlimited;
+    r.huge_pages = budget_.huge_pages();
     r.executor = executor_name(plan_.plan.kind);
     r.agents = plan_.plan.kind == ExecutorKind::Pipeload ? plan_.plan.agents : 0;
     r.min_budget_bytes = plan_.min_budget;

@@ -95,10 +95,12 @@ LayerFootprint WeightLoader::footprint(int32_t layer) const {
     fp.peak += conv;
     fp.resident += conv;
   }
+  fp.limited_peak = fp.peak;
   if (shared > 0) {
-    const uint64_t buf = budget_.granted(shared, budget_.kind_for(shared));
+    const uint64_t buf = budget_.read_buffer_bytes(shared);
     fp.peak += buf;
     fp.resident += buf;
+    fp.limited_peak += budget_.read_buffer_bytes(shared, true);
   }
   return fp;
 }

@@ -55,6 +55,7 @@ struct PendingLayer {
 struct LayerFootprint {
   uint64_t resident = 0;
   uint64_t peak = 0;
+  uint64_t limited_peak = 0;  // peak under any limited budget (huge-page rounding; minimum budget)
 };
 
 class WeightLoader {
