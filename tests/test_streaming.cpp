@@ -12,12 +12,14 @@
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
+#include <thread>
 
 #include "core/error.h"
 #include "edgerun/edgerun.h"
 #include "io/fault_reader.h"
 #include "models/synth.h"
 #include "runtime/engine.h"
+#include "runtime/pipeload.h"
 #include "runtime/planner.h"
 
 using namespace edgerun;
@@ -267,6 +269,36 @@ ExecPlan pipeload_plan(int agents) {
   return p;
 }
 }  // namespace
+
+TEST(StreamingEngine, PipeloadLoadersStayAFewLayersAheadOfTheCompute) {
+  // Unlimited budget and no layer computed yet: the loaders may still take only the first
+  // agents + 2 layers (fresh pages cost the compute cores a clearing, and a longer window buys
+  // no bandwidth). Then the window moves with the compute.
+  EngineRig rig(gpt2_dir(), 0);
+  ExecPlan plan = pipeload_plan(2);
+  plan.pinned.assign(rig.mg.graph.layers.size(), false);
+  rig.start(plan, FaultPlan{});
+  WeightLoader& loader = rig.engine->loader();
+  auto src = make_pipeload_source(plan, rig.mg.graph, loader, rig.budget, nullptr);
+  const uint64_t base = rig.budget.in_use();
+  auto window = [&](int32_t from) {
+    uint64_t bytes = 0;
+    for (int32_t l = from; l < from + 4 && l < static_cast<int32_t>(rig.mg.graph.layers.size()); ++l)
+      bytes += loader.footprint(l).peak;
+    return bytes;
+  };
+  src->begin_pass();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // time to run ahead, if they could
+  EXPECT_LE(rig.budget.in_use() - base, window(0));
+  with_deadline([&] {
+    for (int32_t l = 0; l < static_cast<int32_t>(rig.mg.graph.layers.size()); ++l) {
+      src->wait(l);
+      src->done(l);
+    }
+  });
+  src->end_pass(false);
+  EXPECT_EQ(rig.budget.in_use(), base);
+}
 
 TEST(StreamingEngine, LaterLoadsFinishingFirstStillComputeInOrder) {
   // Resident reference
