@@ -30,6 +30,11 @@ std::string human(uint64_t b) {
 
 uint64_t round_to(uint64_t n, uint64_t unit) { return (n + unit - 1) / unit * unit; }
 
+// Bytes charged for a request of n (0 counts as 1): whole 2 MiB units, or whole 4 KiB pages.
+uint64_t charged(uint64_t n, bool huge) {
+  return round_to(n == 0 ? 1 : n, huge ? MemoryBudget::kHugePage : MemoryBudget::kPage);
+}
+
 std::string read_sysfs(const char* path) {
   std::ifstream f(path);
   std::string s;
@@ -51,16 +56,13 @@ bool MemoryBudget::huge_pages_available() {
   return available;
 }
 
-uint64_t MemoryBudget::granted(uint64_t bytes, PageKind kind) const {
-  const uint64_t n = bytes == 0 ? 1 : bytes;
-  return kind == PageKind::Huge && huge_ ? round_to(n, kHugePage) : round_up(n);
-}
+uint64_t MemoryBudget::granted(uint64_t bytes, PageKind kind) const { return charged(bytes, huge_request(kind)); }
 
 namespace {
 // Rounding to whole 2 MiB units costs at most a quarter of the buffer.
 bool worth_huge(uint64_t bytes) {
-  const uint64_t small = MemoryBudget::round_up(bytes == 0 ? 1 : bytes);
-  return (round_to(small, MemoryBudget::kHugePage) - small) * 4 <= small;
+  const uint64_t small = charged(bytes, false);
+  return (charged(bytes, true) - small) * 4 <= small;
 }
 }  // namespace
 
@@ -69,8 +71,7 @@ PageKind MemoryBudget::kind_for(uint64_t bytes) const {
 }
 
 uint64_t MemoryBudget::read_buffer_bytes(uint64_t bytes, bool under_limit) const {
-  const bool huge = (under_limit ? huge_if_limited_ : huge_) && worth_huge(bytes);
-  return huge ? round_to(bytes == 0 ? 1 : bytes, kHugePage) : round_up(bytes == 0 ? 1 : bytes);
+  return charged(bytes, (under_limit ? huge_if_limited_ : huge_) && worth_huge(bytes));
 }
 
 Allocation& Allocation::operator=(Allocation&& o) noexcept {
@@ -121,11 +122,9 @@ MemoryBudget::~MemoryBudget() {
 void* MemoryBudget::try_take_locked(uint64_t size, bool huge) {
   if (limit_ != kUnlimited && in_use_ + size > limit_) return nullptr;
   std::optional<uint64_t> off = take_kept_locked(size, huge);
-  if (!off && huge) {
-    off = huge_ranges_.take(size);
-    if (off) *off += huge_at_;
-  } else if (!off) {
-    off = small_.take(size);
+  if (!off) {
+    off = ranges(huge).take(size);
+    if (off) *off += origin(huge);
   }
   if (!off) return nullptr;
   in_use_ += size;
@@ -138,7 +137,7 @@ void* MemoryBudget::try_take_locked(uint64_t size, bool huge) {
 Allocation MemoryBudget::acquire(uint64_t bytes, const char* what, PageKind kind) {
   const uint64_t size = granted(bytes, kind);
   std::lock_guard<std::mutex> lk(mu_);
-  void* p = try_take_locked(size, kind == PageKind::Huge && huge_);
+  void* p = try_take_locked(size, huge_request(kind));
   if (!p) {
     if (limit_ != kUnlimited && in_use_ + size > limit_)
       ER_THROW(BudgetError, "memory budget exceeded: ", what, " needs ", human(size), " but ",
@@ -155,13 +154,12 @@ Allocation MemoryBudget::acquire(uint64_t bytes, const char* what, PageKind kind
 
 Allocation MemoryBudget::acquire_blocking(uint64_t bytes, const char* what, PageKind kind) {
   const uint64_t size = granted(bytes, kind);
-  const bool huge = kind == PageKind::Huge && huge_;
   if (limit_ != kUnlimited && size > limit_)
     ER_THROW(BudgetError, what, " needs ", human(size), ", more than the whole budget of ",
              human(limit_));
   std::unique_lock<std::mutex> lk(mu_);
   void* p = nullptr;
-  cv_.wait(lk, [&] { return cancelled_ || (p = try_take_locked(size, huge)) != nullptr; });
+  cv_.wait(lk, [&] { return cancelled_ || (p = try_take_locked(size, huge_request(kind))) != nullptr; });
   if (!p) ER_THROW(BudgetError, "wait for ", what, " cancelled");
   Allocation a;
   a.owner_ = this;
@@ -200,8 +198,7 @@ std::optional<uint64_t> MemoryBudget::take_kept_locked(uint64_t size, bool huge)
       best = it;
   if (best == dirty_.end()) return std::nullopt;
   const uint64_t off = best->first;
-  const bool taken = huge ? huge_ranges_.take_at(off - huge_at_, size) : small_.take_at(off, size);
-  ER_CHECK(taken, "MemoryBudget: a kept range is not free");
+  ER_CHECK(ranges(huge).take_at(off - origin(huge), size), "MemoryBudget: a kept range is not free");
   return off;
 }
 
@@ -222,7 +219,7 @@ void MemoryBudget::trim_dirty_locked() {
       if (it->second < victim->second) victim = it;
     // Huge-region ranges go back in whole units (they are whole units: see the top of the .h).
     const uint64_t excess = in_use_ + dirty_bytes_ - limit_;
-    const uint64_t drop = std::min(victim->second, in_huge(victim->first) ? round_to(excess, kHugePage) : round_up(excess));
+    const uint64_t drop = std::min(victim->second, charged(excess, in_huge(victim->first)));
     madvise(base_ + victim->first + victim->second - drop, drop, MADV_DONTNEED);
     dirty_bytes_ -= drop;
     if (drop == victim->second) dirty_.erase(victim);
@@ -234,8 +231,8 @@ void MemoryBudget::release(void* ptr, uint64_t size) {
   {
     std::lock_guard<std::mutex> lk(mu_);
     uint64_t off = static_cast<uint64_t>(static_cast<char*>(ptr) - base_);
-    const bool freed = in_huge(off) ? huge_ranges_.give(off - huge_at_, size) : small_.give(off, size);
-    ER_CHECK(freed, "double free in MemoryBudget");
+    const bool huge = in_huge(off);
+    ER_CHECK(ranges(huge).give(off - origin(huge), size), "double free in MemoryBudget");
     in_use_ -= size;
     if (limit_ == kUnlimited) {
       // Unlimited: the resident set follows the bytes in use.

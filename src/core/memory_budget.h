@@ -125,6 +125,11 @@ class MemoryBudget {
   void* try_take_locked(uint64_t size, bool huge);
   std::optional<uint64_t> take_kept_locked(uint64_t size, bool huge);
   bool in_huge(uint64_t off) const { return off >= huge_at_; }
+  // Whether a request of this kind is served from the huge region here.
+  bool huge_request(PageKind kind) const { return kind == PageKind::Huge && huge_; }
+  // A region's free list, and its offset in the reservation.
+  RangeAllocator& ranges(bool huge) { return huge ? huge_ranges_ : small_; }
+  uint64_t origin(bool huge) const { return huge ? huge_at_ : 0; }
   void keep_locked(uint64_t off, uint64_t size);
   void undirty_locked(uint64_t off, uint64_t size);
   void trim_dirty_locked();

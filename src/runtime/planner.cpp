@@ -198,7 +198,9 @@ PlanResult make_plan(const Graph& g, const WeightLoader& loader, const CostModel
       else rest_peak = std::max(rest_peak, r.layers[i].peak);
     }
     const uint64_t used = req.reserved_bytes + pinned;
-    return used > cap || rest_peak == 0 ? 0.0 : static_cast<double>(cap - used) / static_cast<double>(rest_peak);
+    if (used > cap) return 0.0;
+    if (rest_peak == 0) return std::numeric_limits<double>::infinity();  // nothing left to stream
+    return static_cast<double>(cap - used) / static_cast<double>(rest_peak);
   };
   auto prefix_ok = [&](size_t k) { return k < n && stream_room(k) >= 1.0; };
 
