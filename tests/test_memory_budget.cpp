@@ -263,3 +263,51 @@ TEST(MemoryBudget, CommittedPagesNeverPassTheLimitWithHugeAndSmallRequests) {
     ASSERT_LE(committed_bytes(b.reservation(), b.reservation_bytes()), b.resident_bytes()) << "step " << i;
   }
 }
+
+TEST(MemoryBudget, CommitMakesPagesResidentThatLaterRequestsReuse) {
+  const uint64_t H = MemoryBudget::kHugePage;
+  for (int threads : {1, 2}) {
+    MemoryBudget b(24 * H);
+    auto small = b.acquire(4096, "small");
+    EXPECT_EQ(b.commit(8 * H, PageKind::Huge, threads), 8 * H);
+    EXPECT_EQ(b.in_use(), 4096u) << "committed pages are kept, not in use";
+    EXPECT_EQ(b.resident_bytes(), 8 * H + 4096);
+    EXPECT_EQ(b.high_water(), 4096u);
+    const uint64_t touched = committed_bytes(b.reservation(), b.reservation_bytes());
+    EXPECT_GE(touched, 8 * H) << "commit did not fault the pages in";
+    const uint64_t fresh = b.fresh_bytes();
+    auto a = b.acquire(5 * H, "a", PageKind::Huge);
+    auto c = b.acquire(3 * H, "c", PageKind::Huge);
+    EXPECT_EQ(b.fresh_bytes(), fresh) << "requests within the commit must reuse its pages";
+    std::memset(a.data(), 1, a.size());
+    std::memset(c.data(), 1, c.size());
+    EXPECT_EQ(committed_bytes(b.reservation(), b.reservation_bytes()), touched);
+  }
+}
+
+TEST(MemoryBudget, CommitStopsAtTheLimit) {
+  MemoryBudget b(10 * 4096);
+  auto held = b.acquire(4 * 4096, "held");
+  EXPECT_EQ(b.commit(100 * 4096, PageKind::Small), 6u * 4096);
+  EXPECT_EQ(b.resident_bytes(), 10u * 4096);
+  EXPECT_EQ(b.commit(4096, PageKind::Small), 0u);
+  // The kept pages still give way to requests: a request takes them, not the limit.
+  auto more = b.acquire(6 * 4096, "more");
+  EXPECT_EQ(b.in_use(), 10u * 4096);
+  MemoryBudget unlimited;
+  EXPECT_EQ(unlimited.commit(1 << 20, PageKind::Small), 0u) << "unlimited budgets keep no pages";
+}
+
+TEST(MemoryBudget, ARequestLargerThanEveryKeptRangeStartsInOne) {
+  // A kept range of 3 pages with free space after it: a 5-page request reuses the 3 and faults
+  // only 2 fresh, rather than taking 5 fresh pages and handing the 3 back.
+  MemoryBudget b(16 * 4096);
+  auto a = b.acquire(3 * 4096, "a");
+  void* const at = a.data();
+  a.reset();
+  const uint64_t fresh = b.fresh_bytes();
+  EXPECT_EQ(fresh, 3u * 4096);
+  auto c = b.acquire(5 * 4096, "c");
+  EXPECT_EQ(c.data(), at);
+  EXPECT_EQ(b.fresh_bytes(), fresh + 2 * 4096);
+}

@@ -33,6 +33,9 @@ struct SessionOptions {
   // Under a budget, read weights into transparent huge pages where the kernel has them
   // (core/memory_budget.h); false: 4 KiB pages only.
   bool huge_pages = true;
+  // Under a budget, prepare() commits the pages the plan will hold (MemoryBudget::commit), so
+  // that no pass pays for faulting them in; false: passes fault them in as they touch them.
+  bool commit_budget = true;
   std::string trace_path;       // write a Chrome trace here after each run
   std::string cost_model_path;  // cost model from `edgerun profile` (else defaults)
   // Calls of run()/generate() the caller expects to make (`--repeat`): the planner keeps layers
@@ -65,6 +68,7 @@ struct Report {
   uint64_t peak_rss_bytes = 0;          // the process's VmHWM
   uint64_t budget_bytes = 0;            // 0 when unlimited
   uint64_t budget_high_water_bytes = 0;
+  uint64_t arena_fresh_bytes = 0;       // arena bytes handed out not resident: each page faulted and cleared
   uint64_t bytes_read = 0;
   int64_t tokens_generated = 0;
   double tokens_per_s = 0;              // generated tokens / decode+prefill compute time
@@ -80,6 +84,8 @@ struct Report {
   double predicted_ms = 0;
   double bound_ms = 0;                  // physical lower bound max(S/B, C) + fill for this run
   int64_t passes = 0;
+  double prepare_ms = 0;                // prepare(): planning and committing the budget (not in latency_ms)
+  uint64_t committed_bytes = 0;         // budget pages prepare() made resident before any pass
 };
 
 struct ModelSummary {
@@ -97,6 +103,11 @@ class Session {
   static std::unique_ptr<Session> open(const std::string& model_dir, const SessionOptions& opts);
   virtual ~Session() = default;
   virtual const ModelSummary& summary() const = 0;
+  // Optional, before the first run()/generate() of this shape: plans for it and, under a budget,
+  // commits the pages the plan will hold, so that the calls that follow do not fault them in.
+  // Its time is reported as prepare_ms, apart from latency_ms.
+  virtual void prepare(const Inputs& in) = 0;
+  virtual void prepare_generate(const HostArray& prompt_ids, int64_t new_tokens) = 0;
   // One forward pass; returns the primary output (float32).
   virtual HostArray run(const Inputs& in) = 0;
   // GPT-2 LM generation: (N, T0) prompt ids -> (N, T0 + new) ids.

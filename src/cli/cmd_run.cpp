@@ -26,7 +26,7 @@ struct RunArgs {
   std::string io_chunk;
   std::string io_engine = "auto";
   int64_t repeat = 1;
-  bool no_prefetch = false, buffered = false, no_huge_pages = false;
+  bool no_prefetch = false, buffered = false, no_huge_pages = false, no_commit = false;
   bool json = false, quiet = false;
   int threads = 0;
   int64_t top = 5;
@@ -92,6 +92,7 @@ int run(const RunArgs& a) {
   so.agents = a.agents;
   so.prefetch = !a.no_prefetch;
   so.huge_pages = !a.no_huge_pages;
+  so.commit_budget = !a.no_commit;
   so.direct_io = !a.buffered;
   so.io_depth = a.io_depth;
   so.io_engine = a.io_engine;
@@ -170,6 +171,7 @@ int run(const RunArgs& a) {
                                                            in.input_ids->as<int64_t>() + in.input_ids->numel())).c_str(), stdout);
       std::fflush(stdout);
     }
+    session->prepare_generate(*in.input_ids, a.new_tokens);
     for (int64_t rep = 0; rep < a.repeat; ++rep) primary = session->generate(*in.input_ids, gp);
     if (progress) std::fputc('\n', stderr);
     if (show) std::fputc('\n', stdout);
@@ -177,6 +179,7 @@ int run(const RunArgs& a) {
     j["generated_ids"] = all;
     if (tok) j["generated_text"] = tok->decode(all);
   } else {
+    session->prepare(in);
     for (int64_t rep = 0; rep < a.repeat; ++rep) primary = session->run(in);
     j["output"] = m.primary_output;
     j["output_shape"] = primary.shape;
@@ -280,6 +283,9 @@ Runner add_run(CLI::App& app) {
   c->add_flag("--no-prefetch", a->no_prefetch, "swap: no one-block prefetch");
   c->add_flag("--no-huge-pages", a->no_huge_pages,
               "Under a budget, read weights into 4 KiB pages only (default: 2 MiB transparent huge pages where the kernel has them)");
+  c->add_flag("--no-commit", a->no_commit,
+              "Under a budget, do not commit the plan's pages before the run (default: they are faulted in before "
+              "the clock starts, reported as prepare_ms, so that no pass pays for them)");
   c->add_flag("--buffered-io", a->buffered, "Read weights through the page cache instead of O_DIRECT");
   c->add_option("--io-depth", a->io_depth, "Direct reads in flight per weight file (default 32)")->check(CLI::Range(1, 256));
   c->add_option("--io-chunk", a->io_chunk, "Size of each direct read (default 4M)");

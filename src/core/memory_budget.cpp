@@ -10,8 +10,14 @@
 #include <cstring>
 #include <fstream>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "core/error.h"
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23  // Linux 5.14; older kernels answer EINVAL and get touched instead
+#endif
 
 namespace edgerun {
 
@@ -33,6 +39,13 @@ uint64_t round_to(uint64_t n, uint64_t unit) { return (n + unit - 1) / unit * un
 // Bytes charged for a request of n (0 counts as 1): whole 2 MiB units, or whole 4 KiB pages.
 uint64_t charged(uint64_t n, bool huge) {
   return round_to(n == 0 ? 1 : n, huge ? MemoryBudget::kHugePage : MemoryBudget::kPage);
+}
+
+// Faults in [p, p + n) for writing. MADV_POPULATE_WRITE does it in one call; where the kernel
+// lacks it, a write to each page does the same.
+void populate(char* p, uint64_t n) {
+  if (madvise(p, n, MADV_POPULATE_WRITE) == 0) return;
+  for (uint64_t i = 0; i < n; i += MemoryBudget::kPage) static_cast<volatile char*>(p)[i] = 0;
 }
 
 std::string read_sysfs(const char* path) {
@@ -129,7 +142,9 @@ void* MemoryBudget::try_take_locked(uint64_t size, bool huge) {
   if (!off) return nullptr;
   in_use_ += size;
   if (in_use_ > high_water_) high_water_ = in_use_;
+  const uint64_t kept_before = dirty_bytes_;
   undirty_locked(*off, size);
+  fresh_bytes_ += size - (kept_before - dirty_bytes_);
   trim_dirty_locked();
   return base_ + *off;
 }
@@ -168,6 +183,35 @@ Allocation MemoryBudget::acquire_blocking(uint64_t bytes, const char* what, Page
   return a;
 }
 
+uint64_t MemoryBudget::commit(uint64_t bytes, PageKind kind, int threads) {
+  const bool huge = huge_request(kind);
+  const uint64_t unit = huge ? kHugePage : kPage;
+  std::unique_lock<std::mutex> lk(mu_);
+  if (limit_ == kUnlimited || in_use_ + dirty_bytes_ >= limit_) return 0;
+  const uint64_t size = std::min(charged(bytes, huge), (limit_ - in_use_ - dirty_bytes_) / unit * unit);
+  if (size == 0) return 0;
+  std::optional<uint64_t> off = ranges(huge).take(size);
+  if (!off) return 0;
+  // Held as in use while populating (unlocked), so no request can take it or pass the limit;
+  // not a high-water mark: nothing uses it yet.
+  in_use_ += size;
+  lk.unlock();
+  char* p = base_ + origin(huge) + *off;
+  const uint64_t parts = std::max<uint64_t>(1, std::min<uint64_t>(threads, size / unit));
+  const uint64_t step = (size / unit + parts - 1) / parts * unit;
+  std::vector<std::thread> ts;
+  for (uint64_t b = step; b < size; b += step) ts.emplace_back(populate, p + b, std::min(step, size - b));
+  populate(p, std::min(step, size));
+  for (auto& t : ts) t.join();
+  lk.lock();
+  in_use_ -= size;
+  ER_CHECK(ranges(huge).give(*off, size), "MemoryBudget: committed range not taken");
+  keep_locked(*off + origin(huge), size);
+  lk.unlock();
+  cv_.notify_all();
+  return size;
+}
+
 void MemoryBudget::undirty_locked(uint64_t off, uint64_t size) {
   // The taken range is in use now: drop it from the free-but-resident set.
   const uint64_t end = off + size;
@@ -196,10 +240,21 @@ std::optional<uint64_t> MemoryBudget::take_kept_locked(uint64_t size, bool huge)
   for (auto it = dirty_.begin(); it != dirty_.end(); ++it)
     if (in_huge(it->first) == huge && it->second >= size && (best == dirty_.end() || it->second < best->second))
       best = it;
-  if (best == dirty_.end()) return std::nullopt;
-  const uint64_t off = best->first;
-  ER_CHECK(ranges(huge).take_at(off - origin(huge), size), "MemoryBudget: a kept range is not free");
-  return off;
+  if (best != dirty_.end()) {
+    const uint64_t off = best->first;
+    ER_CHECK(ranges(huge).take_at(off - origin(huge), size), "MemoryBudget: a kept range is not free");
+    return off;
+  }
+  // None holds it whole: start at the largest kept range that free space continues far enough,
+  // so that only the shortfall is fresh (a commit sized a little short, or a layer larger than
+  // the one freed before it, still reuses what is there).
+  std::vector<std::pair<uint64_t, uint64_t>> by_size;  // (length, offset)
+  for (const auto& [off, len] : dirty_)
+    if (in_huge(off) == huge) by_size.emplace_back(len, off);
+  std::sort(by_size.rbegin(), by_size.rend());
+  for (const auto& [len, off] : by_size)
+    if (ranges(huge).take_at(off - origin(huge), size)) return off;
+  return std::nullopt;
 }
 
 void MemoryBudget::keep_locked(uint64_t off, uint64_t size) {
@@ -270,6 +325,10 @@ uint64_t MemoryBudget::in_use() const {
 uint64_t MemoryBudget::high_water() const {
   std::lock_guard<std::mutex> lk(mu_);
   return high_water_;
+}
+uint64_t MemoryBudget::fresh_bytes() const {
+  std::lock_guard<std::mutex> lk(mu_);
+  return fresh_bytes_;
 }
 void MemoryBudget::reset_high_water() {
   std::lock_guard<std::mutex> lk(mu_);

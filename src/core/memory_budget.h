@@ -103,6 +103,14 @@ class MemoryBudget {
   // Waits until the request fits; throws BudgetError if it can never fit (larger than the limit)
   // or if cancel() was called while waiting.
   Allocation acquire_blocking(uint64_t bytes, const char* what, PageKind kind = PageKind::Small);
+  // Makes up to `bytes` more of a region resident now, as kept pages that later requests of that
+  // kind reuse without a fault, never passing the limit (bytes in use plus kept stay within it).
+  // Sessions commit their budget when they prepare, not while a pass runs: on a virtual machine
+  // whose host reclaims the guest's free memory (free page reporting), a fresh page costs the
+  // vCPU a host fault, measured here at ~0.5 GB/s, and inside a pass that stall lands on the
+  // compute's cores (docs/STREAMING.md). Populates with `threads` threads. No-op when unlimited
+  // (freed pages are not kept there). Returns the bytes committed.
+  uint64_t commit(uint64_t bytes, PageKind kind, int threads = 1);
   // Wakes every waiter of acquire_blocking with an error (used when a pipeline fails).
   void cancel();
   void reset_cancel();
@@ -113,6 +121,10 @@ class MemoryBudget {
   uint64_t resident_bytes() const;
   uint64_t high_water() const;
   void reset_high_water();
+  // Bytes handed out that were not resident (never touched, or handed back): each such page
+  // costs a fault and a clearing on first touch. Under a limit a steady stream should add
+  // almost none after its first pass; growth is what kept pages were meant to prevent.
+  uint64_t fresh_bytes() const;
   // The reserved address range (both regions), for checks that ask the kernel what is committed.
   const void* reservation() const { return base_; }
   uint64_t reservation_bytes() const { return huge_at_ * 2; }
@@ -147,6 +159,7 @@ class MemoryBudget {
   RangeAllocator huge_ranges_{0};  // offsets relative to huge_at_
   std::map<uint64_t, uint64_t> dirty_;  // freed ranges whose pages are still resident (coalesced)
   uint64_t dirty_bytes_ = 0;
+  uint64_t fresh_bytes_ = 0;
   uint64_t in_use_ = 0;
   uint64_t high_water_ = 0;
   bool cancelled_ = false;

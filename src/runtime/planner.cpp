@@ -139,6 +139,7 @@ PlanResult make_plan(const Graph& g, const WeightLoader& loader, const CostModel
     LayerFootprint fp = loader.footprint(static_cast<int32_t>(i));
     c.resident = fp.resident;
     c.peak = fp.peak;
+    c.huge = fp.huge;
     c.flops = g.layer_flops(static_cast<int32_t>(i), req.B, req.T, req.past);
     c.load_ms = c.bytes ? cm.load_ms(c.peak, static_cast<int32_t>(i)) : 0.0;
     c.load_latency_ms = c.bytes ? cm.load_latency_ms(c.peak, static_cast<int32_t>(i)) : 0.0;

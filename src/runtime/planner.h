@@ -31,6 +31,7 @@ struct PlanRequest {
 struct LayerCost {
   std::string name;
   uint64_t bytes = 0, resident = 0, peak = 0;
+  uint64_t huge = 0;  // the part of resident in huge pages (LayerFootprint::huge)
   double flops = 0, load_ms = 0, compute_ms = 0;
   double load_latency_ms = 0;  // part of load_ms during which the storage is not transferring
 };

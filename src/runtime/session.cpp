@@ -61,6 +61,22 @@ class SessionImpl final : public Session {
 
   const ModelSummary& summary() const override { return sum_; }
 
+  void prepare(const Inputs& in) override {
+    auto t0 = std::chrono::steady_clock::now();
+    RunRequest r = request(in);
+    PassShape shape{pass_batch(r), engine_->tokens_for(r), 0, false};
+    plan_for(engine_->activation_arena_bytes(shape), shape);
+    commit_plan();
+    prepare_ms_ += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  }
+
+  void prepare_generate(const HostArray& prompt, int64_t new_tokens) override {
+    auto t0 = std::chrono::steady_clock::now();
+    plan_generation(prompt, new_tokens, /*apply=*/true);
+    commit_plan();
+    prepare_ms_ += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  }
+
   HostArray run(const Inputs& in) override {
     auto t0 = std::chrono::steady_clock::now();
     RunRequest r = request(in);
@@ -111,6 +127,7 @@ class SessionImpl final : public Session {
     r.peak_rss_bytes = process_peak_rss_bytes();
     r.budget_bytes = budget_.limit();
     r.budget_high_water_bytes = budget_.high_water();
+    r.arena_fresh_bytes = budget_.fresh_bytes();
     r.bytes_read = s.bytes_read;
     r.tokens_generated = s.tokens_generated;
     r.tokens_per_s = latency_ms_ > 0 ? s.tokens_generated / (latency_ms_ / 1000.0) : 0;
@@ -125,6 +142,8 @@ class SessionImpl final : public Session {
     r.streamed_bytes = plan_.streamed_bytes;
     r.predicted_ms = plan_.predicted_ms;
     r.passes = s.passes;
+    r.prepare_ms = prepare_ms_;
+    r.committed_bytes = committed_;
     // Bound per pass: max(S/B, C) + fill, C the measured compute of this run per pass.
     if (s.passes > 0) {
       const double C = s.compute_ms / static_cast<double>(s.passes);
@@ -149,13 +168,15 @@ class SessionImpl final : public Session {
     Report r = report();
     nlohmann::json j = {{"latency_ms", r.latency_ms}, {"load_ms", r.load_ms}, {"compute_ms", r.compute_ms},
                         {"peak_rss_bytes", r.peak_rss_bytes}, {"budget_bytes", r.budget_bytes},
-                        {"budget_high_water_bytes", r.budget_high_water_bytes}, {"bytes_read", r.bytes_read},
+                        {"budget_high_water_bytes", r.budget_high_water_bytes},
+                        {"arena_fresh_bytes", r.arena_fresh_bytes}, {"bytes_read", r.bytes_read},
                         {"threads", r.threads}, {"blas_core", r.blas_core}, {"io_engine", r.io_engine},
                         {"huge_pages", r.huge_pages},
                         {"executor", r.executor},
                         {"agents", r.agents}, {"min_budget_bytes", r.min_budget_bytes},
                         {"fixed_baseline_bytes", r.fixed_baseline_bytes}, {"streamed_bytes", r.streamed_bytes},
                         {"predicted_ms", r.predicted_ms}, {"bound_ms", r.bound_ms}, {"passes", r.passes},
+                        {"prepare_ms", r.prepare_ms}, {"committed_bytes", r.committed_bytes},
                         {"weight_bytes", sum_.weight_bytes},
                         // compute of each run/generate call (--repeat K gives K): the first
                         // includes first-touch page faults, later ones are steady state
@@ -213,7 +234,26 @@ class SessionImpl final : public Session {
     pr.T = shape.T;
     pr.past = shape.past;
     plan_ = make_plan(mg_.graph, engine_->loader(), cost_, pr);
+    reserved_ = pr.reserved_bytes;
     if (apply && !same_plan(plan_.plan, engine_->plan())) engine_->set_plan(plan_.plan);
+  }
+
+  // Commits what the plan holds at its peak: the memory reserved before loads in small pages;
+  // the weight buffers split between huge and small pages as the streamed layers' footprints
+  // are. An estimate is enough: a short commit is reused in part (MemoryBudget::take_kept_locked)
+  // and an excess is handed back when the limit needs it.
+  void commit_plan() {
+    if (!opts_.commit_budget || budget_.limit() == MemoryBudget::kUnlimited) return;
+    const int threads = std::max(1, kernels::get_blas_threads());
+    const uint64_t weights = plan_.predicted_peak > reserved_ ? plan_.predicted_peak - reserved_ : 0;
+    double huge = 0, all = 0;
+    for (size_t i = 0; i < plan_.layers.size(); ++i) {
+      huge += static_cast<double>(plan_.layers[i].huge);
+      all += static_cast<double>(plan_.layers[i].resident);
+    }
+    const uint64_t in_huge = all > 0 ? static_cast<uint64_t>(static_cast<double>(weights) * huge / all) : 0;
+    if (in_huge > 0) committed_ += budget_.commit(in_huge, PageKind::Huge, threads);
+    committed_ += budget_.commit(reserved_ + (weights - std::min(weights, in_huge)), PageKind::Small, threads);
   }
 
   void finish(std::chrono::steady_clock::time_point t0) {
@@ -258,6 +298,9 @@ class SessionImpl final : public Session {
   uint64_t baseline_ = 0;
   std::string io_engine_ = "buffered";  // how weights are read (io/direct_reader.h read_engine)
   double latency_ms_ = 0;
+  double prepare_ms_ = 0;
+  uint64_t reserved_ = 0;   // the last plan's memory reserved before loads
+  uint64_t committed_ = 0;  // bytes commit_plan() made resident
   std::vector<double> call_compute_ms_;
 };
 }  // namespace

@@ -56,6 +56,7 @@ struct LayerFootprint {
   uint64_t resident = 0;
   uint64_t peak = 0;
   uint64_t limited_peak = 0;  // peak under any limited budget (huge-page rounding; minimum budget)
+  uint64_t huge = 0;          // the part of resident (and peak) in huge pages under this budget
 };
 
 class WeightLoader {
