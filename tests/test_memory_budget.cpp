@@ -256,7 +256,8 @@ TEST(MemoryBudget, CommittedPagesNeverPassTheLimitWithHugeAndSmallRequests) {
     if (!held.empty() && (g() % 3 == 0 || b.in_use() + b.granted(bytes, kind) > limit)) {
       held.erase(held.begin() + static_cast<long>(g() % held.size()));
     } else {
-      held.push_back(b.acquire(bytes, "x", kind));
+      // Blocking requests may be served from kept huge units (whole units, charged as such).
+      held.push_back(g() % 2 ? b.acquire(bytes, "x", kind) : b.acquire_blocking(bytes, "x", kind));
       std::memset(held.back().data(), 0xab, held.back().size());  // touch: pages become resident
     }
     ASSERT_LE(b.resident_bytes(), limit);
@@ -310,4 +311,29 @@ TEST(MemoryBudget, ARequestLargerThanEveryKeptRangeStartsInOne) {
   auto c = b.acquire(5 * 4096, "c");
   EXPECT_EQ(c.data(), at);
   EXPECT_EQ(b.fresh_bytes(), fresh + 2 * 4096);
+}
+
+TEST(MemoryBudget, ABlockingSmallRequestAtTheLimitTakesKeptHugeUnits) {
+  // The budget is full of kept huge pages: fresh small pages would push some out, and the next
+  // large load would fault them in again. A blocking request gets whole kept units instead; a
+  // non-blocking one keeps its exact charge (a later non-blocking request could otherwise be
+  // refused by the rounding).
+  const uint64_t H = MemoryBudget::kHugePage;
+  MemoryBudget b(8 * H);
+  if (!b.huge_pages()) GTEST_SKIP() << "no transparent huge pages of 2 MiB on this kernel";
+  {
+    auto a = b.acquire(8 * H, "a", PageKind::Huge);
+    std::memset(a.data(), 1, a.size());
+  }
+  const uint64_t fresh = b.fresh_bytes();
+  auto s = b.acquire_blocking(H + 4096, "s");
+  EXPECT_EQ(s.size(), 2 * H);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(s.data()) % H, 0u);
+  EXPECT_EQ(b.fresh_bytes(), fresh);
+  EXPECT_EQ(b.resident_bytes(), 8 * H);
+  s.reset();
+  auto n = b.acquire(H + 4096, "n");
+  EXPECT_EQ(n.size(), H + 4096);
+  EXPECT_EQ(b.fresh_bytes(), fresh + H + 4096);
+  EXPECT_LE(b.resident_bytes(), 8 * H);
 }

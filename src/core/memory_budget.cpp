@@ -132,9 +132,20 @@ MemoryBudget::~MemoryBudget() {
   if (map_) munmap(map_, reserved_);
 }
 
-void* MemoryBudget::try_take_locked(uint64_t size, bool huge) {
+void* MemoryBudget::try_take_locked(uint64_t& size, bool huge, bool may_round) {
   if (limit_ != kUnlimited && in_use_ + size > limit_) return nullptr;
-  std::optional<uint64_t> off = take_kept_locked(size, huge);
+  std::optional<uint64_t> off = take_kept_locked(size, huge, /*whole=*/true);
+  if (!off && may_round && !huge && huge_ && in_use_ + dirty_bytes_ + size > limit_) {
+    // Fresh small pages would push kept huge pages out (trim), and the next large load would
+    // fault them in again: on a VM whose host reclaims free guest memory, at ~0.5 GB/s (GPT-2
+    // Medium at 10%: 18 MiB a token, for its 4 MiB position table and last LM-head chunk).
+    // Take whole units of a kept huge range instead, charged as such, when the limit has room
+    // for the rounding now. Only for blocking requests: a later one waits a little longer for
+    // the rounding, where a non-blocking one could have been refused.
+    const uint64_t units = charged(size, true);
+    if (in_use_ + units <= limit_ && (off = take_kept_locked(units, true, /*whole=*/true))) size = units;
+  }
+  if (!off) off = take_kept_locked(size, huge);
   if (!off) {
     off = ranges(huge).take(size);
     if (off) *off += origin(huge);
@@ -150,9 +161,9 @@ void* MemoryBudget::try_take_locked(uint64_t size, bool huge) {
 }
 
 Allocation MemoryBudget::acquire(uint64_t bytes, const char* what, PageKind kind) {
-  const uint64_t size = granted(bytes, kind);
+  uint64_t size = granted(bytes, kind);
   std::lock_guard<std::mutex> lk(mu_);
-  void* p = try_take_locked(size, huge_request(kind));
+  void* p = try_take_locked(size, huge_request(kind), /*may_round=*/false);
   if (!p) {
     if (limit_ != kUnlimited && in_use_ + size > limit_)
       ER_THROW(BudgetError, "memory budget exceeded: ", what, " needs ", human(size), " but ",
@@ -168,13 +179,13 @@ Allocation MemoryBudget::acquire(uint64_t bytes, const char* what, PageKind kind
 }
 
 Allocation MemoryBudget::acquire_blocking(uint64_t bytes, const char* what, PageKind kind) {
-  const uint64_t size = granted(bytes, kind);
+  uint64_t size = granted(bytes, kind);
   if (limit_ != kUnlimited && size > limit_)
     ER_THROW(BudgetError, what, " needs ", human(size), ", more than the whole budget of ",
              human(limit_));
   std::unique_lock<std::mutex> lk(mu_);
   void* p = nullptr;
-  cv_.wait(lk, [&] { return cancelled_ || (p = try_take_locked(size, huge_request(kind))) != nullptr; });
+  cv_.wait(lk, [&] { return cancelled_ || (p = try_take_locked(size, huge_request(kind), /*may_round=*/true)) != nullptr; });
   if (!p) ER_THROW(BudgetError, "wait for ", what, " cancelled");
   Allocation a;
   a.owner_ = this;
@@ -231,7 +242,7 @@ void MemoryBudget::undirty_locked(uint64_t off, uint64_t size) {
   }
 }
 
-std::optional<uint64_t> MemoryBudget::take_kept_locked(uint64_t size, bool huge) {
+std::optional<uint64_t> MemoryBudget::take_kept_locked(uint64_t size, bool huge, bool whole) {
   // Best fit among the freed ranges whose pages are still resident: reusing them costs no page
   // fault (a fresh page costs a fault and a clearing, which on 2 cores competes with compute),
   // and the tightest fit keeps the other kept ranges whole. Transformer layers repeat their
@@ -245,6 +256,7 @@ std::optional<uint64_t> MemoryBudget::take_kept_locked(uint64_t size, bool huge)
     ER_CHECK(ranges(huge).take_at(off - origin(huge), size), "MemoryBudget: a kept range is not free");
     return off;
   }
+  if (whole) return std::nullopt;
   // None holds it whole: start at the largest kept range that free space continues far enough,
   // so that only the shortfall is fresh (a commit sized a little short, or a layer larger than
   // the one freed before it, still reuses what is there).

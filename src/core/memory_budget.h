@@ -101,7 +101,8 @@ class MemoryBudget {
   // it now.
   Allocation acquire(uint64_t bytes, const char* what, PageKind kind = PageKind::Small);
   // Waits until the request fits; throws BudgetError if it can never fit (larger than the limit)
-  // or if cancel() was called while waiting.
+  // or if cancel() was called while waiting. A small request that would otherwise push kept
+  // huge pages out may get whole units of them instead (granted rounded up; see try_take_locked).
   Allocation acquire_blocking(uint64_t bytes, const char* what, PageKind kind = PageKind::Small);
   // Makes up to `bytes` more of a region resident now, as kept pages that later requests of that
   // kind reuse without a fault, never passing the limit (bytes in use plus kept stay within it).
@@ -134,8 +135,11 @@ class MemoryBudget {
  private:
   friend class Allocation;
   void release(void* p, uint64_t size);
-  void* try_take_locked(uint64_t size, bool huge);
-  std::optional<uint64_t> take_kept_locked(uint64_t size, bool huge);
+  // size: bytes charged; a small request served from kept huge units (may_round) comes back
+  // rounded to them.
+  void* try_take_locked(uint64_t& size, bool huge, bool may_round);
+  // whole: only a kept range that holds the request whole (no fresh pages at all).
+  std::optional<uint64_t> take_kept_locked(uint64_t size, bool huge, bool whole = false);
   bool in_huge(uint64_t off) const { return off >= huge_at_; }
   // Whether a request of this kind is served from the huge region here.
   bool huge_request(PageKind kind) const { return kind == PageKind::Huge && huge_; }
