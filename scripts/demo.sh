@@ -5,7 +5,7 @@
 #     and Taylor attention), in fp32 and in 16-bit fixed point;
 #  3. show the memory budget at work: a 420 MB BERT-base (random weights from `edgerun synth`,
 #     generated once and cached) run resident, then streamed by pipeload at 10% of its weights,
-#     with peak memory and the ratio to the physical bound.
+#     with peak memory and the ratio to the physical bound (B from `edgerun iobench`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -33,6 +33,9 @@ if [[ ! -f "$BERT/config.json" ]]; then
   $ER synth bert-base --out "$BERT" --force
 fi
 IDS=$(seq -s, 1000 1127)   # 128 tokens
+echo
+echo "== 3. the storage's cold read bandwidth B (edgerun iobench), recorded for the physical bound =="
+$ER iobench "$BERT/model.safetensors" --bytes 256M --depths 32 --block-sizes 4M 2>&1 | grep -E "recorded|read_bytes_per_s"
 echo
 echo "== 3. bert-base (sequence 128), resident: all weights in memory =="
 $ER run "$BERT" --ids "$IDS" --executor resident --threads 2 >/dev/null

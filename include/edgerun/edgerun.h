@@ -83,6 +83,8 @@ struct Report {
   uint64_t streamed_bytes = 0;          // weight bytes read per steady-state pass
   double predicted_ms = 0;
   double bound_ms = 0;                  // physical lower bound max(S/B, C) + fill for this run
+  double read_bytes_per_s = 0;          // B of the bound and the plan
+  std::string read_bandwidth_source;    // "iobench <when>" (recorded), "cost model FILE" or "default"
   int64_t passes = 0;
   double prepare_ms = 0;                // prepare(): planning and committing the budget (not in latency_ms)
   uint64_t committed_bytes = 0;         // budget pages prepare() made resident before any pass

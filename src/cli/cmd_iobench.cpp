@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "core/error.h"
+#include "io/bandwidth_record.h"
 #include "io/iobench.h"
 
 namespace edgerun::cli {
@@ -22,8 +23,12 @@ struct IoBenchArgs {
   int repeat = 1;
   bool json = false;
   bool buffered = false;
+  bool no_record = false;
   std::string engine = "auto";
 };
+
+// Measurements smaller than this say more about the first reads' latency than the bandwidth.
+constexpr uint64_t kRecordMinBytes = 64ull << 20;
 
 std::vector<std::string> split_commas(const std::string& s) {
   std::vector<std::string> out;
@@ -66,6 +71,13 @@ int iobench(const IoBenchArgs& a) {
   o.repeat = a.repeat;
   o.progress = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
   IoBenchResult r = run_iobench(a.file, o);
+  // Direct reads only: a buffered measurement is of the page cache, not the device.
+  std::string recorded;
+  if (!a.no_record && r.direct && r.bytes >= kRecordMinBytes && record_bandwidth(a.file, r.read_bytes_per_s)) {
+    recorded = bandwidth_record_path();
+    std::fprintf(stderr, "recorded %.2f GB/s for this device in %s (runs plan and report their bound with it)\n",
+                 r.read_bytes_per_s / 1e9, recorded.c_str());
+  }
 
   if (a.json) {
     nlohmann::json grid = nlohmann::json::array();
@@ -84,6 +96,7 @@ int iobench(const IoBenchArgs& a) {
                         {"engine", r.engine},
                         {"repeat", a.repeat},
                         {"read_bytes_per_s", r.read_bytes_per_s},
+                        {"recorded_in", recorded.empty() ? nlohmann::json() : nlohmann::json(recorded)},
                         {"best", {{"depth", b.depth}, {"block_bytes", b.block_bytes}}},
                         {"grid", grid}};
     std::printf("%s\n", j.dump(2).c_str());
@@ -116,6 +129,10 @@ Runner add_iobench(CLI::App& app) {
   c->add_option("--repeat", a->repeat, "Measurements per configuration; reports the median");
   c->add_flag("--json", a->json, "Print JSON");
   c->add_flag("--buffered", a->buffered, "Read through the page cache instead of O_DIRECT");
+  c->add_flag("--no-record", a->no_record,
+              "Do not record the result for this device (default: direct measurements of 64 MiB or more are "
+              "recorded in $EDGERUN_CACHE_DIR, $XDG_CACHE_HOME/edgerun or ~/.cache/edgerun, and `run` and `plan` "
+              "use them as the storage bandwidth)");
   return [a] { return iobench(*a); };
 }
 

@@ -244,8 +244,13 @@ int run(const RunArgs& a) {
                  budget ? (std::to_string(static_cast<int64_t>(budget / mib)) + " MiB").c_str() : "unlimited",
                  j["threads"].get<int>(), j["blas_core"].get<std::string>().c_str());
     if (j["bound_ms"].get<double>() > 0 && j["streamed_bytes"].get<uint64_t>() > 0)
-      std::fprintf(stderr, "; %.2fx the physical bound (%.1f ms)", j["latency_ms"].get<double>() / j["passes"].get<double>() / j["bound_ms"].get<double>(),
-                   j["bound_ms"].get<double>());
+      std::fprintf(stderr, "; %.2fx the physical bound (%.1f ms, B %.2f GB/s: %s)",
+                   j["latency_ms"].get<double>() / j["passes"].get<double>() / j["bound_ms"].get<double>(),
+                   j["bound_ms"].get<double>(), j["read_bytes_per_s"].get<double>() / 1e9,
+                   j["read_bandwidth_source"].get<std::string>().c_str());
+    if (j["committed_bytes"].get<uint64_t>() > 0)
+      std::fprintf(stderr, "\n  prepared in %.1f ms before the run: %.1f MiB of the budget committed",
+                   j["prepare_ms"].get<double>(), j["committed_bytes"].get<double>() / mib);
     std::fputc('\n', stderr);
   }
   return 0;

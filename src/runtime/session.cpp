@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "edgerun/edgerun.h"
 #include "formats/npy.h"
+#include "io/bandwidth_record.h"
 #include "io/direct_reader.h"
 #include "io/file.h"
 #include "kernels/cpu/kernels.h"
@@ -44,8 +45,16 @@ class SessionImpl final : public Session {
     kind_ = parse_executor(o.executor);
     if (o.agents < 0 || o.agents > 64) ER_THROW(InputError, "--agents must be in [1, 64]");
     if (!o.trace_path.empty()) trace_ = std::make_unique<Trace>(&budget_);
-    if (!o.cost_model_path.empty())
+    if (!o.cost_model_path.empty()) {
       cost_ = CostModel::from_json(read_text_file(o.cost_model_path), o.cost_model_path);
+      bw_source_ = "cost model " + o.cost_model_path;
+    } else if (o.direct_io && !mg_.weights.files.empty()) {
+      // The device's bandwidth as `edgerun iobench` last measured it, where it has.
+      if (auto rec = recorded_bandwidth(mg_.weights.files.front().path())) {
+        cost_.read_bytes_per_s = rec->read_bytes_per_s;
+        bw_source_ = "iobench " + rec->measured_at;
+      }
+    }
     EngineOptions eo;
     eo.threads = o.threads;
     eo.trace = trace_.get();
@@ -143,6 +152,8 @@ class SessionImpl final : public Session {
     r.predicted_ms = plan_.predicted_ms;
     r.passes = s.passes;
     r.prepare_ms = prepare_ms_;
+    r.read_bytes_per_s = cost_.read_bytes_per_s;
+    r.read_bandwidth_source = bw_source_;
     r.committed_bytes = committed_;
     // Bound per pass: max(S/B, C) + fill, C the measured compute of this run per pass.
     if (s.passes > 0) {
@@ -177,6 +188,7 @@ class SessionImpl final : public Session {
                         {"fixed_baseline_bytes", r.fixed_baseline_bytes}, {"streamed_bytes", r.streamed_bytes},
                         {"predicted_ms", r.predicted_ms}, {"bound_ms", r.bound_ms}, {"passes", r.passes},
                         {"prepare_ms", r.prepare_ms}, {"committed_bytes", r.committed_bytes},
+                        {"read_bytes_per_s", r.read_bytes_per_s}, {"read_bandwidth_source", r.read_bandwidth_source},
                         {"weight_bytes", sum_.weight_bytes},
                         // compute of each run/generate call (--repeat K gives K): the first
                         // includes first-touch page faults, later ones are steady state
@@ -299,6 +311,7 @@ class SessionImpl final : public Session {
   std::string io_engine_ = "buffered";  // how weights are read (io/direct_reader.h read_engine)
   double latency_ms_ = 0;
   double prepare_ms_ = 0;
+  std::string bw_source_ = "default";  // where cost_.read_bytes_per_s came from
   uint64_t reserved_ = 0;   // the last plan's memory reserved before loads
   uint64_t committed_ = 0;  // bytes commit_plan() made resident
   std::vector<double> call_compute_ms_;

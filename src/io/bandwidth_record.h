@@ -1,0 +1,27 @@
+// The storage bandwidth `edgerun iobench` measured, recorded per device so that runs can plan
+// with it and report their physical bound against it (DESIGN.md: max(S/B, C) + fill, B from
+// iobench) instead of the cost model's default. One small JSON file,
+// $EDGERUN_CACHE_DIR/iobench.json (else $XDG_CACHE_HOME/edgerun, else ~/.cache/edgerun), keyed by
+// the device (st_dev) that holds the file measured.
+#pragma once
+#include <optional>
+#include <string>
+
+namespace edgerun {
+
+struct RecordedBandwidth {
+  double read_bytes_per_s = 0;
+  std::string measured_at;  // UTC, ISO 8601
+  std::string file;         // the file iobench read
+};
+
+// The record file's path; empty when no directory can be named (no HOME).
+std::string bandwidth_record_path();
+// What iobench last recorded for the device holding `file`; nullopt when nothing was (or the
+// record cannot be read: it is a cache, never an error).
+std::optional<RecordedBandwidth> recorded_bandwidth(const std::string& file);
+// Records a direct-I/O measurement for the device holding `file` (atomically: write, rename).
+// Returns false, changing nothing, where the directory cannot be written.
+bool record_bandwidth(const std::string& file, double read_bytes_per_s);
+
+}  // namespace edgerun
