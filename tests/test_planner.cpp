@@ -1,5 +1,6 @@
 // Planner's pipeload simulation: a load's fixed latency is hidden by a second loading agent,
-// never by the first alone, and the storage transfers one layer at a time whatever the agents.
+// never by the first alone, and the storage transfers one layer at a time whatever the agents;
+// its memory peak follows the loaders' window.
 #include <gtest/gtest.h>
 
 #include <vector>
@@ -43,4 +44,24 @@ TEST(PlannerPipeload, SecondAgentHidesTheLoadLatency) {
 TEST(PlannerPipeload, WithoutLatencyAgentsChangeNothing) {
   const auto L = alike_layers(6, 4.0, 0.0, 1.0);
   EXPECT_DOUBLE_EQ(predicted(L, 1), predicted(L, 3));
+}
+
+TEST(PlannerPipeload, PredictedPeakFollowsTheLoadersWindow) {
+  // Compute-bound (1 ms loads, 10 ms compute): unlimited, loads would all run ahead; the loaders
+  // stay pipeload_lookahead(agents) layers ahead, and a layer whose compute ends as the next
+  // load is granted may not be freed yet. So agents + 2 ahead, plus the one computing, plus the
+  // one finishing: 2 agents hold at most 5 layers, 1 agent 4; and under a budget of 3 layers,
+  // the budget.
+  const auto L = alike_layers(20, 1.0, 0.0, 10.0);
+  const uint64_t layer = 1 << 20, reserved = 4096;
+  auto peak = [&](int agents, uint64_t budget) {
+    ExecPlan p;
+    p.kind = ExecutorKind::Pipeload;
+    p.agents = agents;
+    p.pinned.assign(L.size(), false);
+    return simulate_plan(p, L, reserved, budget, true).second;
+  };
+  EXPECT_EQ(peak(2, 0), reserved + 5 * layer);
+  EXPECT_EQ(peak(1, 0), reserved + 4 * layer);
+  EXPECT_EQ(peak(2, reserved + 3 * layer), reserved + 3 * layer);
 }

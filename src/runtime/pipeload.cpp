@@ -27,7 +27,7 @@ class PipeloadSource final : public LayerSource {
  public:
   PipeloadSource(const ExecPlan& plan, Graph& g, WeightLoader& loader, MemoryBudget& budget, Trace* trace)
       : g_(g), loader_(loader), budget_(budget), trace_(trace), agents_(plan.agents < 1 ? 1 : plan.agents),
-        lookahead_(agents_ + 2), pinned_(plan.pinned), res_(g.layers.size()), ready_(g.layers.size(), false),
+        lookahead_(pipeload_lookahead(agents_)), pinned_(plan.pinned), res_(g.layers.size()), ready_(g.layers.size(), false),
         loading_(g.layers.size(), false) {
     if (pinned_.empty()) pinned_.assign(g.layers.size(), false);
   }

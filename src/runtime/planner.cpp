@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/memory_budget.h"
+#include "runtime/pipeload.h"
 #include "runtime/weight_loader.h"
 
 namespace edgerun {
@@ -33,22 +34,32 @@ std::pair<double, uint64_t> sim_pipeload(const ExecPlan& p, const std::vector<La
   double storage_free = 0, compute_end = 0, last_grant = 0;
   uint64_t peak = reserved + pinned_bytes;
   const uint64_t cap = budget ? budget : std::numeric_limits<uint64_t>::max();
+  // Compute ends of the layers this pass loads, in order: a load is granted only once the
+  // compute is within pipeload_lookahead layers of it, as the loaders are held.
+  const size_t window = static_cast<size_t>(pipeload_lookahead(p.agents));
+  std::vector<double> loaded_done;
   for (size_t i = 0; i < n; ++i) {
     double ready = 0;
-    if (first || !p.pinned[i]) {
+    const bool loads = first || !p.pinned[i];
+    if (loads) {
       auto a = std::min_element(agent_free.begin(), agent_free.end());
       double t = std::max(*a, last_grant);
+      if (loaded_done.size() >= window) t = std::max(t, loaded_done[loaded_done.size() - window]);
       // wait for frees until the layer's peak fits
       std::sort(held.begin(), held.end());
-      auto in_use_at = [&](double when) {
+      // still_freeing: count layers whose compute ends at `when` too. The daemon frees them
+      // after the compute is done, so a load granted at that instant may come first where the
+      // budget has room for both (the grant only waits for the free where it has not).
+      auto in_use_at = [&](double when, bool still_freeing = false) {
         uint64_t u = reserved + pinned_bytes;
         for (auto& h : held)
-          if (h.first > when) u += h.second;
+          if (h.first > when || (still_freeing && h.first == when)) u += h.second;
         return u;
       };
       size_t k = 0;
       while (in_use_at(t) + L[i].peak > cap && k < held.size()) t = std::max(t, held[k++].first);
-      peak = std::max(peak, in_use_at(t) + L[i].peak);
+      const uint64_t racing = in_use_at(t, true) + L[i].peak;
+      peak = std::max(peak, racing <= cap ? racing : in_use_at(t) + L[i].peak);
       last_grant = t;
       double start = std::max(t + L[i].load_latency_ms, storage_free);
       storage_free = start + (L[i].load_ms - L[i].load_latency_ms);
@@ -57,9 +68,10 @@ std::pair<double, uint64_t> sim_pipeload(const ExecPlan& p, const std::vector<La
     }
     double start = std::max(compute_end, ready);
     compute_end = start + L[i].compute_ms;
+    if (loads) loaded_done.push_back(compute_end);
     // Pinned layers loaded in the first pass are never freed; in later passes they are already
     // counted in pinned_bytes.
-    if (first || !p.pinned[i])
+    if (loads)
       held.emplace_back(p.pinned[i] ? std::numeric_limits<double>::infinity() : compute_end, L[i].resident);
   }
   return {compute_end, peak};
