@@ -17,6 +17,7 @@ import shlex
 import statistics
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import streaming  # noqa: E402  (make_cold)
@@ -31,6 +32,9 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--edgerun", default=os.path.join(REPO, "build", "edgerun"))
     ap.add_argument("--json", help="write every run's report here")
+    ap.add_argument("--pause", type=float, default=0.0,
+                    help="seconds to sleep before each run, after the drop: time for a VM's host to take "
+                         "back the memory the previous process freed (free page reporting)")
     a = ap.parse_args()
     cfgs = []
     for c in a.configs:
@@ -44,6 +48,7 @@ def main():
             left = streaming.make_cold(a.model)
             if left:
                 sys.exit(f"{left} pages of the model stayed cached after the drop")
+            time.sleep(a.pause)
             cmd = [a.edgerun, "run", a.model, "--input", os.path.join(a.model, "bench_input.npy"), "--json"]
             if "--threads" not in args:
                 cmd += ["--threads", "2"]
@@ -58,7 +63,9 @@ def main():
         rate = statistics.median(j["bytes_read"] / j["latency_ms"] / 1e6 for j in js)
         print(f"{label}: latency {statistics.median(lat):.0f} ms ({min(lat):.0f}-{max(lat):.0f}), "
               f"compute {statistics.median(comp):.0f} ms, read {js[0]['bytes_read'] / 1e9:.3f} GB "
-              f"({rate:.2f} GB/s), peak RSS {max(j['peak_rss_bytes'] for j in js) / 2**20:.0f} MiB; "
+              f"({rate:.2f} GB/s), prepare {statistics.median(j.get('prepare_ms', 0.0) for j in js):.0f} ms, "
+              f"process wall {statistics.median(j['wall_ms'] for j in js):.0f} ms, "
+              f"peak RSS {max(j['peak_rss_bytes'] for j in js) / 2**20:.0f} MiB; "
               f"runs {[round(x) for x in lat]}")
     if a.json:
         with open(a.json, "w") as f:
