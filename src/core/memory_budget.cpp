@@ -134,7 +134,7 @@ MemoryBudget::~MemoryBudget() {
 
 void* MemoryBudget::try_take_locked(uint64_t& size, bool huge, bool may_round) {
   if (limit_ != kUnlimited && in_use_ + size > limit_) return nullptr;
-  std::optional<uint64_t> off = take_kept_locked(size, huge, /*whole=*/true);
+  std::optional<uint64_t> off = take_kept_locked(size, huge);
   if (!off && may_round && !huge && huge_ && in_use_ + dirty_bytes_ + size > limit_) {
     // Fresh small pages would push kept huge pages out (trim), and the next large load would
     // fault them in again: on a VM whose host reclaims free guest memory, at ~0.5 GB/s (GPT-2
@@ -143,9 +143,9 @@ void* MemoryBudget::try_take_locked(uint64_t& size, bool huge, bool may_round) {
     // for the rounding now. Only for blocking requests: a later one waits a little longer for
     // the rounding, where a non-blocking one could have been refused.
     const uint64_t units = charged(size, true);
-    if (in_use_ + units <= limit_ && (off = take_kept_locked(units, true, /*whole=*/true))) size = units;
+    if (in_use_ + units <= limit_ && (off = take_kept_locked(units, true))) size = units;
   }
-  if (!off) off = take_kept_locked(size, huge);
+  if (!off) off = take_extending_kept_locked(size, huge);
   if (!off) {
     off = ranges(huge).take(size);
     if (off) *off += origin(huge);
@@ -242,7 +242,7 @@ void MemoryBudget::undirty_locked(uint64_t off, uint64_t size) {
   }
 }
 
-std::optional<uint64_t> MemoryBudget::take_kept_locked(uint64_t size, bool huge, bool whole) {
+std::optional<uint64_t> MemoryBudget::take_kept_locked(uint64_t size, bool huge) {
   // Best fit among the freed ranges whose pages are still resident: reusing them costs no page
   // fault (a fresh page costs a fault and a clearing, which on 2 cores competes with compute),
   // and the tightest fit keeps the other kept ranges whole. Transformer layers repeat their
@@ -251,15 +251,16 @@ std::optional<uint64_t> MemoryBudget::take_kept_locked(uint64_t size, bool huge,
   for (auto it = dirty_.begin(); it != dirty_.end(); ++it)
     if (in_huge(it->first) == huge && it->second >= size && (best == dirty_.end() || it->second < best->second))
       best = it;
-  if (best != dirty_.end()) {
-    const uint64_t off = best->first;
-    ER_CHECK(ranges(huge).take_at(off - origin(huge), size), "MemoryBudget: a kept range is not free");
-    return off;
-  }
-  if (whole) return std::nullopt;
-  // None holds it whole: start at the largest kept range that free space continues far enough,
-  // so that only the shortfall is fresh (a commit sized a little short, or a layer larger than
-  // the one freed before it, still reuses what is there).
+  if (best == dirty_.end()) return std::nullopt;
+  const uint64_t off = best->first;
+  ER_CHECK(ranges(huge).take_at(off - origin(huge), size), "MemoryBudget: a kept range is not free");
+  return off;
+}
+
+std::optional<uint64_t> MemoryBudget::take_extending_kept_locked(uint64_t size, bool huge) {
+  // No kept range holds the request whole: start at the largest one that free space continues
+  // far enough, so that only the shortfall is fresh (a commit sized a little short, or a layer
+  // larger than the one freed before it, still reuses what is there).
   std::vector<std::pair<uint64_t, uint64_t>> by_size;  // (length, offset)
   for (const auto& [off, len] : dirty_)
     if (in_huge(off) == huge) by_size.emplace_back(len, off);

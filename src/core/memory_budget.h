@@ -138,8 +138,10 @@ class MemoryBudget {
   // size: bytes charged; a small request served from kept huge units (may_round) comes back
   // rounded to them.
   void* try_take_locked(uint64_t& size, bool huge, bool may_round);
-  // whole: only a kept range that holds the request whole (no fresh pages at all).
-  std::optional<uint64_t> take_kept_locked(uint64_t size, bool huge, bool whole = false);
+  // The best-fitting kept range that holds the request whole (no fresh pages at all).
+  std::optional<uint64_t> take_kept_locked(uint64_t size, bool huge);
+  // A range starting in the largest kept one that free space continues (only the rest fresh).
+  std::optional<uint64_t> take_extending_kept_locked(uint64_t size, bool huge);
   bool in_huge(uint64_t off) const { return off >= huge_at_; }
   // Whether a request of this kind is served from the huge region here.
   bool huge_request(PageKind kind) const { return kind == PageKind::Huge && huge_; }

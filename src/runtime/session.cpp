@@ -37,6 +37,10 @@ uint64_t budget_from(const SessionOptions& o, uint64_t weight_bytes) {
   return o.budget_bytes;
 }
 
+double ms_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
 class SessionImpl final : public Session {
  public:
   SessionImpl(const std::string& dir, const SessionOptions& o)
@@ -72,25 +76,21 @@ class SessionImpl final : public Session {
 
   void prepare(const Inputs& in) override {
     auto t0 = std::chrono::steady_clock::now();
-    RunRequest r = request(in);
-    PassShape shape{pass_batch(r), engine_->tokens_for(r), 0, false};
-    plan_for(engine_->activation_arena_bytes(shape), shape);
+    plan_run(in);
     commit_plan();
-    prepare_ms_ += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    prepare_ms_ += ms_since(t0);
   }
 
   void prepare_generate(const HostArray& prompt, int64_t new_tokens) override {
     auto t0 = std::chrono::steady_clock::now();
     plan_generation(prompt, new_tokens, /*apply=*/true);
     commit_plan();
-    prepare_ms_ += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    prepare_ms_ += ms_since(t0);
   }
 
   HostArray run(const Inputs& in) override {
     auto t0 = std::chrono::steady_clock::now();
-    RunRequest r = request(in);
-    PassShape shape{pass_batch(r), engine_->tokens_for(r), 0, false};
-    plan_for(engine_->activation_arena_bytes(shape), shape);
+    RunRequest r = plan_run(in);
     const double c0 = engine_->stats().compute_ms;
     HostArray out = engine_->forward(r);
     call_compute_ms_.push_back(engine_->stats().compute_ms - c0);
@@ -121,9 +121,7 @@ class SessionImpl final : public Session {
   }
 
   std::string plan_json(const Inputs& in) override {
-    RunRequest r = request(in);
-    PassShape shape{pass_batch(r), engine_->tokens_for(r), 0, false};
-    plan_for(engine_->activation_arena_bytes(shape), shape, /*apply=*/false);
+    plan_run(in, /*apply=*/false);
     return plan_.to_json();
   }
 
@@ -233,6 +231,14 @@ class SessionImpl final : public Session {
              {B, 1, total - 1, true}, apply, passes);
   }
 
+  // Plans one forward pass over `in` (its batch and tokens); returns the request it checked.
+  RunRequest plan_run(const Inputs& in, bool apply = true) {
+    RunRequest r = request(in);
+    PassShape shape{pass_batch(r), engine_->tokens_for(r), 0, false};
+    plan_for(engine_->activation_arena_bytes(shape), shape, apply);
+    return r;
+  }
+
   // passes_per_call: forward passes one call makes (generation: one per new token).
   void plan_for(uint64_t reserved, const PassShape& shape, bool apply = true, int64_t passes_per_call = 1) {
     PlanRequest pr;
@@ -252,7 +258,7 @@ class SessionImpl final : public Session {
 
   // Commits what the plan holds at its peak: the memory reserved before loads in small pages;
   // the weight buffers split between huge and small pages as the streamed layers' footprints
-  // are. An estimate is enough: a short commit is reused in part (MemoryBudget::take_kept_locked)
+  // are. An estimate is enough: a short commit is reused in part (MemoryBudget::take_extending_kept_locked)
   // and an excess is handed back when the limit needs it.
   void commit_plan() {
     if (!opts_.commit_budget || budget_.limit() == MemoryBudget::kUnlimited) return;
@@ -269,7 +275,7 @@ class SessionImpl final : public Session {
   }
 
   void finish(std::chrono::steady_clock::time_point t0) {
-    latency_ms_ += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    latency_ms_ += ms_since(t0);
     // The baseline is what the process holds outside the budget. Reader and agent threads and
     // BLAS buffers only exist once a pass has run, so re-measure it after each one.
     const uint64_t rss = process_current_rss_bytes(), in_use = budget_.resident_bytes();

@@ -100,7 +100,7 @@ LayerFootprint WeightLoader::footprint(int32_t layer) const {
     const uint64_t buf = budget_.read_buffer_bytes(shared);
     fp.peak += buf;
     fp.resident += buf;
-    if (budget_.huge_pages() && budget_.kind_for(shared) == PageKind::Huge) fp.huge = buf;
+    if (budget_.kind_for(shared) == PageKind::Huge) fp.huge = buf;  // kind_for: Small without huge pages
     fp.limited_peak += budget_.read_buffer_bytes(shared, true);
   }
   return fp;
