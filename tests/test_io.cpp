@@ -27,6 +27,7 @@
 #include "io/iobench.h"
 #include "io/page_cache.h"
 #include "io/throttle.h"
+#include "test_util.h"
 
 using namespace edgerun;
 namespace fs = std::filesystem;
@@ -511,24 +512,15 @@ TEST(IoBench, MeasuresTheGridFromColdStarts) {
 
 #ifdef EDGERUN_BINARY
 TEST(IoBench, CliPrintsJsonWithReadBandwidth) {
+  using edgerun::test::run_edgerun;
   TempFile tf(tmp_dir(), "iobench_cli.bin", 2 * (1 << 20) + 3);
-  const std::string cmd = std::string(EDGERUN_BINARY) + " iobench " + tf.path() +
-                          " --json --depths 1,2 --block-sizes 64K,1M --bytes 1M 2>/dev/null";
-  FILE* p = popen(cmd.c_str(), "r");
-  ASSERT_NE(p, nullptr);
-  std::string out;
-  char b[4096];
-  size_t n;
-  while ((n = fread(b, 1, sizeof b, p)) > 0) out.append(b, n);
-  const int st = pclose(p);
-  ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << out;
-  auto j = nlohmann::json::parse(out);
+  const auto r = run_edgerun("iobench " + tf.path() + " --json --depths 1,2 --block-sizes 64K,1M --bytes 1M --no-record");
+  ASSERT_TRUE(edgerun::test::cli_ok(r));
+  auto j = nlohmann::json::parse(r.out);
   EXPECT_GT(j["read_bytes_per_s"].get<double>(), 0);
   EXPECT_EQ(j["grid"].size(), 4u);
   EXPECT_EQ(j["bytes_per_measurement"].get<uint64_t>(), 1u << 20);
-  const std::string bad = std::string(EDGERUN_BINARY) + " iobench " + tf.path() +
-                          " --depths x 2>/dev/null >/dev/null";
-  const int st2 = std::system(bad.c_str());
-  EXPECT_TRUE(WIFEXITED(st2) && WEXITSTATUS(st2) == 3);
+  EXPECT_TRUE(edgerun::test::cli_failed(run_edgerun("iobench " + tf.path() + " --depths x"), 3, "--depths"));
+  EXPECT_TRUE(edgerun::test::cli_failed(run_edgerun("iobench " + tf.path() + " --depths 0"), 3, "depth"));
 }
 #endif

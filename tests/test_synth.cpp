@@ -2,7 +2,6 @@
 // transformers' save_pretrained wrote for the golden fixtures of the same config; the generator is
 // deterministic and its values have the intended statistics; bad requests are refused cleanly.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -16,6 +15,7 @@
 #include "formats/safetensors.h"
 #include "models/model.h"
 #include "models/synth.h"
+#include "test_util.h"
 
 using namespace edgerun;
 namespace fs = std::filesystem;
@@ -23,15 +23,11 @@ namespace fs = std::filesystem;
 namespace {
 const std::string kGolden = std::string(EDGERUN_TEST_DATA) + "/golden";
 
-// A fresh, empty folder path (removed at the end of the test).
+// A folder path that does not exist yet, inside a temporary folder removed with the test.
 struct TempDir {
+  edgerun::test::TempDir base;
   fs::path path;
-  explicit TempDir(const std::string& name)
-      : path(fs::temp_directory_path() /
-             ("edgerun_synth_" + std::to_string(::getpid()) + "_" + name)) {
-    fs::remove_all(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
+  explicit TempDir(const std::string& name) : base("synth_" + name), path(base.path() / "model") {}
   std::string str() const { return path.string(); }
   std::string operator/(const std::string& f) const { return (path / f).string(); }
 };
@@ -375,27 +371,21 @@ TEST(Synth, RefusesBadRequests) {
 }
 
 TEST(Synth, CommandLine) {
+  using edgerun::test::cli_failed;
+  using edgerun::test::cli_ok;
+  using edgerun::test::run_edgerun;
   TempDir dir("cli");
-  auto sh = [](const std::string& args, std::string* out) {
-    FILE* p = popen((std::string(EDGERUN_BINARY) + " " + args + " 2>&1").c_str(), "r");
-    char buf[4096];
-    size_t n;
-    out->clear();
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) out->append(buf, n);
-    const int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  };
-  std::string out;
-  ASSERT_EQ(sh("synth gpt2-tiny --out " + dir.str() + " --seed 4 --layers 1", &out), 0) << out;
-  EXPECT_NE(out.find("wrote"), std::string::npos) << out;
+  auto r = run_edgerun("synth gpt2-tiny --out " + dir.str() + " --seed 4 --layers 1");
+  ASSERT_TRUE(cli_ok(r));
+  EXPECT_NE((r.out + r.err).find("wrote"), std::string::npos) << r.describe();
   EXPECT_EQ(build_model(dir.str()).info.n_layer, 1);
-  EXPECT_EQ(sh("synth gpt2-tiny --out " + dir.str(), &out), 3) << out;
-  EXPECT_NE(out.find("not empty"), std::string::npos) << out;
-  EXPECT_EQ(sh("synth gpt2-tiny --out " + dir.str() + " --force --dtype bf16", &out), 0) << out;
+  EXPECT_TRUE(cli_failed(run_edgerun("synth gpt2-tiny --out " + dir.str()), 3, "not empty"));
+  EXPECT_TRUE(cli_ok(run_edgerun("synth gpt2-tiny --out " + dir.str() + " --force --dtype bf16")));
   EXPECT_EQ(SafetensorsFile::open(dir / "model.safetensors").entries()[0].dtype, DType::BF16);
-  EXPECT_EQ(sh("synth nope --out " + dir.str(), &out), 3) << out;
-  EXPECT_NE(out.find("gpt2-xl"), std::string::npos) << out;
-  EXPECT_NE(sh("synth gpt2-tiny --out " + dir.str() + " --dtype f16", &out), 0) << out;
-  ASSERT_EQ(sh("synth --list", &out), 0) << out;
-  EXPECT_NE(out.find("1557611200"), std::string::npos) << out;
+  const std::string fresh = dir.base.file("fresh");
+  EXPECT_TRUE(cli_failed(run_edgerun("synth nope --out " + fresh), 3, "gpt2-xl", {fresh}));
+  EXPECT_TRUE(cli_failed(run_edgerun("synth gpt2-tiny --out " + fresh + " --dtype f16"), 3, "f16", {fresh}));
+  r = run_edgerun("synth --list");
+  ASSERT_TRUE(cli_ok(r));
+  EXPECT_NE(r.out.find("1557611200"), std::string::npos) << r.out;
 }

@@ -52,7 +52,11 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version end parsing with exit code 0; every other parse error is the
+    // user's input: one line, exit 3, like the errors below.
+    if (e.get_exit_code() == 0) return app.exit(e);
+    std::fprintf(stderr, "edgerun: input error: %s (see edgerun --help)\n", e.what());
+    return 3;
   }
   try {
     for (const auto& [name, runner] : cmds)
