@@ -185,7 +185,12 @@ Allocation MemoryBudget::acquire_blocking(uint64_t bytes, const char* what, Page
              human(limit_));
   std::unique_lock<std::mutex> lk(mu_);
   void* p = nullptr;
-  cv_.wait(lk, [&] { return cancelled_ || (p = try_take_locked(size, huge_request(kind), /*may_round=*/true)) != nullptr; });
+  auto ready = [&] { return cancelled_ || (p = try_take_locked(size, huge_request(kind), /*may_round=*/true)) != nullptr; };
+  if (!ready()) {
+    ++waiters_;
+    cv_.wait(lk, ready);
+    --waiters_;
+  }
   if (!p) ER_THROW(BudgetError, "wait for ", what, " cancelled");
   Allocation a;
   a.owner_ = this;
@@ -334,6 +339,10 @@ void MemoryBudget::reset_cancel() {
 uint64_t MemoryBudget::in_use() const {
   std::lock_guard<std::mutex> lk(mu_);
   return in_use_;
+}
+int MemoryBudget::waiters() const {
+  std::lock_guard<std::mutex> lk(mu_);
+  return waiters_;
 }
 uint64_t MemoryBudget::high_water() const {
   std::lock_guard<std::mutex> lk(mu_);

@@ -122,6 +122,8 @@ class MemoryBudget {
   uint64_t resident_bytes() const;
   uint64_t high_water() const;
   void reset_high_water();
+  // Threads waiting in acquire_blocking now (flow control holding loaders back).
+  int waiters() const;
   // Bytes handed out that were not resident (never touched, or handed back): each such page
   // costs a fault and a clearing on first touch. Under a limit a steady stream should add
   // almost none after its first pass; growth is what kept pages were meant to prevent.
@@ -169,6 +171,7 @@ class MemoryBudget {
   uint64_t in_use_ = 0;
   uint64_t high_water_ = 0;
   bool cancelled_ = false;
+  int waiters_ = 0;
 };
 
 }  // namespace edgerun

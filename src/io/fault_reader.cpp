@@ -19,6 +19,10 @@ void FaultReader::read_at(uint64_t offset, uint64_t n, void* dst) {
     ER_THROW(FormatError, path(), ": read of ", n, " bytes at offset ", offset,
              " runs past the end of the file (", size, " bytes)");
   if (n == 0) return;
+  if (plan_.armed && !plan_.armed->load()) {
+    inner_->read_at(offset, n, dst);
+    return;
+  }
   const bool covers_bad = plan_.fail_offset != FaultPlan::kNoOffset &&
                           plan_.fail_offset >= offset && plan_.fail_offset - offset < n;
   if (index == plan_.fail_read || covers_bad) {

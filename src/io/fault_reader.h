@@ -24,6 +24,9 @@ struct FaultPlan {
   int64_t short_read = kNoRead;  // this read comes back short (the file ends inside it)
   uint64_t truncate_at = kNoOffset;  // the file shrank to this many bytes after it was opened
   std::chrono::microseconds delay{0};  // before every read
+  // When set, faults are injected only while it holds true (reads are counted and delayed
+  // either way): a test runs a clean pass, arms the fault, and disarms it for the next pass.
+  std::shared_ptr<const std::atomic<bool>> armed;
   // Extra delay per read (read number, offset, bytes); must be thread-safe. Lets a test make
   // later loads finish first.
   std::function<std::chrono::microseconds(int64_t, uint64_t, uint64_t)> delay_for;
