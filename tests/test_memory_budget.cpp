@@ -337,3 +337,27 @@ TEST(MemoryBudget, ABlockingSmallRequestAtTheLimitTakesKeptHugeUnits) {
   EXPECT_EQ(b.fresh_bytes(), fresh + H + 4096);
   EXPECT_LE(b.resident_bytes(), 8 * H);
 }
+
+TEST(MemoryBudgetGuard, ReleasedMemoryFaultsUntilItIsHandedOutAgain) {
+  // EDGERUN_GUARD_FREED: a read of a released buffer must crash at once, even though the
+  // budget keeps its pages resident for reuse; the same pages work again once handed out.
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  for (const char* limit : {"limited", "unlimited"}) {
+    setenv("EDGERUN_GUARD_FREED", "1", 1);
+    MemoryBudget b(std::string(limit) == "limited" ? 1 << 20 : MemoryBudget::kUnlimited);
+    unsetenv("EDGERUN_GUARD_FREED");
+    ASSERT_TRUE(b.guards_freed());
+    auto a = b.acquire(3 * 4096, "a");
+    volatile char* p = a.as<char>();
+    p[0] = 7;
+    p[3 * 4096 - 1] = 8;
+    a.reset();
+    EXPECT_DEATH((void)p[0], "") << limit;
+    EXPECT_DEATH((void)p[3 * 4096 - 1], "") << limit;
+    auto again = b.acquire(3 * 4096, "again");
+    volatile char* q = again.as<char>();
+    q[0] = 1;  // accessible again, wherever it is
+    EXPECT_EQ(q[0], 1);
+  }
+  EXPECT_FALSE(MemoryBudget(1 << 20).guards_freed());
+}

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <string>
@@ -126,6 +127,15 @@ MemoryBudget::MemoryBudget(uint64_t limit_bytes, HugePages huge) : limit_(limit_
   // Hints: where refused (a kernel without THP) pages are small, which the accounting covers.
   madvise(base_, region, MADV_NOHUGEPAGE);
   if (huge_) madvise(base_ + huge_at_, region, MADV_HUGEPAGE);
+  const char* guard = std::getenv("EDGERUN_GUARD_FREED");
+  guard_freed_ = guard && *guard && std::strcmp(guard, "0") != 0;
+}
+
+void MemoryBudget::set_access_locked(uint64_t off, uint64_t size, bool accessible) {
+  if (!guard_freed_) return;
+  if (mprotect(base_ + off, size, accessible ? PROT_READ | PROT_WRITE : PROT_NONE) != 0)
+    ER_THROW(InternalError, "MemoryBudget: mprotect of ", human(size), " for EDGERUN_GUARD_FREED failed: ",
+             std::strerror(errno), " (raise vm.max_map_count)");
 }
 
 MemoryBudget::~MemoryBudget() {
@@ -151,6 +161,7 @@ void* MemoryBudget::try_take_locked(uint64_t& size, bool huge, bool may_round) {
     if (off) *off += origin(huge);
   }
   if (!off) return nullptr;
+  set_access_locked(*off, size, true);
   in_use_ += size;
   if (in_use_ > high_water_) high_water_ = in_use_;
   const uint64_t kept_before = dirty_bytes_;
@@ -208,6 +219,7 @@ uint64_t MemoryBudget::commit(uint64_t bytes, PageKind kind, int threads) {
   if (size == 0) return 0;
   std::optional<uint64_t> off = ranges(huge).take(size);
   if (!off) return 0;
+  set_access_locked(*off + origin(huge), size, true);
   // Held as in use while populating (unlocked), so no request can take it or pass the limit;
   // not a high-water mark: nothing uses it yet.
   in_use_ += size;
@@ -223,6 +235,7 @@ uint64_t MemoryBudget::commit(uint64_t bytes, PageKind kind, int threads) {
   in_use_ -= size;
   ER_CHECK(ranges(huge).give(*off, size), "MemoryBudget: committed range not taken");
   keep_locked(*off + origin(huge), size);
+  set_access_locked(*off + origin(huge), size, false);
   lk.unlock();
   cv_.notify_all();
   return size;
@@ -306,6 +319,7 @@ void MemoryBudget::release(void* ptr, uint64_t size) {
     uint64_t off = static_cast<uint64_t>(static_cast<char*>(ptr) - base_);
     const bool huge = in_huge(off);
     ER_CHECK(ranges(huge).give(off - origin(huge), size), "double free in MemoryBudget");
+    set_access_locked(off, size, false);
     in_use_ -= size;
     if (limit_ == kUnlimited) {
       // Unlimited: the resident set follows the bytes in use.

@@ -133,6 +133,11 @@ class MemoryBudget {
   uint64_t reservation_bytes() const { return huge_at_ * 2; }
   // Whether huge requests get whole 2 MiB units here (see granted()).
   bool huge_pages() const { return huge_; }
+  // Debugging aid, set by the environment variable EDGERUN_GUARD_FREED=1 when the budget is
+  // made: released memory is mapped PROT_NONE until it is handed out again, so a read of a
+  // buffer after its release (a layer freed while a kernel still reads it) faults at once
+  // instead of reading stale weights from a kept page. Slower; for tests.
+  bool guards_freed() const { return guard_freed_; }
 
  private:
   friend class Allocation;
@@ -151,6 +156,8 @@ class MemoryBudget {
   RangeAllocator& ranges(bool huge) { return huge ? huge_ranges_ : small_; }
   uint64_t origin(bool huge) const { return huge ? huge_at_ : 0; }
   void keep_locked(uint64_t off, uint64_t size);
+  // EDGERUN_GUARD_FREED: makes [off, off + size) of the reservation accessible or not.
+  void set_access_locked(uint64_t off, uint64_t size, bool accessible);
   void undirty_locked(uint64_t off, uint64_t size);
   void trim_dirty_locked();
 
@@ -172,6 +179,7 @@ class MemoryBudget {
   uint64_t high_water_ = 0;
   bool cancelled_ = false;
   int waiters_ = 0;
+  bool guard_freed_ = false;
 };
 
 }  // namespace edgerun
