@@ -10,6 +10,7 @@
 #include "edgerun/edgerun.h"
 #include "formats/npy.h"
 #include "io/file.h"
+#include "test_util.h"
 
 using namespace edgerun;
 
@@ -42,6 +43,7 @@ TEST_P(Golden, MatchesTransformers) {
   const std::string dir = kGolden + "/" + GetParam();
   SessionOptions so;
   so.threads = 1;
+  so.all_outputs = true;
   auto s = Session::open(dir, so);
   Inputs in;
   const auto& inputs = f["inputs"];
@@ -52,14 +54,24 @@ TEST_P(Golden, MatchesTransformers) {
     in.attention_mask = read_npy(dir + "/" + inputs["attention_mask"].get<std::string>());
   if (inputs.contains("token_type_ids") && !inputs["token_type_ids"].is_null())
     in.token_type_ids = read_npy(dir + "/" + inputs["token_type_ids"].get<std::string>());
-  HostArray got = s->run(in);
+  const auto outputs = s->run_outputs(in);
+  // Every output the fixture recorded is compared, the primary one first.
+  std::vector<std::string> names{s->summary().primary_output};
+  if (f.contains("extra_expected"))
+    for (auto it = f["extra_expected"].begin(); it != f["extra_expected"].end(); ++it) names.push_back(it.key());
+  ASSERT_EQ(s->summary().outputs, names) << GetParam();
+  for (size_t k = 1; k < names.size(); ++k) {
+    const HostArray& extra = outputs[k].second;
+    HostArray want = read_npy(dir + "/" + f["extra_expected"][names[k]].get<std::string>());
+    ASSERT_EQ(extra.shape, want.shape) << GetParam() << " " << names[k];
+    EXPECT_LE(edgerun::test::max_abs_err(extra.as<float>(), want.as<float>(), want.numel()), f.value("atol", 1e-4))
+        << GetParam() << " " << names[k];
+  }
+  const HostArray& got = outputs[0].second;
   HostArray want = read_npy(dir + "/" + f["expected"].get<std::string>());
   ASSERT_EQ(got.shape, want.shape);
   const double atol = f.value("atol", 1e-4);
-  double max_diff = 0;
-  for (int64_t i = 0; i < want.numel(); ++i)
-    max_diff = std::max(max_diff, std::fabs(double(got.as<float>()[i]) - want.as<float>()[i]));
-  EXPECT_LE(max_diff, atol) << GetParam();
+  EXPECT_LE(edgerun::test::max_abs_err(got.as<float>(), want.as<float>(), want.numel()), atol) << GetParam();
   // argmax over the last axis agrees row by row
   const int64_t C = want.shape.back();
   for (int64_t r = 0; r < want.numel() / C; ++r)

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "kernels/cpu/kernels.h"
+#include "test_util.h"
 
 using namespace edgerun;
 using namespace edgerun::kernels;
@@ -19,19 +20,16 @@ std::vector<float> rnd(size_t n, uint32_t seed, float scale = 1.0f) {
   for (auto& x : v) x = d(g);
   return v;
 }
-double max_rel(const std::vector<float>& a, const std::vector<float>& b) {
-  double m = 0;
-  for (size_t i = 0; i < a.size(); ++i)
-    m = std::max(m, std::fabs(double(a[i]) - b[i]) / (1.0 + std::fabs(double(b[i]))));
-  return m;
-}
+// Infinite where one side is NaN and the other is not: outputs start as NaN, so an element a
+// kernel never wrote fails.
+double max_rel(const std::vector<float>& a, const std::vector<float>& b) { return edgerun::test::max_rel_err(a, b); }
 }  // namespace
 
 TEST(Kernels, LinearMatchesReferenceBothLayouts) {
   for (auto [M, K, N] : {std::tuple{1, 1, 1}, {1, 65, 33}, {7, 13, 5}, {17, 33, 31}, {3, 64, 129}}) {
     for (bool in_out : {false, true}) {
       auto x = rnd(M * K, 1), w = rnd(K * N, 2), b = rnd(N, 3);
-      std::vector<float> y(M * N), r(M * N);
+      std::vector<float> y(M * N, NAN), r(M * N);
       linear(x.data(), M, K, w.data(), N, in_out, b.data(), y.data());
       linear_ref(x.data(), M, K, w.data(), N, in_out, b.data(), r.data());
       EXPECT_LT(max_rel(y, r), 1e-5) << M << "x" << K << "x" << N << " in_out=" << in_out;
@@ -59,7 +57,7 @@ TEST(Kernels, LinearWritesAColumnChunkInPlace) {
 TEST(Kernels, LayerNormMatchesReference) {
   for (auto [M, D] : {std::pair{1, 1}, {5, 7}, {9, 48}, {3, 769}}) {
     auto x = rnd(M * D, 4, 3.0f), g = rnd(D, 5), b = rnd(D, 6);
-    std::vector<float> y(M * D), r(M * D);
+    std::vector<float> y(M * D, NAN), r(M * D);
     layernorm(x.data(), M, D, g.data(), b.data(), 1e-5f, y.data());
     layernorm_ref(x.data(), M, D, g.data(), b.data(), 1e-5f, r.data());
     EXPECT_LT(max_rel(y, r), 2e-5) << M << "x" << D;
@@ -75,7 +73,7 @@ TEST(Kernels, ActivationsMatchReference) {
   x.push_back(100.0f);
   for (ActKind a : {ActKind::GeluErf, ActKind::GeluTanh, ActKind::Relu, ActKind::Tanh,
                     ActKind::QuickGelu, ActKind::Silu}) {
-    std::vector<float> y(x.size()), r(x.size());
+    std::vector<float> y(x.size(), NAN), r(x.size());
     activation(x.data(), static_cast<int64_t>(x.size()), a, y.data());
     activation_ref(x.data(), static_cast<int64_t>(x.size()), a, r.data());
     EXPECT_LT(max_rel(y, r), 1e-6) << "act " << int(a);
@@ -86,7 +84,7 @@ TEST(Kernels, PatchEmbedMatchesReference) {
   const int64_t B = 2, C = 3, H = 12, W = 12, P = 4, D = 5, Np = 9;
   auto px = rnd(B * C * H * W, 8), w = rnd(D * C * P * P, 9), b = rnd(D, 10), cls = rnd(D, 11),
        pos = rnd((Np + 1) * D, 12);
-  std::vector<float> y(B * (Np + 1) * D), r(y.size()), scratch(Np * C * P * P);
+  std::vector<float> y(B * (Np + 1) * D, NAN), r(y.size()), scratch(Np * C * P * P);
   patch_embed(px.data(), B, C, H, W, P, w.data(), b.data(), cls.data(), pos.data(), D,
               scratch.data(), y.data());
   patch_embed_ref(px.data(), B, C, H, W, P, w.data(), b.data(), cls.data(), pos.data(), D, r.data());
@@ -125,7 +123,7 @@ TEST(Kernels, AttentionMatchesReference) {
     const int64_t cap = keys + 2;
     auto cache_init = rnd(c.B * c.H * cap * c.hd, 16);
     std::vector<float> kc1 = cache_init, vc1 = cache_init, kc2 = cache_init, vc2 = cache_init;
-    std::vector<float> y(c.B * c.T * D), r(y.size()), s1(attention_scratch_floats(c.T, keys)),
+    std::vector<float> y(c.B * c.T * D, NAN), r(y.size()), s1(attention_scratch_floats(c.T, keys)),
         s2(s1.size());
     AttentionArgs a;
     a.B = c.B; a.T = c.T; a.past = c.past; a.n_head = c.H; a.head_dim = c.hd;
@@ -144,7 +142,20 @@ TEST(Kernels, AttentionMatchesReference) {
     attention(a);
     attention_ref(b);
     EXPECT_LT(max_rel(y, r), 2e-5) << "B" << c.B << " T" << c.T << " past" << c.past;
-    if (c.cache) EXPECT_EQ(kc1, kc2);
+    if (c.cache) {
+      EXPECT_EQ(kc1, kc2);
+      EXPECT_EQ(vc1, vc2);
+      // The T new keys and values land at positions [past, past + T) of each (b, h) row.
+      for (int64_t b = 0; b < c.B; ++b)
+        for (int64_t h = 0; h < c.H; ++h)
+          for (int64_t t = 0; t < c.T; ++t)
+            for (int64_t d = 0; d < c.hd; ++d) {
+              const size_t at = static_cast<size_t>(((b * c.H + h) * cap + c.past + t) * c.hd + d);
+              const size_t src = static_cast<size_t>((b * c.T + t) * stride + h * c.hd + d);
+              ASSERT_EQ(kc1[at], kp[src]) << "key cache b" << b << " h" << h << " t" << t;
+              ASSERT_EQ(vc1[at], vp[src]) << "value cache b" << b << " h" << h << " t" << t;
+            }
+    }
   }
 }
 

@@ -163,7 +163,7 @@ TEST(Q16, LinearWithinItsAnalyticBoundOfFp32) {
         for (int64_t k = 0; k < K; ++k) sx += std::fabs(x[i * K + k]), sw += std::fabs(w[j * K + k]);
         const double bound = std::ldexp(sx, e.w - 1) + std::ldexp(sw, e.x - 1) + K * std::ldexp(1.0, e.x + e.w - 2) +
                              std::ldexp(1.0, e.x + e.w - 1) + std::ldexp(1.0, e.y - 1) + 1e-6 * std::fabs(y[i * N + j]);
-        EXPECT_LE(std::fabs(yq[i * N + j] - y[i * N + j]), bound) << M << "x" << K << "x" << N;
+        EXPECT_LE(edgerun::test::max_abs_err(&yq[i * N + j], &y[i * N + j], 1), bound) << M << "x" << K << "x" << N;
         // On the output grid exactly.
         EXPECT_EQ(std::ldexp(yq[i * N + j], -e.y), std::round(std::ldexp(yq[i * N + j], -e.y)));
       }
@@ -205,9 +205,7 @@ double q16_attention_error(AttnVariant v, const AttnCase& c, q16::GemmImpl impl,
   a.out = out_q->data();
   q16::set_gemm_impl(impl);
   q16::attention(v, a, e, qs.data());
-  double err = 0;
-  for (size_t i = 0; i < out.size(); ++i) err = std::max(err, std::fabs(double((*out_q)[i]) - out[i]));
-  return err / q16::max_abs(out.data(), out.size());
+  return edgerun::test::max_abs_err(out_q->data(), out.data(), out.size()) / q16::max_abs(out.data(), out.size());
 }
 }  // namespace
 
@@ -277,7 +275,7 @@ std::string calibrated_copy(const TempDir& t, const std::string& golden, bool te
 
 double max_diff(const HostArray& a, const HostArray& b) {
   double m = 0;
-  for (int64_t i = 0; i < a.numel(); ++i) m = std::max(m, std::fabs(double(a.as<float>()[i]) - b.as<float>()[i]));
+  m = a.numel() == b.numel() ? edgerun::test::max_abs_err(a.as<float>(), b.as<float>(), a.numel()) : INFINITY;
   return m;
 }
 }  // namespace

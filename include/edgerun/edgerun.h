@@ -45,6 +45,9 @@ struct SessionOptions {
   // model's config.json names ("edgerun_attention"), else softmax. Causal models: softmax only.
   std::string attention;
   std::string precision = "fp32";  // fp32 | bf16 | q16 (q16: ViT and BERT, calibrated sidecar)
+  // Also compute the outputs transformers returns beside the primary one (pooler_output of
+  // BertModel and ViTModel), for run_outputs(); their weights are then read every pass.
+  bool all_outputs = false;
 };
 
 struct Inputs {
@@ -97,6 +100,7 @@ struct ModelSummary {
   uint64_t weight_bytes = 0;
   std::map<int64_t, std::string> id2label;
   std::string attention, precision;  // what the run computes with
+  std::vector<std::string> outputs;  // run_outputs()' names: primary_output first
 };
 
 class Session {
@@ -112,6 +116,9 @@ class Session {
   virtual void prepare_generate(const HostArray& prompt_ids, int64_t new_tokens) = 0;
   // One forward pass; returns the primary output (float32).
   virtual HostArray run(const Inputs& in) = 0;
+  // One forward pass; every output by name, as summary().outputs lists them (the primary one
+  // first; the others with SessionOptions::all_outputs).
+  virtual std::vector<std::pair<std::string, HostArray>> run_outputs(const Inputs& in) = 0;
   // GPT-2 LM generation: (N, T0) prompt ids -> (N, T0 + new) ids.
   virtual HostArray generate(const HostArray& prompt_ids, const GenerateParams& p) = 0;
   virtual Report report() const = 0;

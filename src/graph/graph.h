@@ -146,6 +146,9 @@ struct Graph {
   std::vector<Layer> layers;
   ValueId input_ids = kNone, token_type_ids = kNone, pixel_values = kNone;
   ValueId output = kNone;       // the primary output
+  // Outputs beside the primary one, by name (BertModel's and ViTModel's "pooler_output" when
+  // asked for): computed in the same pass and kept to its end.
+  std::vector<std::pair<std::string, ValueId>> extra_outputs;
   int32_t n_kv_layers = 0;      // causal decoders: layers with a KV cache
   int32_t kv_heads = 0, kv_head_dim = 0;
   int64_t max_positions = 0;    // longest sequence the position table allows (0: no limit)

@@ -164,4 +164,16 @@ ValueId add_attention_fused(Graph& g, ValueId qkv, const std::string& name,
                   s.hidden);
 }
 
+bool add_pooler_output(WeightFinder& w, ValueId x, int64_t d) {
+  if (!w.has("pooler.dense.weight")) return false;
+  Graph& g = w.graph();
+  g.begin_layer("pooler");
+  ValueId c = g.add_op(OpKind::SelectFirst, "pooler.first_token", {x}, {}, {}, Rows::Batch, d);
+  c = add_linear(w, c, "pooler.dense", d, d, false);
+  c = add_activation(g, c, ActKind::Tanh, "pooler.act");
+  g.end_layer();
+  g.extra_outputs.emplace_back("pooler_output", c);
+  return true;
+}
+
 }  // namespace edgerun

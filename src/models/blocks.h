@@ -48,6 +48,10 @@ ValueId add_activation(Graph& g, ValueId x, ActKind act, const std::string& name
 ValueId add_linear_row_chunked(WeightFinder& w, ValueId x, const std::string& weight, int64_t k,
                                int64_t n, int64_t chunk_rows, Rows out_rows, const std::string& name);
 ValueId add_residual(Graph& g, ValueId a, ValueId b, const std::string& name);
+// transformers' pooler (BertPooler, ViTPooler): tanh(dense(first token of x)), added as the
+// extra output "pooler_output" in a layer of its own. Returns false, adding nothing, where the
+// file holds no pooler.dense weights (a model saved without its pooling layer).
+bool add_pooler_output(WeightFinder& w, ValueId x, int64_t d);
 
 struct AttentionSpec {
   int64_t hidden = 0, n_head = 0;

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "core/error.h"
+#include "models/blocks.h"
 #include "models/config.h"
 #include "models/family.h"
 #include "models/quantize.h"
@@ -99,6 +100,10 @@ ModelGraph build_model(const std::string& dir, const BuildOptions& opts) {
     case Family::Gpt2: build_gpt2(cfg, mg.weights, info, mg.graph); break;
   }
   ER_CHECK(mg.graph.output != kNone, "builder produced no output");
+  if (opts.all_outputs && info.head == Head::Base && info.family != Family::Gpt2) {
+    WeightFinder w(mg.weights, mg.graph, {info.family == Family::Vit ? "vit." : "bert.", ""});
+    if (add_pooler_output(w, mg.graph.output, info.hidden)) info.extra_outputs.push_back("pooler_output");
+  }
   apply_precision(mg);
   return mg;
 }

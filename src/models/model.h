@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "formats/safetensors.h"
 #include "graph/graph.h"
@@ -27,6 +28,7 @@ struct ModelInfo {
   std::map<int64_t, std::string> id2label;
   int64_t eos_token_id = -1;
   std::string primary_output;  // "logits" or "last_hidden_state"
+  std::vector<std::string> extra_outputs;  // built with BuildOptions::all_outputs
   AttnVariant attention = AttnVariant::Softmax;  // every Attention op's variant
   std::string precision = "fp32";
 };
@@ -38,6 +40,10 @@ struct BuildOptions {
   // fp32 | bf16 (weights rounded to bf16 when stored wider) | q16 (DESIGN.md "Numerics", needs
   // the calibration sidecar edgerun_q16.json in the model folder; ViT and BERT only).
   std::string precision = "fp32";
+  // Also build the outputs transformers returns beside the primary one: pooler_output of
+  // BertModel and ViTModel (where the file holds the pooler). Off by default: the primary
+  // output does not need them, and their weights would be read every pass.
+  bool all_outputs = false;
 };
 
 struct ModelGraph {

@@ -23,8 +23,9 @@ namespace {
 // the arena and the real pass both step through this one class, so they cannot disagree.
 class ArenaCursor {
  public:
-  ArenaCursor(const Graph& g, const std::vector<int32_t>& last_use, uint64_t capacity)
-      : g_(g), last_use_(last_use), ra_(capacity), off(g.values.size(), -1), size_(g.values.size(), 0) {}
+  // keep: values that live to the end of the pass (the outputs), whatever their last use.
+  ArenaCursor(const Graph& g, const std::vector<int32_t>& last_use, const std::vector<bool>& keep, uint64_t capacity)
+      : g_(g), last_use_(last_use), keep_(keep), ra_(capacity), off(g.values.size(), -1), size_(g.values.size(), 0) {}
 
   // Places op i's output and scratch; returns the scratch offset. InternalError if the arena is
   // smaller than the dry run said.
@@ -45,7 +46,7 @@ class ArenaCursor {
   void end_op(int32_t i) {
     if (scratch_) ra_.give(scratch_off_, scratch_);
     for (ValueId v : g_.ops[i].inputs)
-      if (last_use_[v] == i && v != g_.output && off[v] >= 0) {
+      if (last_use_[v] == i && !keep_[v] && off[v] >= 0) {
         ra_.give(static_cast<uint64_t>(off[v]), size_[v]);
         off[v] = -1;
       }
@@ -60,6 +61,7 @@ class ArenaCursor {
   }
   const Graph& g_;
   const std::vector<int32_t>& last_use_;
+  const std::vector<bool>& keep_;
   RangeAllocator ra_;
 
  public:
@@ -86,6 +88,9 @@ Engine::Engine(ModelGraph& mg, MemoryBudget& budget, const EngineOptions& opts)
   last_use_.assign(g_.values.size(), -1);
   for (size_t i = 0; i < g_.ops.size(); ++i)
     for (ValueId v : g_.ops[i].inputs) last_use_[v] = static_cast<int32_t>(i);
+  keep_.assign(g_.values.size(), false);
+  keep_[g_.output] = true;
+  for (const auto& [name, v] : g_.extra_outputs) keep_[v] = true;
 }
 
 Engine::~Engine() { source_->release_all(); }
@@ -134,7 +139,7 @@ uint64_t Engine::op_scratch_bytes(const Op& op, const PassShape& s) const {
 }
 
 uint64_t Engine::activation_arena_bytes(const PassShape& s) const {
-  ArenaCursor c(g_, last_use_, UINT64_MAX / 2);
+  ArenaCursor c(g_, last_use_, keep_, UINT64_MAX / 2);
   for (int32_t i = 0; i < static_cast<int32_t>(g_.ops.size()); ++i) {
     c.begin_op(i, s, op_scratch_bytes(g_.ops[i], s));
     c.end_op(i);
@@ -210,7 +215,7 @@ void Engine::validate(const RunRequest& req, int64_t* B, int64_t* T) const {
     ER_THROW(InputError, "token_type_ids apply to BERT models only");
 }
 
-HostArray Engine::forward(const RunRequest& req) {
+HostArray Engine::forward(const RunRequest& req, NamedOutputs* extras) {
   int64_t B = 0, T = 0;
   validate(req, &B, &T);
   Step st;
@@ -224,7 +229,7 @@ HostArray Engine::forward(const RunRequest& req) {
   HostArray out(DType::F32, shape);
   kv_.reset();  // a plain forward pass keeps no cache
   prepare_arena(activation_arena_bytes(st.shape));
-  run_graph(st, out.as<float>());
+  run_graph(st, out.as<float>(), extras);
   return out;
 }
 
@@ -285,7 +290,7 @@ HostArray Engine::generate(const HostArray& prompt, const GenerateOptions& gen) 
       st.ids = step_ids;
     }
     auto t0 = std::chrono::steady_clock::now();
-    run_graph(st, logits.as<float>());
+    run_graph(st, logits.as<float>(), nullptr);
     if (n > 0) stats_.decode_ms += ms_since(t0);
     past += st.shape.T;
     bool all_eos = true;
@@ -307,9 +312,9 @@ HostArray Engine::generate(const HostArray& prompt, const GenerateOptions& gen) 
   return cut;
 }
 
-void Engine::run_graph(const Step& st, float* out) {
+void Engine::run_graph(const Step& st, float* out, NamedOutputs* extras) {
   ER_CHECK(arena_, "activation arena not prepared");
-  ArenaCursor cur(g_, last_use_, arena_.size());
+  ArenaCursor cur(g_, last_use_, keep_, arena_.size());
   auto t_pass = std::chrono::steady_clock::now();
   double wait_ms = 0;
   stats_.layer_compute_ms.assign(g_.layers.size(), 0.0);
@@ -354,6 +359,14 @@ void Engine::run_graph(const Step& st, float* out) {
   ++stats_.passes;
   const uint64_t n = static_cast<uint64_t>(g_.value_bytes(g_.output, st.shape.B, st.shape.T, st.shape.last_only));
   std::memcpy(out, arena_.as<char>() + cur.off[g_.output], n);
+  if (!extras) return;
+  extras->clear();
+  for (const auto& [name, v] : g_.extra_outputs) {
+    const Value& val = g_.values[v];
+    HostArray a(val.dtype, val.rows == Rows::Batch ? Shape{st.shape.B, val.cols} : Shape{st.shape.B, st.shape.T, val.cols});
+    std::memcpy(a.bytes.data(), arena_.as<char>() + cur.off[v], a.bytes.size());
+    extras->emplace_back(name, std::move(a));
+  }
 }
 
 }  // namespace edgerun

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "core/memory_budget.h"
@@ -24,6 +26,8 @@ struct EngineOptions {
   ExecPlan plan;          // resolved executor (never Auto here)
   Trace* trace = nullptr;
 };
+
+using NamedOutputs = std::vector<std::pair<std::string, HostArray>>;
 
 struct RunRequest {
   const HostArray* input_ids = nullptr;       // int64 (B, T): BERT, GPT-2
@@ -62,8 +66,9 @@ class Engine {
   ~Engine();
 
   // One forward pass; returns the primary output (logits or last hidden state) as float32 with
-  // the model's natural shape: (B, labels), (B, T, D), (B, T, V). Validates the inputs.
-  HostArray forward(const RunRequest& req);
+  // the model's natural shape: (B, labels), (B, T, D), (B, T, V), and, into `extras`, the
+  // graph's extra outputs by name. Validates the inputs.
+  HostArray forward(const RunRequest& req, NamedOutputs* extras = nullptr);
   // Greedy / top-k generation for GPT-2 LM models: ids (B, T0) -> (B, T0 + new_tokens).
   HostArray generate(const HostArray& prompt_ids, const GenerateOptions& g);
 
@@ -93,7 +98,7 @@ class Engine {
   void validate(const RunRequest& req, int64_t* B, int64_t* T) const;
   uint64_t op_scratch_bytes(const Op& op, const PassShape& s) const;
   void prepare_arena(uint64_t bytes);
-  void run_graph(const Step& step, float* out);
+  void run_graph(const Step& step, float* out, NamedOutputs* extras);
   void run_op(const Op& op, const Step& step, std::vector<int64_t>& off, void* scratch);
   void ensure_kv(int64_t B, int64_t capacity);
 
@@ -104,6 +109,7 @@ class Engine {
   std::unique_ptr<WeightLoader> loader_;
   std::unique_ptr<LayerSource> source_;
   std::vector<int32_t> last_use_;
+  std::vector<bool> keep_;  // values live to the end of a pass: the outputs
   Allocation arena_;
   Allocation kv_;             // (L, 2, B, H, cap, hd)
   int64_t kv_B_ = 0, kv_cap_ = 0;

@@ -29,6 +29,7 @@ BuildOptions build_options(const SessionOptions& o) {
   BuildOptions b;
   b.attention = o.attention;
   b.precision = o.precision;
+  b.all_outputs = o.all_outputs;
   return b;
 }
 
@@ -88,11 +89,20 @@ class SessionImpl final : public Session {
     prepare_ms_ += ms_since(t0);
   }
 
-  HostArray run(const Inputs& in) override {
+  HostArray run(const Inputs& in) override { return forward(in, nullptr); }
+
+  std::vector<std::pair<std::string, HostArray>> run_outputs(const Inputs& in) override {
+    NamedOutputs extras;
+    HostArray primary = forward(in, &extras);
+    extras.insert(extras.begin(), {sum_.primary_output, std::move(primary)});
+    return extras;
+  }
+
+  HostArray forward(const Inputs& in, NamedOutputs* extras) {
     auto t0 = std::chrono::steady_clock::now();
     RunRequest r = plan_run(in);
     const double c0 = engine_->stats().compute_ms;
-    HostArray out = engine_->forward(r);
+    HostArray out = engine_->forward(r, extras);
     call_compute_ms_.push_back(engine_->stats().compute_ms - c0);
     finish(t0);
     return out;
@@ -289,6 +299,8 @@ class SessionImpl final : public Session {
     sum_.arch = i.arch;
     sum_.model_type = i.model_type;
     sum_.primary_output = i.primary_output;
+    sum_.outputs = {i.primary_output};
+    sum_.outputs.insert(sum_.outputs.end(), i.extra_outputs.begin(), i.extra_outputs.end());
     sum_.hidden = i.hidden;
     sum_.n_layer = i.n_layer;
     sum_.n_head = i.n_head;
