@@ -49,6 +49,9 @@ SMALL = [
     ("odd_33x17x65", 33, 17, 65),
     ("odd_1x64x1", 1, 64, 1),
     ("odd_100x1x50", 100, 1, 50),
+    # the topology of tests/test_sim_cli.cpp's COMPUTE_REPORT test (8x8 os)
+    ("example_l0", 17, 32, 48),
+    ("example_l1", 20, 9, 13),
 ]
 LARGE = [
     ("vit_b16_qk_head", 197, 197, 64),
@@ -68,6 +71,8 @@ ARRAYS = [(8, 8), (16, 32), (32, 32), (17, 32), (17, 1)]
 # case is run only if it has at most MAX_FOLDS folds and MAX_CYCLES cycles (DESIGN.md's fold
 # formulas); this keeps the whole reference run to a couple of minutes.
 MAX_FOLDS, MAX_CYCLES = 160, 40000
+# Cases run whatever those limits say: tests/test_sim_systolic.cpp's hand-checked numbers.
+FORCED = {(8, 8, "ws", "resnet20_layer3_conv_im2col"), (8, 8, "is", "resnet20_layer3_conv_im2col")}
 DATAFLOWS = ["os", "ws", "is"]
 
 CONFIG = """[general]
@@ -193,7 +198,7 @@ def selected(rows, cols, df):
     out = []
     for layer in SMALL + LARGE:
         folds, cycles = folds_and_cycles(rows, cols, df, *layer[1:])
-        if folds <= MAX_FOLDS and cycles <= MAX_CYCLES:
+        if (folds <= MAX_FOLDS and cycles <= MAX_CYCLES) or (rows, cols, df, layer[0]) in FORCED:
             out.append(layer)
     return out
 

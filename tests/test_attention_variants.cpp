@@ -250,8 +250,8 @@ TEST(AttentionVariants, VariantsDifferAndSoftmaxIsTheDefault) {
 }
 
 TEST(AttentionVariants, ConfigNamesTheVariantAndTheOptionOverrides) {
-  const fs::path dir = fs::temp_directory_path() / ("edgerun_attn_cfg_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
+  const edgerun::test::TempDir t("attn_cfg");
+  const fs::path dir = t / "model";
   fs::copy(kData + "/golden/vit_cls", dir);
   auto cfg = nlohmann::json::parse(read_text_file((dir / "config.json").string()));
   cfg["edgerun_attention"] = "taylor";
@@ -274,7 +274,6 @@ TEST(AttentionVariants, ConfigNamesTheVariantAndTheOptionOverrides) {
   }
   so.attention = "softmax";
   EXPECT_NO_THROW(Session::open(dir.string(), so));
-  fs::remove_all(dir);
 }
 
 TEST(AttentionVariants, ClearErrors) {

@@ -49,6 +49,7 @@ TEST(SimCli, SystolicTopologyWritesComputeReport) {
   std::getline(lines, row0);
   std::getline(lines, row1);
   EXPECT_FALSE(std::getline(lines, extra));  // one row per topology layer
+  // SCALE-Sim's own figures for these GEMMs: reference.csv, 8x8 os, example_l0 and example_l1.
   EXPECT_EQ(row0.rfind("0, 743, 0, 54.9125168236877", 0), 0u) << row0;
   EXPECT_EQ(row1.rfind("1, 161, 0, ", 0), 0u) << row1;
   auto j = nlohmann::json::parse(slurp(out + "/SIM_REPORT.json"));

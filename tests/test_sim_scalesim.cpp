@@ -4,7 +4,6 @@
 // efficiency equal to rounding; SRAM operand reads identical.
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <cmath>
 #include <map>
 #include <set>
@@ -15,52 +14,19 @@
 #include "io/file.h"
 #include "sim/topology_csv.h"
 #include "sim/systolic.h"
+#include "test_util.h"
 
 using namespace edgerun;
 using namespace edgerun::sim;
 
 namespace {
 
-std::vector<std::map<std::string, std::string>> read_csv(const std::string& path) {
-  std::istringstream in(read_text_file(path));
-  std::string line;
-  std::vector<std::string> header;
-  std::vector<std::map<std::string, std::string>> rows;
-  auto split = [](const std::string& l) {
-    std::vector<std::string> f;
-    std::string cur;
-    for (char c : l) {
-      if (c == ',') {
-        f.push_back(cur);
-        cur.clear();
-      } else if (c != '\r') {
-        cur += c;
-      }
-    }
-    f.push_back(cur);
-    return f;
-  };
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    std::vector<std::string> f = split(line);
-    if (header.empty()) {
-      header = f;
-      continue;
-    }
-    EXPECT_EQ(f.size(), header.size()) << line;
-    std::map<std::string, std::string> r;
-    for (size_t i = 0; i < header.size() && i < f.size(); ++i) r[header[i]] = f[i];
-    rows.push_back(std::move(r));
-  }
-  return rows;
-}
-
 bool near_rel(double a, double b) { return std::fabs(a - b) <= 1e-9 * std::max(1.0, std::fabs(b)); }
 
 }  // namespace
 
 TEST(SimScaleSim, MatchesReferenceOnEveryLayer) {
-  const auto rows = read_csv(std::string(EDGERUN_TEST_DATA) + "/scalesim/reference.csv");
+  const auto rows = edgerun::test::read_csv(std::string(EDGERUN_TEST_DATA) + "/scalesim/reference.csv");
   ASSERT_GE(rows.size(), 250u) << "reference.csv looks truncated";
   const EnergyParams e = energy_params(Precision::Q16);
   std::set<std::string> arrays, dataflows, families;
@@ -109,15 +75,18 @@ TEST(SimScaleSim, VitB16LayerAndWholeModelSpeed) {
   ASSERT_EQ(layer.size(), 30u);
   EXPECT_EQ(simulate_systolic(cfg, layer, e).total_cycles,
             speed["scalesim_layer_cycles"].get<int64_t>());
-  // The whole model (362 GEMMs), three dataflows: well under a second (microseconds in fact).
+  // The whole model (362 GEMMs), three dataflows: one cost per GEMM, and the total is theirs.
+  // (How fast this runs is measured in bench/, docs/BENCHMARKS.md, not asserted here.)
   std::vector<LayerGemm> model;
   for (GemmShape& g : read_topology_csv(dir + "vit_b16.csv")) model.push_back({"", g});
   ASSERT_EQ(model.size(), 362u);
-  const auto t0 = std::chrono::steady_clock::now();
   for (Dataflow df : {Dataflow::Os, Dataflow::Ws, Dataflow::Is}) {
     cfg.dataflow = df;
-    EXPECT_GT(simulate_systolic(cfg, model, e).total_cycles, 0);
+    const SystolicReport r = simulate_systolic(cfg, model, e);
+    ASSERT_EQ(r.gemms.size(), model.size());
+    int64_t sum = 0;
+    for (const GemmCost& c : r.gemms) sum += c.total_cycles;
+    EXPECT_EQ(r.total_cycles, sum);
+    EXPECT_GT(r.total_cycles, 0);
   }
-  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  EXPECT_LT(s, 0.5);
 }

@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "sim/energy_table.h"
 #include "sim/systolic.h"
+#include "test_util.h"
 
 using namespace edgerun;
 using namespace edgerun::sim;
@@ -63,8 +64,27 @@ Brute brute(int64_t R, int64_t C, Dataflow df, int64_t M, int64_t N, int64_t K) 
 }  // namespace
 
 TEST(SimSystolic, HandCheckedAgainstScaleSimRuns) {
-  // Numbers printed by SCALE-Sim 3.0.0 (8x8 array; see docs/SIM.md): os 17x32x48 -> 743 cycles,
-  // mapping 70.8333..%, compute 54.8387..%; ws and is 64x64x576 -> 49535 cycles.
+  // Numbers SCALE-Sim 3.0.0 printed for an 8x8 array, as scripts/scalesim_reference.py wrote
+  // them into tests/data/scalesim/reference.csv (rows example_l0, example_l1 and
+  // resnet20_layer3_conv_im2col): os 17x32x48 -> 743 cycles, mapping 70.8333..%, compute
+  // 54.8387..%; os 20x9x13 -> 161; ws and is 64x64x576 -> 49535 cycles.
+  const auto ref = edgerun::test::read_csv(std::string(EDGERUN_TEST_DATA) + "/scalesim/reference.csv");
+  auto row = [&](const char* df, const char* layer) {
+    for (const auto& r : ref)
+      if (r.at("array") == "8x8" && r.at("dataflow") == df && r.at("layer") == layer) return r;
+    ADD_FAILURE() << "reference.csv has no 8x8 " << df << " " << layer;
+    return std::map<std::string, std::string>{{"Total Cycles", "-1"}, {"Compute Util %", "-1"}, {"Overall Util %", "-1"}};
+  };
+  EXPECT_EQ(row("os", "example_l0").at("Total Cycles"), "743");
+  EXPECT_EQ(row("os", "example_l0").at("Mapping Efficiency %").substr(0, 10), "70.8333333");
+  EXPECT_EQ(row("os", "example_l0").at("Compute Util %").substr(0, 10), "54.8387096");
+  EXPECT_EQ(row("os", "example_l0").at("Overall Util %").substr(0, 10), "54.9125168");
+  EXPECT_EQ(row("os", "example_l1").at("Total Cycles"), "161");
+  for (const char* df : {"ws", "is"}) {
+    EXPECT_EQ(row(df, "resnet20_layer3_conv_im2col").at("Total Cycles"), "49535") << df;
+    EXPECT_EQ(row(df, "resnet20_layer3_conv_im2col").at("Compute Util %").substr(0, 10), "68.8172043") << df;
+    EXPECT_EQ(row(df, "resnet20_layer3_conv_im2col").at("Overall Util %").substr(0, 10), "74.4201069") << df;
+  }
   const EnergyParams e = energy_params(Precision::Q16);
   GemmCost a = cost_gemm(cfg_of(8, 8, Dataflow::Os), {"l0", 17, 32, 48}, e);
   EXPECT_EQ(a.total_cycles, 743);

@@ -83,8 +83,8 @@ TEST(SimTopology, MalformedFilesNameFileAndLine) {
 
 TEST(SimTopology, FileRoundTripAndMissingFile) {
   namespace fs = std::filesystem;
-  const std::string path =
-      (fs::temp_directory_path() / (std::to_string(::getpid()) + "_topo.csv")).string();
+  const edgerun::test::TempDir t("topo");
+  const std::string path = t.file("topo.csv");
   write_topology_csv(path, {{"a,b", 3, 4, 5}, {"c", 6, 7, 8}});
   auto g = read_topology_csv(path);
   ASSERT_EQ(g.size(), 2u);

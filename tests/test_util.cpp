@@ -84,6 +84,40 @@ void with_deadline(const std::function<void()>& f, std::chrono::seconds limit, c
   stop();
 }
 
+std::vector<std::map<std::string, std::string>> read_csv(const std::string& path) {
+  std::istringstream in(read_bytes(path));
+  if (!std::ifstream(path)) throw std::runtime_error("read_csv: cannot open " + path);
+  auto split = [](const std::string& l) {
+    std::vector<std::string> f;
+    std::string cur;
+    for (char c : l) {
+      if (c == ',') {
+        f.push_back(cur);
+        cur.clear();
+      } else if (c != '\r') {
+        cur += c;
+      }
+    }
+    f.push_back(cur);
+    return f;
+  };
+  std::vector<std::string> header;
+  std::vector<std::map<std::string, std::string>> rows;
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty()) continue;
+    const std::vector<std::string> f = split(line);
+    if (header.empty()) {
+      header = f;
+      continue;
+    }
+    EXPECT_EQ(f.size(), header.size()) << path << ": " << line;
+    std::map<std::string, std::string> r;
+    for (size_t i = 0; i < header.size() && i < f.size(); ++i) r[header[i]] = f[i];
+    rows.push_back(std::move(r));
+  }
+  return rows;
+}
+
 std::vector<std::string> split_args(const std::string& s) {
   std::vector<std::string> out;
   std::string cur;

@@ -14,6 +14,7 @@
 #include <functional>
 #include <iterator>
 #include <limits>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -40,6 +41,9 @@ std::string error_of(F&& f) {
   }
   return "no error";
 }
+
+// A CSV file with a header line as rows of {column: text} (no quoting; '\r' dropped).
+std::vector<std::map<std::string, std::string>> read_csv(const std::string& path);
 
 // ---- temporary folders ----
 
