@@ -34,9 +34,20 @@ fresh_tmp() {  # an empty TMPDIR under the build folder, so no stage sees anothe
   rm -rf "$TMPDIR" && mkdir -p "$TMPDIR"
 }
 
+left_clean() {  # tests remove the models and files they make: a leftover fails the run
+  local left
+  left=$(find "$TMPDIR" -mindepth 1 -maxdepth 1 | head -n 5)
+  if [[ -n "$left" ]]; then
+    echo "test.sh: tests left files in $TMPDIR:" >&2
+    echo "$left" >&2
+    exit 1
+  fi
+}
+
 stage "setup and build" 1800 bash scripts/setup.sh
 fresh_tmp build
 stage "ctest" 1200 ctest --test-dir build --output-on-failure -j"$jobs" --timeout 300
+left_clean
 
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEDGERUN_BUILD_TESTS=OFF \
   -DEDGERUN_BUILD_BENCH=OFF -DEDGERUN_TSAN_TESTS=ON >/dev/null
@@ -46,6 +57,7 @@ fresh_tmp build-tsan
 stage "tsan tests" 1200 env EDGERUN_CACHE_DIR="$PWD/build-tsan/test-cache" EDGERUN_GUARD_FREED=1 \
   TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/tests/tsan.supp" \
   ./build-tsan/edgerun_tsan_tests --gtest_brief=1
+left_clean
 
 if ((skip_asan == 0)); then
   cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEDGERUN_SANITIZE=ON -DEDGERUN_BUILD_BENCH=OFF >/dev/null
@@ -55,6 +67,7 @@ if ((skip_asan == 0)); then
     ASAN_OPTIONS="detect_leaks=1 halt_on_error=1 abort_on_error=0 strict_string_checks=1 detect_stack_use_after_return=1" \
     UBSAN_OPTIONS="halt_on_error=1 print_stacktrace=1" \
     ctest --test-dir build-asan --output-on-failure -j"$jobs" --timeout 600
+  left_clean
 fi
 rm -rf build/tmp build-tsan/tmp build-asan/tmp
 printf 'test.sh: all stages passed:\n' >&2
