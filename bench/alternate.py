@@ -9,6 +9,8 @@ of the disk and the host fall on all of them alike. Prints medians and every run
 
 DIR is a model folder with bench_input.npy (bench/streaming.py makes both). Every configuration
 gets `--input DIR/bench_input.npy --json --threads 2` unless it names --threads itself.
+`--binary LABEL=PATH` runs that configuration with another edgerun binary (an old build against
+the new one: "old=--budget 10%" "new=--budget 10%" --binary old=/tmp/old/build/edgerun).
 """
 import argparse
 import json
@@ -31,6 +33,8 @@ def main():
     ap.add_argument("configs", nargs="+", help='LABEL=ARGS, e.g. "new=--budget 10%% --executor pipeload"')
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--edgerun", default=os.path.join(REPO, "build", "edgerun"))
+    ap.add_argument("--binary", action="append", default=[], metavar="LABEL=PATH",
+                    help="the edgerun binary for that configuration (default --edgerun)")
     ap.add_argument("--json", help="write every run's report here")
     ap.add_argument("--pause", type=float, default=0.0,
                     help="seconds to sleep before each run, after the drop: time for a VM's host to take "
@@ -42,6 +46,12 @@ def main():
         if not sep:
             sys.exit(f"configuration {c!r} is not LABEL=ARGS")
         cfgs.append((label, shlex.split(args)))
+    binaries = {}
+    for b in a.binary:
+        label, sep, path = b.partition("=")
+        if not sep or label not in {l for l, _ in cfgs}:
+            sys.exit(f"--binary {b!r} is not LABEL=PATH for one of the configurations")
+        binaries[label] = path
     runs = {label: [] for label, _ in cfgs}
     for r in range(a.rounds):
         for label, args in cfgs:
@@ -49,7 +59,7 @@ def main():
             if left:
                 sys.exit(f"{left} pages of the model stayed cached after the drop")
             time.sleep(a.pause)
-            cmd = [a.edgerun, "run", a.model, "--input", os.path.join(a.model, "bench_input.npy"), "--json"]
+            cmd = [binaries.get(label, a.edgerun), "run", a.model, "--input", os.path.join(a.model, "bench_input.npy"), "--json"]
             if "--threads" not in args:
                 cmd += ["--threads", "2"]
             j = streaming.run_json(["nice", "-n", "-15"] + cmd + args)

@@ -26,10 +26,8 @@ using edgerun::test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
-TempDir& root() {
-  static TempDir t("cli_commands");
-  return t;
-}
+// Fixtures shared by the tests of this binary, removed when it exits.
+const TempDir& root() { return edgerun::test::binary_temp_dir(); }
 
 std::string model(const std::string& synth) {
   const std::string dir = root().file(synth);

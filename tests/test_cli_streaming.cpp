@@ -29,10 +29,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-TempDir& root() {
-  static TempDir t("cli_streaming");
-  return t;
-}
+// Fixtures shared by the tests of this binary, removed when it exits.
+const TempDir& root() { return edgerun::test::binary_temp_dir(); }
 
 struct CliModel {
   std::string dir, input;  // input: the CLI arguments that give it its input

@@ -36,11 +36,8 @@ struct Model {
   uint64_t largest_layer = 0;  // peak bytes of the largest layer's load
 };
 
-// The fixtures' folders, removed when the test binary exits.
-TempDir& model_root() {
-  static TempDir root("stream_models");
-  return root;
-}
+// Fixtures shared by the tests of this binary, removed when it exits.
+const TempDir& model_root() { return edgerun::test::binary_temp_dir(); }
 
 std::string key_of(const TestModelSpec& s) {
   return s.synth + "_" + std::to_string(s.n_layer) + "_" + std::string(dtype_name(s.dtype)) + "_" +

@@ -95,10 +95,8 @@ struct EngineRig {
   }
 };
 
-TempDir& model_root() {
-  static TempDir root("stream_engine");
-  return root;
-}
+// Fixtures shared by the tests of this binary, removed when it exits.
+const TempDir& model_root() { return edgerun::test::binary_temp_dir(); }
 
 const std::string& gpt2_dir() {
   static const std::string dir = [] {

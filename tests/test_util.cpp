@@ -44,6 +44,11 @@ std::string TempDir::write(const std::string& name, const std::string& bytes) co
   return p;
 }
 
+TempDir& binary_temp_dir() {
+  static TempDir dir("binary");
+  return dir;
+}
+
 void TempDirTest::SetUp() {
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
   tmp_ = std::make_unique<TempDir>(std::string(info->test_suite_name()) + "_" + info->name());

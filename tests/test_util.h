@@ -66,6 +66,10 @@ class TempDir {
   std::filesystem::path path_;
 };
 
+// One folder for the whole test binary, removed when it exits: fixtures (models) that several
+// tests share are made once per process.
+TempDir& binary_temp_dir();
+
 // A fixture with a fresh temporary folder per test, removed afterwards.
 class TempDirTest : public ::testing::Test {
  protected:

@@ -102,7 +102,7 @@ ModelGraph build_model(const std::string& dir, const BuildOptions& opts) {
   ER_CHECK(mg.graph.output != kNone, "builder produced no output");
   if (opts.all_outputs && info.head == Head::Base && info.family != Family::Gpt2) {
     WeightFinder w(mg.weights, mg.graph, {info.family == Family::Vit ? "vit." : "bert.", ""});
-    if (add_pooler_output(w, mg.graph.output, info.hidden)) info.extra_outputs.push_back("pooler_output");
+    add_pooler_output(w, mg.graph.output, info.hidden);
   }
   apply_precision(mg);
   return mg;

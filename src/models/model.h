@@ -5,7 +5,6 @@
 #include <cstdint>
 #include <map>
 #include <string>
-#include <vector>
 
 #include "formats/safetensors.h"
 #include "graph/graph.h"
@@ -28,7 +27,6 @@ struct ModelInfo {
   std::map<int64_t, std::string> id2label;
   int64_t eos_token_id = -1;
   std::string primary_output;  // "logits" or "last_hidden_state"
-  std::vector<std::string> extra_outputs;  // built with BuildOptions::all_outputs
   AttnVariant attention = AttnVariant::Softmax;  // every Attention op's variant
   std::string precision = "fp32";
 };

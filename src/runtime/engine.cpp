@@ -72,6 +72,11 @@ class ArenaCursor {
   uint64_t scratch_ = 0, scratch_off_ = 0;
 };
 
+// The shape an output value has for a pass: (B, cols) per sequence, else (B, T, cols).
+Shape output_shape(const Value& v, const PassShape& s) {
+  return v.rows == Rows::Batch ? Shape{s.B, v.cols} : Shape{s.B, s.T, v.cols};
+}
+
 double ms_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -224,9 +229,7 @@ HostArray Engine::forward(const RunRequest& req, NamedOutputs* extras) {
   if (req.token_type_ids) st.tt = req.token_type_ids->as<int64_t>();
   if (req.attention_mask) st.mask = req.attention_mask->as<int64_t>();
   if (req.pixel_values) st.pixels = req.pixel_values->as<float>();
-  const Value& ov = g_.values[g_.output];
-  Shape shape = ov.rows == Rows::Batch ? Shape{B, ov.cols} : Shape{B, T, ov.cols};
-  HostArray out(DType::F32, shape);
+  HostArray out(DType::F32, output_shape(g_.values[g_.output], st.shape));
   kv_.reset();  // a plain forward pass keeps no cache
   prepare_arena(activation_arena_bytes(st.shape));
   run_graph(st, out.as<float>(), extras);
@@ -362,8 +365,7 @@ void Engine::run_graph(const Step& st, float* out, NamedOutputs* extras) {
   if (!extras) return;
   extras->clear();
   for (const auto& [name, v] : g_.extra_outputs) {
-    const Value& val = g_.values[v];
-    HostArray a(val.dtype, val.rows == Rows::Batch ? Shape{st.shape.B, val.cols} : Shape{st.shape.B, st.shape.T, val.cols});
+    HostArray a(g_.values[v].dtype, output_shape(g_.values[v], st.shape));
     std::memcpy(a.bytes.data(), arena_.as<char>() + cur.off[v], a.bytes.size());
     extras->emplace_back(name, std::move(a));
   }

@@ -98,16 +98,6 @@ class SessionImpl final : public Session {
     return extras;
   }
 
-  HostArray forward(const Inputs& in, NamedOutputs* extras) {
-    auto t0 = std::chrono::steady_clock::now();
-    RunRequest r = plan_run(in);
-    const double c0 = engine_->stats().compute_ms;
-    HostArray out = engine_->forward(r, extras);
-    call_compute_ms_.push_back(engine_->stats().compute_ms - c0);
-    finish(t0);
-    return out;
-  }
-
   HostArray generate(const HostArray& prompt, const GenerateParams& p) override {
     auto t0 = std::chrono::steady_clock::now();
     plan_generation(prompt, p.new_tokens, /*apply=*/true);
@@ -210,6 +200,17 @@ class SessionImpl final : public Session {
   }
 
  private:
+  // One timed forward pass (run and run_outputs).
+  HostArray forward(const Inputs& in, NamedOutputs* extras) {
+    auto t0 = std::chrono::steady_clock::now();
+    RunRequest r = plan_run(in);
+    const double c0 = engine_->stats().compute_ms;
+    HostArray out = engine_->forward(r, extras);
+    call_compute_ms_.push_back(engine_->stats().compute_ms - c0);
+    finish(t0);
+    return out;
+  }
+
   RunRequest request(const Inputs& in) const {
     RunRequest r;
     if (in.input_ids) r.input_ids = &*in.input_ids;
@@ -300,7 +301,7 @@ class SessionImpl final : public Session {
     sum_.model_type = i.model_type;
     sum_.primary_output = i.primary_output;
     sum_.outputs = {i.primary_output};
-    sum_.outputs.insert(sum_.outputs.end(), i.extra_outputs.begin(), i.extra_outputs.end());
+    for (const auto& [name, v] : mg_.graph.extra_outputs) sum_.outputs.push_back(name);
     sum_.hidden = i.hidden;
     sum_.n_layer = i.n_layer;
     sum_.n_head = i.n_head;
