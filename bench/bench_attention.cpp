@@ -64,7 +64,7 @@ void BM_Attention(benchmark::State& state, AttnVariant v, bool q16) {
 void register_all() {
   for (AttnVariant v : {AttnVariant::Softmax, AttnVariant::Shiftmax, AttnVariant::Taylor, AttnVariant::Sima})
     for (bool q : {false, true}) {
-      const std::string name = std::string("Attention/") + attn_variant_name(v) + (q ? "/q16" : "/fp32");
+      const std::string name = std::string("Attention/") + to_string(v) + (q ? "/q16" : "/fp32");
       auto* b = benchmark::RegisterBenchmark(name.c_str(), [v, q](benchmark::State& s) { BM_Attention(s, v, q); });
       for (int64_t n : {17, 65, 197, 577, 785, 1601, 3137}) b->Arg(n);
       b->Unit(benchmark::kMicrosecond)->Complexity()->MinTime(0.05);

@@ -91,8 +91,8 @@ bool contains(const std::string& s, const std::string& sub) { return s.find(sub)
 
 // The engines to test readers with: threads always, io_uring where the kernel allows it.
 std::vector<IoEngine> engines() {
-  std::vector<IoEngine> e{IoEngine::threads};
-  if (io_uring_available()) e.push_back(IoEngine::uring);
+  std::vector<IoEngine> e{IoEngine::Threads};
+  if (io_uring_available()) e.push_back(IoEngine::Uring);
   return e;
 }
 
@@ -186,20 +186,20 @@ TEST(DirectReader, ReadManyEqualsOneReadAtEach) {
 TEST(DirectReader, EngineIsChosenAsAsked) {
   TempFile tf(tmp_dir(), "direct_engine.bin", 5 * kA);
   DirectOptions o;
-  o.engine = IoEngine::threads;
+  o.engine = IoEngine::Threads;
   EXPECT_STREQ(open_direct_reader(tf.path(), o)->engine(), "threads");
-  o.engine = IoEngine::automatic;
+  o.engine = IoEngine::Auto;
   EXPECT_STREQ(open_direct_reader(tf.path(), o)->engine(),
                io_uring_available() ? "io_uring" : "threads");
-  o.engine = IoEngine::uring;
+  o.engine = IoEngine::Uring;
   if (io_uring_available()) {
     EXPECT_STREQ(open_direct_reader(tf.path(), o)->engine(), "io_uring");
   } else {
     expect_throw<IoError>([&] { open_direct_reader(tf.path(), o); });
   }
-  EXPECT_EQ(parse_io_engine("uring"), IoEngine::uring);
-  EXPECT_EQ(parse_io_engine("threads"), IoEngine::threads);
-  EXPECT_EQ(parse_io_engine("auto"), IoEngine::automatic);
+  EXPECT_EQ(parse_io_engine("uring"), IoEngine::Uring);
+  EXPECT_EQ(parse_io_engine("threads"), IoEngine::Threads);
+  EXPECT_EQ(parse_io_engine("auto"), IoEngine::Auto);
   expect_throw<InputError>([] { parse_io_engine("aio"); });
 }
 

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "core/dtype.h"
+#include "edgerun/dtype.h"
 #include "edgerun/edgerun.h"
 #include "test_util.h"
 

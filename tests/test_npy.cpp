@@ -13,6 +13,7 @@
 
 #include "test_util.h"
 #include "core/error.h"
+#include "core/tensor.h"
 #include "formats/npy.h"
 
 namespace fs = std::filesystem;

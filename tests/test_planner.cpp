@@ -24,7 +24,7 @@ std::vector<LayerCost> alike_layers(int n, double load_ms, double latency_ms, do
 
 double predicted(const std::vector<LayerCost>& L, int agents) {
   ExecPlan p;
-  p.kind = ExecutorKind::Pipeload;
+  p.kind = Executor::Pipeload;
   p.agents = agents;
   p.pinned.assign(L.size(), false);
   return simulate_plan(p, L, 0, 0, true).first;
@@ -56,7 +56,7 @@ TEST(PlannerPipeload, PredictedPeakFollowsTheLoadersWindow) {
   const uint64_t layer = 1 << 20, reserved = 4096;
   auto peak = [&](int agents, uint64_t budget) {
     ExecPlan p;
-    p.kind = ExecutorKind::Pipeload;
+    p.kind = Executor::Pipeload;
     p.agents = agents;
     p.pinned.assign(L.size(), false);
     return simulate_plan(p, L, reserved, budget, true).second;

@@ -222,11 +222,11 @@ TEST(Q16, AttentionWithinBoundsOfFp32AndBitExactAcrossGemms) {
     for (auto [v, bound] : bounds) {
       std::vector<float> first, again;
       const double err = q16_attention_error(v, c, q16::GemmImpl::Plain, &first);
-      EXPECT_LE(err, bound) << attn_variant_name(v) << " T=" << c.T;
+      EXPECT_LE(err, bound) << to_string(v) << " T=" << c.T;
       for (auto g : available_impls()) {
         q16_attention_error(v, c, g, &again);
         ASSERT_EQ(std::memcmp(first.data(), again.data(), first.size() * 4), 0)
-            << attn_variant_name(v) << " with " << q16::gemm_impl_name(g);
+            << to_string(v) << " with " << q16::gemm_impl_name(g);
       }
     }
   }

@@ -113,7 +113,7 @@ HostArray prompt() {
   return ids;
 }
 
-ExecPlan plan_of(ExecutorKind kind, int agents) {
+ExecPlan plan_of(Executor kind, int agents) {
   ExecPlan p;
   p.kind = kind;
   p.agents = agents;
@@ -148,7 +148,7 @@ TEST(StreamingEngine, PipeloadLoadersStayAFewLayersAheadOfTheCompute) {
   // starts: its layer must be within agents + 2 of the layers computed so far (fresh pages cost
   // the compute cores a clearing, and a longer window buys no bandwidth).
   EngineRig rig(gpt2_dir(), 0);
-  ExecPlan plan = plan_of(ExecutorKind::Pipeload, 2);
+  ExecPlan plan = plan_of(Executor::Pipeload, 2);
   plan.pinned.assign(rig.mg.graph.layers.size(), false);
   const int32_t window = pipeload_lookahead(plan.agents), n = static_cast<int32_t>(rig.mg.graph.layers.size());
   ASSERT_GT(n, window + 2) << "the model must be deeper than the window";
@@ -192,7 +192,7 @@ TEST(StreamingEngine, LaterLoadsFinishingFirstStillComputeInOrder) {
   std::mutex mu;
   std::vector<int32_t> finished;
   std::atomic<bool> third_done{false};
-  rig.start(plan_of(ExecutorKind::Pipeload, 4), FaultPlan{}, [&](uint64_t off, uint64_t n, bool end) {
+  rig.start(plan_of(Executor::Pipeload, 4), FaultPlan{}, [&](uint64_t off, uint64_t n, bool end) {
     const int32_t l = rig.layer_of(off, n);
     if (!end && l == 1) {
       EXPECT_TRUE(eventually([&] { return third_done.load(); })) << "layer 3 never loaded first";
@@ -214,19 +214,19 @@ namespace {
 enum class Fault { Eio, Truncated };
 
 struct FaultCase {
-  ExecutorKind executor;
+  Executor executor;
   int agents;
   Fault fault;
   std::string name() const {
-    return std::string(executor_name(executor)) + "/" + std::to_string(agents) + " agents/" +
+    return std::string(to_string(executor)) + "/" + std::to_string(agents) + " agents/" +
            (fault == Fault::Eio ? "EIO" : "truncated");
   }
 };
 
 const FaultCase kFaultCases[] = {
-    {ExecutorKind::Swap, 1, Fault::Eio},      {ExecutorKind::Swap, 1, Fault::Truncated},
-    {ExecutorKind::Pipeload, 2, Fault::Eio},  {ExecutorKind::Pipeload, 2, Fault::Truncated},
-    {ExecutorKind::Pipeload, 3, Fault::Eio},  {ExecutorKind::Pipeload, 4, Fault::Truncated},
+    {Executor::Swap, 1, Fault::Eio},      {Executor::Swap, 1, Fault::Truncated},
+    {Executor::Pipeload, 2, Fault::Eio},  {Executor::Pipeload, 2, Fault::Truncated},
+    {Executor::Pipeload, 3, Fault::Eio},  {Executor::Pipeload, 4, Fault::Truncated},
 };
 
 // A rig at the minimum budget whose reads fail while *armed: those covering byte `at` (EIO), or
@@ -247,7 +247,7 @@ struct FaultRig {
     const bool eio = c.fault == Fault::Eio;
     if (eio) f.fail_offset = at;
     else f.truncate_at = at;
-    const bool wait_for_blocked = c.executor == ExecutorKind::Pipeload;
+    const bool wait_for_blocked = c.executor == Executor::Pipeload;
     f.delay_for = [this, wait_for_blocked, eio](int64_t, uint64_t off, uint64_t n) {
       const bool fails = eio ? off <= at && at < off + n : off + n > at;
       if (armed->load() && fails) {
@@ -314,7 +314,7 @@ TEST(StreamingEngine, FaultsNearTheMinimumFailCleanlyAndTheNextPassIsBitIdentica
     const int threads = edgerun::test::count_threads(), fds = edgerun::test::count_fds();
     *r.armed = true;
     expect_io_error([&] { r.rig.engine->forward(rq); }, r, c.name());
-    if (c.executor == ExecutorKind::Pipeload) {
+    if (c.executor == Executor::Pipeload) {
       EXPECT_GE(r.blocked_at_fault.load(), 1) << "no loader was blocked on the budget when the read failed";
     }
     EXPECT_EQ(r.rig.budget.in_use(), held) << "the failed pass kept budget";

@@ -6,10 +6,17 @@
 #include <cstring>
 #include <vector>
 
-#include "core/dtype.h"
-#include "core/tensor.h"
+#include "edgerun/dtype.h"
 
 namespace edgerun {
+
+using Shape = std::vector<int64_t>;
+
+inline int64_t shape_numel(const Shape& s) {
+  int64_t n = 1;
+  for (int64_t d : s) n *= d;
+  return n;
+}
 
 struct HostArray {
   DType dtype = DType::F32;
@@ -29,7 +36,6 @@ struct HostArray {
   const T* as() const {
     return reinterpret_cast<const T*>(bytes.data());
   }
-  Tensor view() { return Tensor{dtype, shape, bytes.data()}; }
 };
 
 }  // namespace edgerun

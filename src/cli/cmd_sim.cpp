@@ -50,7 +50,7 @@ struct SammArgs {
 };
 
 sim::EnergyParams energy_from(const std::string& precision, double beta) {
-  sim::EnergyParams e = sim::energy_params(sim::parse_precision(precision));
+  sim::EnergyParams e = sim::energy_params(parse_precision(precision));
   if (beta != -1.0) {  // -1: not given
     if (!(beta >= 0 && beta <= 1)) ER_THROW(InputError, "--beta ", beta, ": must be in [0, 1]");
     e.beta = beta;
@@ -62,7 +62,7 @@ void print_systolic_text(const sim::SystolicReport& r, const std::string& source
   const sim::SystolicConfig& c = r.cfg;
   std::printf("systolic %lldx%lld %s, %s, on %s: %zu GEMMs costed in %.1f us\n",
               (long long)c.rows, (long long)c.cols, sim::dataflow_name(c.dataflow),
-              sim::precision_name(r.energy.precision), source.c_str(), r.gemms.size(), sim_us);
+              to_string(r.energy.precision), source.c_str(), r.gemms.size(), sim_us);
   std::printf("%5s  %-44s %7s %7s %7s %8s %12s %8s %8s\n", "id", "gemm", "M", "N", "K", "folds",
               "cycles", "util %", "map %");
   const size_t shown = std::min<size_t>(r.gemms.size(), 40);

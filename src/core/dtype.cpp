@@ -1,5 +1,5 @@
 // DType tables and the half-precision conversions used when weights are widened to fp32.
-#include "core/dtype.h"
+#include "edgerun/dtype.h"
 
 #include <array>
 #include <cstring>

@@ -5,18 +5,12 @@
 #include <string>
 #include <vector>
 
-#include "core/dtype.h"
 #include "core/error.h"
+#include "edgerun/array.h"
+#include "edgerun/dtype.h"
 
 namespace edgerun {
 
-using Shape = std::vector<int64_t>;
-
-inline int64_t shape_numel(const Shape& s) {
-  int64_t n = 1;
-  for (int64_t d : s) n *= d;
-  return n;
-}
 std::string shape_str(const Shape& s);  // "(2, 3, 4)"
 
 struct Tensor {

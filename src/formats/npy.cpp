@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "core/error.h"
+#include "core/tensor.h"
 #include "io/file.h"
 
 namespace edgerun {

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/dtype.h"
+#include "edgerun/dtype.h"
 #include "core/tensor.h"
 
 namespace edgerun {

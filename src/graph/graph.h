@@ -8,8 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "core/dtype.h"
+#include "edgerun/dtype.h"
 #include "core/tensor.h"
+#include "edgerun/types.h"
 
 namespace edgerun {
 
@@ -62,30 +63,6 @@ enum class OpKind : uint8_t {
 };
 
 enum class ActKind : uint8_t { GeluErf, GeluTanh, Relu, Tanh, QuickGelu, Silu };
-
-// Attention variants (DESIGN.md "Numerics"): softmax is exact; taylor (ViTALiTy, keys
-// mean-centred) and sima (L1-normalized Q, K) are linear in the token count; shiftmax is the
-// divider-free base-2 softmax. Only softmax is causal.
-enum class AttnVariant : uint8_t { Softmax, Taylor, Sima, Shiftmax };
-inline const char* attn_variant_name(AttnVariant v) {
-  switch (v) {
-    case AttnVariant::Softmax: return "softmax";
-    case AttnVariant::Taylor: return "taylor";
-    case AttnVariant::Sima: return "sima";
-    case AttnVariant::Shiftmax: return "shiftmax";
-  }
-  return "?";
-}
-// false for a name that is not a variant.
-inline bool parse_attn_variant(const std::string& s, AttnVariant* out) {
-  for (AttnVariant v : {AttnVariant::Softmax, AttnVariant::Taylor, AttnVariant::Sima,
-                        AttnVariant::Shiftmax})
-    if (s == attn_variant_name(v)) {
-      *out = v;
-      return true;
-    }
-  return false;
-}
 
 struct OpParams {
   // Linear

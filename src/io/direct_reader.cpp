@@ -292,13 +292,6 @@ bool io_uring_available() {
   return ok;
 }
 
-IoEngine parse_io_engine(const std::string& s) {
-  if (s == "auto") return IoEngine::automatic;
-  if (s == "uring" || s == "io_uring") return IoEngine::uring;
-  if (s == "threads") return IoEngine::threads;
-  ER_THROW(InputError, "unknown I/O engine '", s, "' (expected auto, uring or threads)");
-}
-
 bool is_direct(const RandomAccessFile& f) {
   const auto* r = dynamic_cast<const IoReader*>(&f);
   return r != nullptr && r->is_direct();
@@ -316,9 +309,9 @@ std::unique_ptr<DirectReader> open_direct_reader(const std::string& path, const 
   opt.chunk_bytes = round_up(o.chunk_bytes);
   // The rings first: a refusal then leaves no descriptor to close. Depth 1 reads on the caller.
   std::unique_ptr<UringPool> uring;
-  if (o.engine != IoEngine::threads && o.queue_depth > 1) {
+  if (o.engine != IoEngine::Threads && o.queue_depth > 1) {
     uring = UringPool::create(static_cast<unsigned>(o.queue_depth));
-    if (!uring && o.engine == IoEngine::uring)
+    if (!uring && o.engine == IoEngine::Uring)
       ER_THROW(IoError, path, ": io_uring is not available (",
                uring_compiled() ? "the kernel refuses it" : "built without liburing", ")");
   }

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "edgerun/types.h"
 #include "io/file.h"
 
 namespace edgerun {
@@ -21,13 +22,12 @@ class IoReader : public RandomAccessFile {
 // is_direct() of an IoReader; false for any other reader (open_file's buffered one).
 bool is_direct(const RandomAccessFile& f);
 
-// How reads are kept in flight. auto: io_uring where this build and the kernel allow it, else
-// threads; uring: io_uring or an IoError at open.
-enum class IoEngine { automatic, uring, threads };
+// IoEngine (edgerun/types.h) keeps the reads in flight. Auto: io_uring where this build and the
+// kernel allow it, else threads; Uring: io_uring or an IoError at open.
 
 struct DirectOptions {
   int queue_depth = 4;             // reads in flight for one read_at (1..256)
-  IoEngine engine = IoEngine::automatic;
+  IoEngine engine = IoEngine::Auto;
   uint64_t chunk_bytes = 1 << 20;  // size of each read; rounded up to 4 KiB
   bool allow_fallback = true;      // if O_DIRECT is refused: buffered (true) or IoError (false)
   // Unaligned requests (see below) are served by buffered pread unless strict_alignment, which
@@ -65,9 +65,6 @@ std::string read_engine(const RandomAccessFile& f);
 
 // Whether readers here can use io_uring: this build has it and the kernel allows it (probed once).
 bool io_uring_available();
-
-// Parses "auto", "uring" or "threads" (CLI --io-engine); InputError otherwise.
-IoEngine parse_io_engine(const std::string& s);
 
 // Throws IoError if the file cannot be opened or is not a regular file, or if O_DIRECT is
 // refused and !o.allow_fallback.

@@ -20,7 +20,7 @@ struct IoBenchOptions {
   // as cold as the first), to measure what the storage sustains over a run's whole stream.
   uint64_t bytes = 0;
   bool buffered = false;  // page-cache reads instead of O_DIRECT
-  IoEngine engine = IoEngine::automatic;
+  IoEngine engine = IoEngine::Auto;
   int repeat = 1;         // measurements per configuration; the median is reported
   std::function<void(const std::string&)> progress;  // one line per measurement
 };

@@ -28,14 +28,14 @@ namespace {
 void resolve_numerics(const ConfigJson& cfg, const BuildOptions& opts, ModelInfo& info) {
   const bool from_config = opts.attention.empty();
   const std::string name = from_config ? cfg.get_string("edgerun_attention", "softmax") : opts.attention;
-  if (!parse_attn_variant(name, &info.attention)) {
+  if (!parse(name, &info.attention)) {
     if (from_config)
       ER_THROW(UnsupportedError, cfg.path(), ": \"edgerun_attention\" = \"", name,
                "\" is not an attention variant edgerun has (softmax, taylor, sima, shiftmax)");
     ER_THROW(InputError, "unknown attention variant \"", name, "\" (softmax, taylor, sima, shiftmax)");
   }
   if (info.attention != AttnVariant::Softmax && info.family == Family::Gpt2)
-    ER_THROW(UnsupportedError, cfg.path(), ": ", attn_variant_name(info.attention),
+    ER_THROW(UnsupportedError, cfg.path(), ": ", to_string(info.attention),
              " attention is not causal; causal models (gpt2) run softmax attention only",
              from_config ? " (the config's \"edgerun_attention\" asks for it)" : "");
   info.precision = opts.precision;

@@ -51,7 +51,7 @@ Q16Sidecar Q16Sidecar::load(const std::string& path) {
     s.weights[name] = read_exponent(e, path, "weights[\"" + name + "\"]");
   for (const auto& [variant, ops] : object_at(j, "ops", path).items()) {
     AttnVariant v;
-    if (!parse_attn_variant(variant, &v))
+    if (!parse(variant, &v))
       ER_THROW(FormatError, path, ": ops[\"", variant, "\"]: not an attention variant");
     if (!ops.is_object()) ER_THROW(FormatError, path, ": ops[\"", variant, "\"] is not an object");
     auto& dst = s.ops[variant];
@@ -124,7 +124,7 @@ void apply_q16(ModelGraph& mg) {
              " in the model folder; make it with `edgerun convert ", mg.info.dir,
              " --sidecar-only --calib INPUTS.npy`");
   const Q16Sidecar sc = Q16Sidecar::load(path);
-  const std::string variant = attn_variant_name(mg.info.attention);
+  const std::string variant = to_string(mg.info.attention);
   auto vit = sc.ops.find(variant);
   if (vit == sc.ops.end())
     ER_THROW(InputError, path, ": no calibration for ", variant, " attention; recalibrate with "
@@ -219,7 +219,7 @@ Q16Sidecar calibrate_q16(const std::string& dir, const HostArray& inputs, const 
   sc.headroom_bits = headroom_bits;
   for (AttnVariant v : {AttnVariant::Softmax, AttnVariant::Taylor, AttnVariant::Sima, AttnVariant::Shiftmax}) {
     BuildOptions bo;
-    bo.attention = attn_variant_name(v);
+    bo.attention = to_string(v);
     ModelGraph mg = build_model(dir, bo);
     if (mg.info.family == Family::Gpt2)
       ER_THROW(UnsupportedError, dir, ": q16 calibration is implemented for vit and bert models, not gpt2");
@@ -244,7 +244,7 @@ Q16Sidecar calibrate_q16(const std::string& dir, const HostArray& inputs, const 
       }
       engine.forward(req);
     }
-    auto& dst = sc.ops[attn_variant_name(v)];
+    auto& dst = sc.ops[to_string(v)];
     for (size_t i = 0; i < g.ops.size(); ++i) {
       const Op& op = g.ops[i];
       if (op.kind != OpKind::Linear && op.kind != OpKind::Attention) continue;

@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/dtype.h"
+#include "edgerun/dtype.h"
 #include "core/tensor.h"
 #include "models/model.h"
 

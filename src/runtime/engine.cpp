@@ -105,7 +105,7 @@ void Engine::set_plan(const ExecPlan& plan) {
   source_.reset();
   opts_.plan = plan;
   if (opts_.plan.pinned.empty()) opts_.plan.pinned.assign(g_.layers.size(), false);
-  if (opts_.plan.kind == ExecutorKind::Swap && opts_.plan.blocks.empty())
+  if (opts_.plan.kind == Executor::Swap && opts_.plan.blocks.empty())
     for (size_t l = 0; l < g_.layers.size(); ++l)
       opts_.plan.blocks.emplace_back(static_cast<int32_t>(l), static_cast<int32_t>(l + 1));
   source_ = make_layer_source(opts_.plan, g_, *loader_, budget_, opts_.trace);

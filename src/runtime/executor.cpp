@@ -1,4 +1,4 @@
-// Resident and swap layer sources, and the executor names. Pipeload is in pipeload.cpp.
+// Resident and swap layer sources. Pipeload is in pipeload.cpp.
 #include "runtime/executor.h"
 
 #include <future>
@@ -8,22 +8,6 @@
 #include "runtime/trace.h"
 
 namespace edgerun {
-
-const char* executor_name(ExecutorKind k) {
-  switch (k) {
-    case ExecutorKind::Auto: return "auto";
-    case ExecutorKind::Resident: return "resident";
-    case ExecutorKind::Swap: return "swap";
-    case ExecutorKind::Pipeload: return "pipeload";
-  }
-  return "?";
-}
-
-ExecutorKind parse_executor(const std::string& s) {
-  for (ExecutorKind k : {ExecutorKind::Auto, ExecutorKind::Resident, ExecutorKind::Swap, ExecutorKind::Pipeload})
-    if (s == executor_name(k)) return k;
-  ER_THROW(InputError, "unknown executor \"", s, "\" (auto, resident, swap, pipeload)");
-}
 
 namespace {
 
@@ -141,10 +125,10 @@ class SwapSource final : public LayerSource {
 std::unique_ptr<LayerSource> make_layer_source(const ExecPlan& plan, Graph& g, WeightLoader& loader,
                                                MemoryBudget& budget, Trace* trace) {
   switch (plan.kind) {
-    case ExecutorKind::Resident: return std::make_unique<ResidentSource>(g, loader, trace);
-    case ExecutorKind::Swap: return std::make_unique<SwapSource>(plan, g, loader, budget, trace);
-    case ExecutorKind::Pipeload: return make_pipeload_source(plan, g, loader, budget, trace);
-    case ExecutorKind::Auto: break;
+    case Executor::Resident: return std::make_unique<ResidentSource>(g, loader, trace);
+    case Executor::Swap: return std::make_unique<SwapSource>(plan, g, loader, budget, trace);
+    case Executor::Pipeload: return make_pipeload_source(plan, g, loader, budget, trace);
+    case Executor::Auto: break;
   }
   ER_THROW(InternalError, "executor 'auto' must be resolved by the planner first");
 }

@@ -21,12 +21,8 @@ namespace edgerun {
 
 class Trace;
 
-enum class ExecutorKind : uint8_t { Auto, Resident, Swap, Pipeload };
-const char* executor_name(ExecutorKind k);
-ExecutorKind parse_executor(const std::string& s);  // throws InputError
-
 struct ExecPlan {
-  ExecutorKind kind = ExecutorKind::Resident;
+  Executor kind = Executor::Resident;
   std::vector<std::pair<int32_t, int32_t>> blocks;  // swap: [first, end) layer ranges
   int agents = 1;                                   // pipeload: loading agents
   bool prefetch = false;                            // swap: load block b+1 during block b

@@ -121,7 +121,7 @@ std::pair<double, uint64_t> sim_swap(const ExecPlan& p, const std::vector<LayerC
 std::pair<double, uint64_t> simulate_plan(const ExecPlan& p, const std::vector<LayerCost>& layers,
                                           uint64_t reserved, uint64_t budget, bool first_pass) {
   switch (p.kind) {
-    case ExecutorKind::Resident: {
+    case Executor::Resident: {
       double t = 0;
       uint64_t m = reserved;
       for (const auto& l : layers) {
@@ -133,9 +133,9 @@ std::pair<double, uint64_t> simulate_plan(const ExecPlan& p, const std::vector<L
       for (const auto& l : layers) t += l.compute_ms;
       return {t, m + max_extra};
     }
-    case ExecutorKind::Swap: return sim_swap(p, layers, reserved, budget, first_pass);
-    case ExecutorKind::Pipeload: return sim_pipeload(p, layers, reserved, budget, first_pass);
-    case ExecutorKind::Auto: break;
+    case Executor::Swap: return sim_swap(p, layers, reserved, budget, first_pass);
+    case Executor::Pipeload: return sim_pipeload(p, layers, reserved, budget, first_pass);
+    case Executor::Auto: break;
   }
   ER_THROW(InternalError, "simulate_plan: unresolved executor");
 }
@@ -181,18 +181,18 @@ PlanResult make_plan(const Graph& g, const WeightLoader& loader, const CostModel
     r.predicted_ms = steady_ms;
     r.predicted_peak = std::max(peak1, peak2);
     r.streamed_bytes = 0;
-    if (p.kind != ExecutorKind::Resident)
+    if (p.kind != Executor::Resident)
       for (size_t i = 0; i < n; ++i)
         if (!p.pinned[i]) r.streamed_bytes += r.layers[i].bytes;
     return r;
   };
 
-  if (req.kind == ExecutorKind::Resident || (req.kind == ExecutorKind::Auto && fits)) {
+  if (req.kind == Executor::Resident || (req.kind == Executor::Auto && fits)) {
     if (!fits)
       ER_THROW(BudgetError, "the resident executor needs ", mib(resident_need), " but the budget is ",
                mib(budget), "; use --executor swap|pipeload|auto");
     ExecPlan p;
-    p.kind = ExecutorKind::Resident;
+    p.kind = Executor::Resident;
     return finish(p);
   }
   const uint64_t cap = budget ? budget : std::numeric_limits<uint64_t>::max();
@@ -232,7 +232,7 @@ PlanResult make_plan(const Graph& g, const WeightLoader& loader, const CostModel
   std::vector<size_t> ks;
   for (size_t k = 0; k < n && prefix_ok(k); ++k) ks.push_back(k);
   if (ks.empty()) ks.push_back(0);
-  if (req.kind == ExecutorKind::Pipeload || req.kind == ExecutorKind::Auto) {
+  if (req.kind == Executor::Pipeload || req.kind == Executor::Auto) {
     std::vector<int> agents;
     if (req.agents > 0) agents.push_back(req.agents);
     else agents = {1, 2, 3, 4};
@@ -245,16 +245,16 @@ PlanResult make_plan(const Graph& g, const WeightLoader& loader, const CostModel
         // agent plus the one computing.
         if (k > 0 && stream_room(k) < a + 1) continue;
         ExecPlan p;
-        p.kind = ExecutorKind::Pipeload;
+        p.kind = Executor::Pipeload;
         p.agents = a;
         p.pinned = pinned_prefix(k);
         consider(p);
       }
   }
-  if (req.kind == ExecutorKind::Swap || req.kind == ExecutorKind::Auto) {
+  if (req.kind == Executor::Swap || req.kind == Executor::Auto) {
     for (size_t k : ks) {
       ExecPlan p;
-      p.kind = ExecutorKind::Swap;
+      p.kind = Executor::Swap;
       p.prefetch = req.prefetch;
       p.pinned = pinned_prefix(k);
       uint64_t pinned = 0;
@@ -295,7 +295,7 @@ std::string PlanResult::to_json() const {
   for (const auto& l : layers)
     ls.push_back({{"name", l.name}, {"bytes", l.bytes}, {"resident_bytes", l.resident}, {"peak_bytes", l.peak},
                   {"flops", l.flops}, {"load_ms", l.load_ms}, {"compute_ms", l.compute_ms}});
-  nlohmann::json j = {{"executor", executor_name(plan.kind)},
+  nlohmann::json j = {{"executor", to_string(plan.kind)},
                       {"agents", plan.agents},
                       {"prefetch", plan.prefetch},
                       {"blocks", blocks},

@@ -17,7 +17,7 @@ namespace edgerun {
 class WeightLoader;
 
 struct PlanRequest {
-  ExecutorKind kind = ExecutorKind::Auto;
+  Executor kind = Executor::Auto;
   int agents = 0;                 // pipeload: 0 lets the planner choose
   bool prefetch = true;           // swap
   uint64_t budget = 0;            // 0: unlimited

@@ -142,8 +142,8 @@ class SessionImpl final : public Session {
     r.blas_core = kernels::blas_core_name();
     r.io_engine = io_engine_;
     r.huge_pages = budget_.huge_pages();
-    r.executor = executor_name(plan_.plan.kind);
-    r.agents = plan_.plan.kind == ExecutorKind::Pipeload ? plan_.plan.agents : 0;
+    r.executor = to_string(plan_.plan.kind);
+    r.agents = plan_.plan.kind == Executor::Pipeload ? plan_.plan.agents : 0;
     r.min_budget_bytes = plan_.min_budget;
     r.fixed_baseline_bytes = baseline_;
     r.streamed_bytes = plan_.streamed_bytes;
@@ -313,14 +313,14 @@ class SessionImpl final : public Session {
     sum_.eos_token_id = i.eos_token_id;
     sum_.weight_bytes = mg_.graph.model_weight_bytes();
     sum_.id2label = i.id2label;
-    sum_.attention = attn_variant_name(i.attention);
+    sum_.attention = to_string(i.attention);
     sum_.precision = i.precision;
   }
 
   SessionOptions opts_;
   ModelGraph mg_;
   MemoryBudget budget_;
-  ExecutorKind kind_ = ExecutorKind::Auto;
+  Executor kind_ = Executor::Auto;
   std::unique_ptr<Trace> trace_;
   CostModel cost_;
   std::unique_ptr<Engine> engine_;

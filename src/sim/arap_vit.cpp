@@ -9,7 +9,7 @@
 #include <numbers>
 #include <sstream>
 
-#include "core/dtype.h"
+#include "edgerun/dtype.h"
 #include "core/error.h"
 #include "formats/safetensors.h"
 #include "io/file.h"

@@ -48,17 +48,10 @@ const EnergyEntry& energy_entry(std::string_view key) {
   return kTable[0];
 }
 
-Precision parse_precision(std::string_view s) {
-  if (s == "q16") return Precision::Q16;
-  if (s == "fp32") return Precision::Fp32;
-  ER_THROW(InputError, "unknown precision '", std::string(s), "' (expected q16 or fp32)");
-}
-
-const char* precision_name(Precision p) { return p == Precision::Q16 ? "q16" : "fp32"; }
-
 EnergyParams energy_params(Precision p) {
   EnergyParams e;
   e.precision = p;
+  if (p == Precision::Bf16) ER_THROW(UnsupportedError, "the energy table prices q16 and fp32 arithmetic, not bf16");
   if (p == Precision::Q16) {
     e.word_bytes = 2;
     e.mult_pj = energy_entry("mult16").value;

@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "edgerun/types.h"
+
 namespace edgerun::sim {
 
 struct EnergyEntry {
@@ -23,11 +25,8 @@ std::span<const EnergyEntry> energy_table();
 // The entry named `key`; an unknown key is a bug (InternalError).
 const EnergyEntry& energy_entry(std::string_view key);
 
-enum class Precision : uint8_t { Q16, Fp32 };
-Precision parse_precision(std::string_view s);  // "q16" | "fp32"; InputError otherwise
-const char* precision_name(Precision p);
-
-// Per-action energies for one arithmetic precision, derived from the table.
+// Per-action energies for one arithmetic precision (q16 or fp32; the table has no bf16 rows:
+// UnsupportedError), derived from the table.
 struct EnergyParams {
   Precision precision = Precision::Q16;
   int64_t word_bytes = 2;     // one operand word in SRAM / DRAM

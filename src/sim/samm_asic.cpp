@@ -286,7 +286,7 @@ nlohmann::json samm_json(const SammReport& r) {
                {"accumulator_lanes", r.cfg.accumulator_lanes},
                {"post_lanes", r.cfg.post_lanes},
                {"dataflow", dataflow_name(r.cfg.dataflow)},
-               {"precision", precision_name(r.energy.precision)},
+               {"precision", to_string(r.energy.precision)},
                {"beta", r.energy.beta},
                {"clocks_mhz", r.cfg.clocks_mhz}};
   j["attention"] = scope_json(r.attention, r.cfg);
@@ -311,7 +311,7 @@ std::string samm_text(const SammReport& r) {
        (long long)r.cfg.qk_array.rows, (long long)r.cfg.qk_array.cols,
        (long long)r.cfg.v_array.rows, (long long)r.cfg.v_array.cols,
        (long long)r.cfg.out_array.rows, (long long)r.cfg.out_array.cols,
-       dataflow_name(r.cfg.dataflow), precision_name(r.energy.precision), r.model_dir.c_str());
+       dataflow_name(r.cfg.dataflow), to_string(r.energy.precision), r.model_dir.c_str());
   line("model: %lld tokens, d_model %lld, %lld heads x %lld, %lld layers; Taylor attention\n",
        (long long)r.tokens, (long long)r.d_model, (long long)r.n_head, (long long)r.head_dim,
        (long long)r.n_layer);

@@ -116,7 +116,7 @@ nlohmann::json systolic_json(const SystolicReport& r) {
                 {"filter_sram_kb", c.filter_sram_kb},
                 {"ofmap_sram_kb", c.ofmap_sram_kb},
                 {"bandwidth_words_per_cycle", c.bandwidth},
-                {"precision", precision_name(r.energy.precision)},
+                {"precision", to_string(r.energy.precision)},
                 {"word_bytes", r.energy.word_bytes},
                 {"beta", r.energy.beta}};
   nlohmann::json layers = nlohmann::json::array();
