@@ -26,5 +26,7 @@ std::optional<DType> dtype_from_numpy_descr(std::string_view descr);
 float bf16_to_f32(uint16_t v);
 uint16_t f32_to_bf16(float v);  // round to nearest even, NaN kept quiet
 float f16_to_f32(uint16_t v);
+// n elements of F32, BF16 or F16 at `src` (any alignment) as fp32; UnsupportedError for other dtypes.
+void widen_to_f32(DType dt, const void* src, int64_t n, float* dst);
 
 }  // namespace edgerun

@@ -4,6 +4,8 @@
 #include <array>
 #include <cstring>
 
+#include "core/error.h"
+
 namespace edgerun {
 
 namespace {
@@ -92,6 +94,28 @@ float f16_to_f32(uint16_t h) {
   float f;
   std::memcpy(&f, &bits, 4);
   return f;
+}
+
+void widen_to_f32(DType dt, const void* src, int64_t n, float* dst) {
+  const auto* s16 = static_cast<const uint16_t*>(src);
+  switch (dt) {
+    case DType::F32: std::memcpy(dst, src, static_cast<size_t>(n) * 4); break;
+    case DType::BF16:
+      for (int64_t i = 0; i < n; ++i) {
+        uint16_t v;
+        std::memcpy(&v, s16 + i, 2);
+        dst[i] = bf16_to_f32(v);
+      }
+      break;
+    case DType::F16:
+      for (int64_t i = 0; i < n; ++i) {
+        uint16_t v;
+        std::memcpy(&v, s16 + i, 2);
+        dst[i] = f16_to_f32(v);
+      }
+      break;
+    default: ER_THROW(UnsupportedError, "cannot widen dtype ", dtype_name(dt), " to fp32 (F32, BF16 and F16 only)");
+  }
 }
 
 }  // namespace edgerun

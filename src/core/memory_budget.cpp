@@ -3,6 +3,7 @@
 // allows, else handed back with MADV_DONTNEED.
 #include "core/memory_budget.h"
 
+
 #include <sys/mman.h>
 
 #include <algorithm>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "edgerun/format.h"
 
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23  // Linux 5.14; older kernels answer EINVAL and get touched instead
@@ -27,13 +29,6 @@ namespace {
 // RAM, cheap because MAP_NORESERVE commits nothing.
 constexpr uint64_t kUnlimitedReserve = 256ull << 30;
 
-std::string human(uint64_t b) {
-  char buf[64];
-  if (b >= (1ull << 30)) std::snprintf(buf, sizeof buf, "%.2f GiB", b / 1073741824.0);
-  else if (b >= (1ull << 20)) std::snprintf(buf, sizeof buf, "%.2f MiB", b / 1048576.0);
-  else std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(b));
-  return buf;
-}
 
 uint64_t round_to(uint64_t n, uint64_t unit) { return (n + unit - 1) / unit * unit; }
 
@@ -118,7 +113,7 @@ MemoryBudget::MemoryBudget(uint64_t limit_bytes, HugePages huge) : limit_(limit_
   void* p = mmap(nullptr, reserved_, PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED)
-    ER_THROW(BudgetError, "cannot reserve ", human(reserved_), " of address space for the arena: ",
+    ER_THROW(BudgetError, "cannot reserve ", format_bytes(reserved_), " of address space for the arena: ",
              std::strerror(errno));
   map_ = p;
   base_ = reinterpret_cast<char*>(round_to(reinterpret_cast<uintptr_t>(p), kHugePage));
@@ -134,7 +129,7 @@ MemoryBudget::MemoryBudget(uint64_t limit_bytes, HugePages huge) : limit_(limit_
 void MemoryBudget::set_access_locked(uint64_t off, uint64_t size, bool accessible) {
   if (!guard_freed_) return;
   if (mprotect(base_ + off, size, accessible ? PROT_READ | PROT_WRITE : PROT_NONE) != 0)
-    ER_THROW(InternalError, "MemoryBudget: mprotect of ", human(size), " for EDGERUN_GUARD_FREED failed: ",
+    ER_THROW(InternalError, "MemoryBudget: mprotect of ", format_bytes(size), " for EDGERUN_GUARD_FREED failed: ",
              std::strerror(errno), " (raise vm.max_map_count)");
 }
 
@@ -177,10 +172,10 @@ Allocation MemoryBudget::acquire(uint64_t bytes, const char* what, PageKind kind
   void* p = try_take_locked(size, huge_request(kind), /*may_round=*/false);
   if (!p) {
     if (limit_ != kUnlimited && in_use_ + size > limit_)
-      ER_THROW(BudgetError, "memory budget exceeded: ", what, " needs ", human(size), " but ",
-               human(in_use_), " of the ", human(limit_), " budget is in use");
-    ER_THROW(BudgetError, "memory budget arena too fragmented for ", what, " (", human(size),
-             "); in use ", human(in_use_));
+      ER_THROW(BudgetError, "memory budget exceeded: ", what, " needs ", format_bytes(size), " but ",
+               format_bytes(in_use_), " of the ", format_bytes(limit_), " budget is in use");
+    ER_THROW(BudgetError, "memory budget arena too fragmented for ", what, " (", format_bytes(size),
+             "); in use ", format_bytes(in_use_));
   }
   Allocation a;
   a.owner_ = this;
@@ -192,8 +187,8 @@ Allocation MemoryBudget::acquire(uint64_t bytes, const char* what, PageKind kind
 Allocation MemoryBudget::acquire_blocking(uint64_t bytes, const char* what, PageKind kind) {
   uint64_t size = granted(bytes, kind);
   if (limit_ != kUnlimited && size > limit_)
-    ER_THROW(BudgetError, what, " needs ", human(size), ", more than the whole budget of ",
-             human(limit_));
+    ER_THROW(BudgetError, what, " needs ", format_bytes(size), ", more than the whole budget of ",
+             format_bytes(limit_));
   std::unique_lock<std::mutex> lk(mu_);
   void* p = nullptr;
   auto ready = [&] { return cancelled_ || (p = try_take_locked(size, huge_request(kind), /*may_round=*/true)) != nullptr; };

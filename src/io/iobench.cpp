@@ -8,6 +8,7 @@
 // offset 0 (direct reads only), so B can be measured over as many bytes as a run streams.
 #include "io/iobench.h"
 
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -18,19 +19,13 @@
 #include "core/memory_budget.h"
 #include "io/direct_reader.h"
 #include "io/page_cache.h"
+#include "edgerun/format.h"
 
 namespace edgerun {
 
 namespace {
 constexpr uint64_t kAlign = 4096;
 
-std::string human_bytes(double b) {
-  char buf[64];
-  if (b >= 1073741824.0) std::snprintf(buf, sizeof buf, "%.2f GiB", b / 1073741824.0);
-  else if (b >= 1048576.0) std::snprintf(buf, sizeof buf, "%.2f MiB", b / 1048576.0);
-  else std::snprintf(buf, sizeof buf, "%.0f KiB", b / 1024.0);
-  return buf;
-}
 }  // namespace
 
 IoBenchResult run_iobench(const std::string& path, const IoBenchOptions& o) {
@@ -111,8 +106,8 @@ IoBenchResult run_iobench(const std::string& path, const IoBenchOptions& o) {
       if (o.progress) {
         char line[256];
         std::snprintf(line, sizeof line, "iobench: depth %d, block %s: %s/s%s", depth,
-                      human_bytes(static_cast<double>(block)).c_str(),
-                      human_bytes(pt.bytes_per_s).c_str(),
+                      format_bytes(static_cast<double>(block)).c_str(),
+                      format_bytes(pt.bytes_per_s).c_str(),
                       pt.cold() ? "" : " (NOT cold: pages stayed cached after the drop)");
         o.progress(line);
       }

@@ -201,7 +201,7 @@ int weight_exponent(const ModelGraph& mg, const WeightSlot& w) {
   std::vector<uint8_t> raw(w.nbytes());
   f->read_at(w.begin, w.nbytes(), raw.data());
   std::vector<float> x(static_cast<size_t>(w.numel()));
-  convert_to_f32(w.file_dtype, raw.data(), w.numel(), x.data());
+  widen_to_f32(w.file_dtype, raw.data(), w.numel(), x.data());
   return q16::exponent_for(q16::max_abs(x.data(), w.numel()));
 }
 }  // namespace
@@ -310,7 +310,7 @@ ConvertResult convert_model(const std::string& src, const std::string& dst, cons
     if (q != q16_exp.end() || (dtype == "bf16" && e.dtype == DType::F32)) {
       if (e.dtype == DType::I16) ER_THROW(InputError, src, ": tensor \"", name, "\" is already int16");
       std::vector<float> x(static_cast<size_t>(n));
-      convert_to_f32(e.dtype, it.bytes.data(), n, x.data());
+      widen_to_f32(e.dtype, it.bytes.data(), n, x.data());
       it.bytes.assign(static_cast<size_t>(n) * 2, 0);
       auto* out = reinterpret_cast<uint16_t*>(it.bytes.data());
       if (q != q16_exp.end()) {

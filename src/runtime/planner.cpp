@@ -1,6 +1,7 @@
 // make_plan: candidate plans per executor, each scored by simulate_plan.
 #include "runtime/planner.h"
 
+
 #include <algorithm>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -9,15 +10,11 @@
 #include "core/memory_budget.h"
 #include "runtime/pipeload.h"
 #include "runtime/weight_loader.h"
+#include "edgerun/format.h"
 
 namespace edgerun {
 
 namespace {
-std::string mib(uint64_t b) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.1f MiB (%llu bytes)", b / 1048576.0, static_cast<unsigned long long>(b));
-  return buf;
-}
 
 // Pipeload: loads granted in layer order when a loader is free and memory allows; the storage
 // device transfers one layer at a time at its bandwidth (reads already run at queue depth
@@ -166,9 +163,9 @@ PlanResult make_plan(const Graph& g, const WeightLoader& loader, const CostModel
   r.min_budget = req.reserved_bytes + max_peak;
   const uint64_t budget = req.budget;
   if (budget && budget < r.min_budget)
-    ER_THROW(BudgetError, "budget ", mib(budget), " is below the minimum ", mib(r.min_budget),
-             " for this model and input: largest layer ", mib(max_peak), " + activation arena, KV cache and logits ",
-             mib(req.reserved_bytes));
+    ER_THROW(BudgetError, "budget ", format_bytes_exact(budget), " is below the minimum ", format_bytes_exact(r.min_budget),
+             " for this model and input: largest layer ", format_bytes_exact(max_peak), " + activation arena, KV cache and logits ",
+             format_bytes_exact(req.reserved_bytes));
   const uint64_t resident_need = req.reserved_bytes + total_resident + max_extra;
   const bool fits = !budget || resident_need <= budget;
 
@@ -189,8 +186,8 @@ PlanResult make_plan(const Graph& g, const WeightLoader& loader, const CostModel
 
   if (req.kind == Executor::Resident || (req.kind == Executor::Auto && fits)) {
     if (!fits)
-      ER_THROW(BudgetError, "the resident executor needs ", mib(resident_need), " but the budget is ",
-               mib(budget), "; use --executor swap|pipeload|auto");
+      ER_THROW(BudgetError, "the resident executor needs ", format_bytes_exact(resident_need), " but the budget is ",
+               format_bytes_exact(budget), "; use --executor swap|pipeload|auto");
     ExecPlan p;
     p.kind = Executor::Resident;
     return finish(p);
@@ -277,7 +274,7 @@ PlanResult make_plan(const Graph& g, const WeightLoader& loader, const CostModel
     }
   }
   if (cands.empty())
-    ER_THROW(BudgetError, "no plan fits the budget ", mib(budget), "; the minimum is ", mib(r.min_budget));
+    ER_THROW(BudgetError, "no plan fits the budget ", format_bytes_exact(budget), "; the minimum is ", format_bytes_exact(r.min_budget));
   // Least predicted latency; ties go to fewer agents and fewer pinned layers (first considered).
   auto best = std::min_element(cands.begin(), cands.end(), [](const Cand& a, const Cand& b) {
     return a.score < b.score * (1 - 1e-9);

@@ -9,28 +9,6 @@
 
 namespace edgerun {
 
-void convert_to_f32(DType dt, const void* src, int64_t n, float* dst) {
-  const auto* s16 = static_cast<const uint16_t*>(src);
-  switch (dt) {
-    case DType::F32: std::memcpy(dst, src, static_cast<size_t>(n) * 4); break;
-    case DType::BF16:
-      for (int64_t i = 0; i < n; ++i) {
-        uint16_t v;
-        std::memcpy(&v, s16 + i, 2);
-        dst[i] = bf16_to_f32(v);
-      }
-      break;
-    case DType::F16:
-      for (int64_t i = 0; i < n; ++i) {
-        uint16_t v;
-        std::memcpy(&v, s16 + i, 2);
-        dst[i] = f16_to_f32(v);
-      }
-      break;
-    default: ER_THROW(UnsupportedError, "cannot compute with weights of dtype ", dtype_name(dt));
-  }
-}
-
 void round_to_bf16(float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] = bf16_to_f32(f32_to_bf16(x[i]));
 }
@@ -171,7 +149,7 @@ ResidentLayer WeightLoader::fill(PendingLayer&& pl) {
           // --precision bf16: rounded where it lies (the buffer is ours; no copy).
           if (ws.round_bf16) round_to_bf16(reinterpret_cast<float*>(p), ws.numel());
         } else {
-          convert_to_f32(ws.file_dtype, p, ws.numel(), r.conv[i].as<float>());
+          widen_to_f32(ws.file_dtype, p, ws.numel(), r.conv[i].as<float>());
           ws.data = r.conv[i].as<float>();
           if (ws.round_bf16) round_to_bf16(r.conv[i].as<float>(), ws.numel());
           res.buffers.push_back(std::move(r.conv[i]));
@@ -215,7 +193,7 @@ void WeightLoader::gather_rows(SlotId s, const int64_t* ids, int64_t n, float* o
   }
   for (int64_t i = 0; i < n; ++i) {
     f.read_at(ws.begin + static_cast<uint64_t>(ids[i]) * row_bytes, row_bytes, staging);
-    convert_to_f32(ws.file_dtype, staging, D, out + i * D);
+    widen_to_f32(ws.file_dtype, staging, D, out + i * D);
     if (ws.round_bf16) round_to_bf16(out + i * D, D);
     bytes_read_ += row_bytes;
   }

@@ -107,8 +107,6 @@ class WeightLoader {
   Trace* trace_ = nullptr;
 };
 
-// Widens `n` elements of dtype `dt` at `src` to fp32 (F32, BF16, F16).
-void convert_to_f32(DType dt, const void* src, int64_t n, float* dst);
 // Rounds fp32 values to the nearest bf16 (--precision bf16 on fp32 files), in place.
 void round_to_bf16(float* x, int64_t n);
 

@@ -224,15 +224,9 @@ std::vector<float> read_slot(const ModelGraph& mg, SlotId s, std::vector<int16_t
   std::vector<float> out(static_cast<size_t>(n));
   switch (w.file_dtype) {
     case DType::F32:
-      std::memcpy(out.data(), raw.data(), static_cast<size_t>(n) * 4);
-      break;
     case DType::BF16:
     case DType::F16:
-      for (int64_t i = 0; i < n; ++i) {
-        uint16_t h;
-        std::memcpy(&h, raw.data() + 2 * i, 2);
-        out[static_cast<size_t>(i)] = w.file_dtype == DType::BF16 ? bf16_to_f32(h) : f16_to_f32(h);
-      }
+      widen_to_f32(w.file_dtype, raw.data(), n, out.data());
       break;
     case DType::I16:
       if (!i16) ER_THROW(UnsupportedError, path, ": tensor \"", w.name, "\" is int16; only Linear weights may be");
@@ -404,17 +398,9 @@ std::vector<float> read_model_tensor(const std::string& dir, const std::string& 
     std::vector<uint8_t> raw(e.nbytes());
     open_file(path)->read_at(e.begin, e.nbytes(), raw.data());
     std::vector<float> out(static_cast<size_t>(n));
-    for (int64_t i = 0; i < n; ++i) {
-      if (e.dtype == DType::F32) {
-        std::memcpy(&out[static_cast<size_t>(i)], raw.data() + 4 * i, 4);
-      } else if (e.dtype == DType::BF16 || e.dtype == DType::F16) {
-        uint16_t h;
-        std::memcpy(&h, raw.data() + 2 * i, 2);
-        out[static_cast<size_t>(i)] = e.dtype == DType::BF16 ? bf16_to_f32(h) : f16_to_f32(h);
-      } else {
-        ER_THROW(UnsupportedError, path, ": tensor \"", e.name, "\" has dtype ", dtype_name(e.dtype), "; expected a float type");
-      }
-    }
+    if (e.dtype != DType::F32 && e.dtype != DType::BF16 && e.dtype != DType::F16)
+      ER_THROW(UnsupportedError, path, ": tensor \"", e.name, "\" has dtype ", dtype_name(e.dtype), "; expected a float type");
+    widen_to_f32(e.dtype, raw.data(), n, out.data());
     return out;
   }
   ER_THROW(FormatError, dir, ": no tensor \"", name, "\" (tried the prefixes \"vit.\" and \"\")");
