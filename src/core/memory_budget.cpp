@@ -142,8 +142,8 @@ void* MemoryBudget::try_take_locked(uint64_t& size, bool huge, bool may_round) {
   std::optional<uint64_t> off = take_kept_locked(size, huge);
   if (!off && may_round && !huge && huge_ && in_use_ + dirty_bytes_ + size > limit_) {
     // Fresh small pages would push kept huge pages out (trim), and the next large load would
-    // fault them in again: on a VM whose host reclaims free guest memory, at ~0.5 GB/s (GPT-2
-    // Medium at 10%: 18 MiB a token, for its 4 MiB position table and last LM-head chunk).
+    // fault them in again, slowly on a VM whose host reclaims free guest memory (docs/STREAMING.md:
+    // GPT-2 Medium at 10%, whose position table and last LM-head chunk are small requests).
     // Take whole units of a kept huge range instead, charged as such, when the limit has room
     // for the rounding now. Only for blocking requests: a later one waits a little longer for
     // the rounding, where a non-blocking one could have been refused.

@@ -2,9 +2,9 @@
 // One reserved virtual mapping in two regions, each sub-allocated with a coalescing free list:
 // small pages (4 KiB granularity) for everything, and huge pages (2 MiB granularity, transparent
 // huge pages) for the large buffers that direct reads fill. A direct read pins every page of its
-// buffer and hands the device one segment per page: with 4 KiB pages that per-page work, on the
-// 2 cores the compute also needs, cost ~10% of a streamed ViT-L pass and a quarter of the disk's
-// bandwidth (docs/STREAMING.md). A huge page is committed whole on its first touch, so the huge
+// buffer and hands the device one segment per page: with 4 KiB pages that per-page work takes
+// the cores the compute also needs and a share of the disk's bandwidth (docs/STREAMING.md has the
+// measurements). A huge page is committed whole on its first touch, so the huge
 // region hands out whole, aligned 2 MiB units only, and the budget charges for whole units: its
 // accounting stays exact. The small region is marked MADV_NOHUGEPAGE so that a system whose THP
 // setting is "always" cannot commit 2 MiB under a 4 KiB allocation either.
@@ -108,7 +108,7 @@ class MemoryBudget {
   // kind reuse without a fault, never passing the limit (bytes in use plus kept stay within it).
   // Sessions commit their budget when they prepare, not while a pass runs: on a virtual machine
   // whose host reclaims the guest's free memory (free page reporting), a fresh page costs the
-  // vCPU a host fault, measured here at ~0.5 GB/s, and inside a pass that stall lands on the
+  // vCPU a host fault, far slower than the storage, and inside a pass that stall lands on the
   // compute's cores (docs/STREAMING.md). Populates with `threads` threads. No-op when unlimited
   // (freed pages are not kept there). Returns the bytes committed.
   uint64_t commit(uint64_t bytes, PageKind kind, int threads = 1);

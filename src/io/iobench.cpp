@@ -1,8 +1,8 @@
 // run_iobench: for each depth x block size, open a DirectReader with those settings, make the
 // file cold, and time one read_many over [0, bytes): the reader keeps `depth` reads in flight
 // from the first chunk to the last, as a stream of layer loads does. (Separate read_at calls per
-// window would drain the queue at every window, and measure the drains: 32 x 1 MiB read 1.3-1.5
-// GB/s that way on this VM's disk, against ~3 GB/s sustained by a continuous stream.) Every
+// window would drain the queue at every window, and measure the drains, well below what a
+// continuous stream sustains: docs/BENCHMARKS.md.) Every
 // window lands in the same buffer, twice as large as the reads in flight so that they never
 // overlap; the bytes are not looked at. Past the end of the file the stream starts over at
 // offset 0 (direct reads only), so B can be measured over as many bytes as a run streams.
@@ -68,8 +68,8 @@ IoBenchResult run_iobench(const std::string& path, const IoBenchOptions& o) {
       // One batch of window-sized reads keeps the queue full from the first to the last, and
       // reads in flight may share destination bytes (the data is not looked at), so a small
       // window serves every depth. It is touched before the clock starts: B is the storage's,
-      // not the cost of faulting in fresh memory (which, on the VM measured here, right after
-      // another process freed a lot of it, ran at 0.6 GB/s).
+      // not the cost of faulting in fresh memory (which, on a VM right after another process
+      // freed a lot of it, is slower than the disk).
       const uint64_t window = std::min<uint64_t>(64ull << 20, MemoryBudget::round_up(std::min(bytes, res.file_bytes)));
       Allocation buf = arena.acquire(window, "iobench buffer", PageKind::Huge);
       std::memset(buf.data(), 0, buf.size());

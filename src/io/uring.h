@@ -3,9 +3,9 @@
 //
 // Why: on a 2-core machine the pread pool's threads wake once per completed read and preempt
 // the compute threads; a BLAS GEMM then waits at its barrier for the preempted thread. With fio
-// reading beside ViT-L's resident compute at the same priority, 32 pread threads (1.5 GB/s)
-// slowed the compute ~13%, one io_uring submitter at depth 32 (1.7 GB/s) not measurably; and
-// the pool's 31 threads per file leave the fixed baseline (docs/BENCHMARKS.md §2).
+// reading beside a resident compute, a pread pool slowed the compute measurably and one
+// io_uring submitter at the same depth did not; and the pool's threads per file add to the
+// fixed baseline (docs/BENCHMARKS.md §2 has the figures).
 //
 // Built only where liburing is found at configure time (EDGERUN_HAVE_URING); where the kernel
 // refuses io_uring (old kernel, seccomp, kernel.io_uring_disabled) create() returns null and the

@@ -18,8 +18,8 @@ uint64_t measure_fixed_baseline(const Graph& g);
 
 // Weight reads keep many reads in flight: the virtual disks measured here deliver their bandwidth
 // only with deep queues. 4 MiB reads into huge-page buffers (core/memory_budget.h) hand the device
-// two segments each; 1 MiB reads into 4 KiB pages cost ~10% more compute time per streamed ViT-L
-// pass and a quarter of GPT-2 Medium's streaming rate (docs/STREAMING.md has the measurements).
+// two segments each; 1 MiB reads into 4 KiB pages cost compute time and streaming rate
+// (docs/STREAMING.md has the measurements).
 inline constexpr int kWeightReadDepth = 32;
 inline constexpr uint64_t kWeightReadChunk = 4ull << 20;
 

@@ -5,9 +5,9 @@
 // before the pass, and layers below i were granted first, layer i's wait can only be on frees that
 // the inference agent's progress guarantees: no deadlock, whichever load finishes first.
 // Loaders also stay at most agents + 2 layers ahead of the compute, whatever room the budget
-// has: a fresh page costs the kernel a clearing on the cores the compute needs (BERT-Large at a
-// 25% budget: 28% of a pass's CPU samples in clear_page, compute 813 ms against 426), and a
-// window of a layer per agent plus two already keeps the storage busy.
+// has: a fresh page costs the kernel a clearing on the cores the compute needs (with a wide
+// window, clear_page took a large share of a pass's samples: docs/STREAMING.md), and a window of
+// a layer per agent plus two already keeps the storage busy.
 #include "runtime/pipeload.h"
 
 #include <condition_variable>

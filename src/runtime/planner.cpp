@@ -237,9 +237,9 @@ PlanResult make_plan(const Graph& g, const WeightLoader& loader, const CostModel
       for (int a : agents) {
         // The storage gives its bandwidth only to a deep queue, and the simulation's storage
         // does not model depth: a stream with room for one layer in flight besides the one
-        // computing runs well below B (GPT-2 Medium at 10%, 3 layers pinned: 3.17 GB/s against
-        // 3.45 unpinned, for 1.3% fewer bytes read). So pinning must leave room for a layer per
-        // agent plus the one computing.
+        // computing runs measurably below B, and the bytes pinning saves do not pay for it
+        // (docs/STREAMING.md). So pinning must leave room for a layer per agent plus the one
+        // computing.
         if (k > 0 && stream_room(k) < a + 1) continue;
         ExecPlan p;
         p.kind = Executor::Pipeload;
