@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Sets up, builds and runs every test, in three stages, each under a time limit and each timed:
-#   1. the whole suite with CTest (build/: unit, kernel, golden, streaming, CLI);
+# Sets up, builds and runs every test, in stages, each under a time limit and each timed:
+#   0. the layering check (scripts/check_layering.py);
+#   1. the whole suite with CTest (build/: unit, op harness, golden, streaming, CLI, layering,
+#      install);
 #   2. the concurrency tests under ThreadSanitizer (build-tsan/);
 #   3. the whole suite under AddressSanitizer + UndefinedBehaviorSanitizer with LeakSanitizer
 #      (build-asan/).
@@ -45,6 +47,8 @@ left_clean() {  # tests remove the models and files they make: a leftover fails 
 }
 
 stage "setup and build" 1800 bash scripts/setup.sh
+# Every #include against the module table (cmake/layering.txt), naming the offending line.
+stage "layering" 60 python3 scripts/check_layering.py
 fresh_tmp build
 stage "ctest" 1200 ctest --test-dir build --output-on-failure -j"$jobs" --timeout 300
 left_clean
