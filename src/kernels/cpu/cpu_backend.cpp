@@ -71,22 +71,19 @@ class CpuBackend final : public Backend {
       if (!(d == DType::F32 || d == DType::BF16 || d == DType::F16 || (d == DType::I16 && i16_ok)))
         return Support::no("weight " + w.name + " is " + std::string(dtype_name(d)));
     }
-    switch (op.kind) {
-      case OpKind::Linear:
-        if (op.p.q16 && (op.p.w_in_out || op.p.chunk_begin >= 0))
-          return Support::no("q16 Linear takes one weight stored (N, K), not a Conv1D or output chunk");
-        return Support::yes();
-      case OpKind::Attention: {
-        const bool cached = op.p.causal || op.p.kv_layer != kNone;
-        if (cached && op.p.q16) return Support::no("q16 attention is not causal and keeps no KV cache");
-        if (cached && op.p.attn != AttnVariant::Softmax)
-          return Support::no(std::string(to_string(op.p.attn)) + " attention is not causal and keeps no KV cache");
-        return Support::yes();
-      }
-      default:
-        if (op.p.q16) return Support::no("q16 applies to Linear and Attention only");
-        return Support::yes();
+    // fp32 and bf16 (weights rounded on load, computed in fp32) for every op; q16 for Linear and
+    // Attention, the ops with integer kernels.
+    const Precision prec = op_precision(g, op);
+    if (prec == Precision::Q16 && op.kind != OpKind::Linear && op.kind != OpKind::Attention)
+      return Support::no(std::string("q16 ") + op_kind_name(op.kind) + " has no kernel (q16 is Linear and Attention)");
+    if (op.kind == OpKind::Linear && prec == Precision::Q16 && (op.p.w_in_out || op.p.chunk_begin >= 0))
+      return Support::no("q16 Linear takes one weight stored (N, K), not a Conv1D or output chunk");
+    if (op.kind == OpKind::Attention && (op.p.causal || op.p.kv_layer != kNone)) {
+      if (prec == Precision::Q16) return Support::no("q16 attention is not causal and keeps no KV cache");
+      if (op.p.attn != AttnVariant::Softmax)
+        return Support::no(std::string(to_string(op.p.attn)) + " attention is not causal and keeps no KV cache");
     }
+    return Support::yes();
   }
 
   uint64_t scratch_bytes(const Graph& g, const Op& op, const PassShape& s,
