@@ -1,4 +1,5 @@
-// The backend interface (graph/backend.h) as the engine uses it: every op is assigned a backend
+// The op registry and the backend interface (graph/op_schema.h, graph/backend.h): add_op
+// validates through the schemas, which count FLOPs and bytes; every op is assigned a backend
 // when the engine is built, so an op none supports fails there, naming it; and a second backend
 // plugs in through the registry alone (no executor, planner or model change).
 #include <gtest/gtest.h>
@@ -9,6 +10,7 @@
 #include "core/memory_budget.h"
 #include "edgerun/errors.h"
 #include "graph/backend.h"
+#include "graph/op_schema.h"
 #include "kernels/cpu/cpu_backend.h"
 #include "models/model.h"
 #include "runtime/backends.h"
@@ -118,4 +120,56 @@ TEST(Backend, RegistryFindsBackendsByName) {
   int n = 0;
   for (Backend* b : backends()) n += b == &kernels::cpu_backend();
   EXPECT_EQ(n, 1);
+}
+
+namespace {
+// A graph holding x (Tokens, 7) and a Linear weight (5, 7) and bias (5).
+struct LinearGraph {
+  Graph g;
+  ValueId x = g.add_value("x", Rows::Tokens, 7);
+  SlotId w = slot("w", {5, 7}), b = slot("b", {5});
+  SlotId slot(const char* name, Shape s) {
+    WeightSlot ws;
+    ws.name = name;
+    ws.shape = s;
+    ws.end = static_cast<uint64_t>(shape_numel(s)) * 4;
+    return g.add_slot(ws);
+  }
+};
+}  // namespace
+
+TEST(OpSchema, AddOpRejectsAnOpThatDoesNotFitItsSchemaAndLeavesTheGraphAsItWas) {
+  LinearGraph l;
+  const size_t values = l.g.values.size();
+  try {
+    l.g.add_op(OpKind::Linear, "proj", {l.x}, {l.w, kNone}, {}, Rows::Tokens, 6);  // W is (5, 7)
+    FAIL() << "accepted";
+  } catch (const InternalError& e) {
+    EXPECT_NE(std::string(e.what()).find("Linear op 'proj'"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(l.g.ops.empty());
+  EXPECT_EQ(l.g.values.size(), values);
+  EXPECT_THROW(l.g.add_op(OpKind::Add, "add", {l.x}, {}, {}, Rows::Tokens, 7), InternalError);  // one input of two
+  EXPECT_THROW(l.g.add_op(OpKind::LayerNorm, "ln", {l.x}, {kNone, kNone}, {}, Rows::Tokens, 7), InternalError);
+  EXPECT_THROW(l.g.add_op(OpKind::Linear, "proj", {l.x}, {l.w}, {}, Rows::Tokens, 5), InternalError);  // slot count
+}
+
+TEST(OpSchema, CountsForAPassShape) {
+  LinearGraph l;
+  l.g.add_op(OpKind::Linear, "proj", {l.x}, {l.w, l.b}, {}, Rows::Tokens, 5);
+  const Op& op = l.g.ops.back();
+  const PassShape s{2, 3, 0, false};
+  const OpCost c = op_cost(l.g, op, s);
+  EXPECT_EQ(c.flops, 2.0 * 6 * 7 * 5);
+  EXPECT_EQ(c.weight_bytes, (5u * 7 + 5) * 4);
+  EXPECT_EQ(c.input_bytes, 6u * 7 * 4);
+  EXPECT_EQ(c.output_bytes, 6u * 5 * 4);
+  const std::optional<GemmShape> g = op_gemm(l.g, op, s);
+  ASSERT_TRUE(g.has_value());
+  EXPECT_EQ(g->m, 6);
+  EXPECT_EQ(g->n, 5);
+  EXPECT_EQ(g->k, 7);
+  EXPECT_EQ(op_precision(l.g, op), Precision::Fp32);
+  EXPECT_STREQ(op_schema(OpKind::Linear).slots[1], "bias?");
+  for (int k = 0; k < kOpKindCount; ++k) EXPECT_EQ(op_schema(static_cast<OpKind>(k)).kind, static_cast<OpKind>(k));
 }

@@ -1,12 +1,12 @@
-// The op harness (in the spirit of llama.cpp's test-backend-ops): every row of kCases is one op
+// The op harness (in the spirit of llama.cpp's test-backend-ops): every row of cases() is one op
 // on one odd shape and precision; each registered backend that claims it (graph/backend.h)
 // runs it through its OpCall, and the result is held against the op's plain reference (the
 // kernels' *_ref functions, or the definition written out below for ops that are copies and
-// sums). One line per case: op, backend, precision, shape, error and its threshold.
+// sums). One line per case: op, backend, precision, shape, error and the op's threshold.
 // Error: max |got - want| / max |want| (0 when both are 0; NaN where the reference has none
 // fails). EDGERUN_OPS_PERF=1 also prints each case's GFLOP/s (op_flops over the median of a few
 // runs); nothing asserts on time.
-// Adding a case: a row in kCases. Adding an op kind: a build_* and a reference_* below and its
+// Adding a case: a row in cases(). Adding an op kind: a build_* and a reference_* below and its
 // rows (OpsTable.EveryOpKindHasARow fails until it has them).
 #include <gtest/gtest.h>
 
@@ -52,8 +52,23 @@ struct Case {
   OpKind kind;
   Precision precision;
   Dims d;
-  double threshold;
 };
+
+// The error an op may show against its reference. fp32 and bf16 (the same arithmetic on rounded
+// weights) allow float rounding, none where the op only copies or adds once; q16 is held against
+// the fp32 reference, so its bound is the format's (15-bit mantissas, one rounding per rescale).
+double threshold(OpKind k, Precision p) {
+  if (p == Precision::Q16) return k == OpKind::Attention ? 2e-3 : 1e-3;
+  switch (k) {
+    case OpKind::Embeddings:
+    case OpKind::Add:
+    case OpKind::SelectFirst:
+    case OpKind::SelectLast: return 0;
+    case OpKind::Activation: return 1e-6;
+    case OpKind::Attention: return 2e-5;
+    default: return 1e-5;
+  }
+}
 
 std::vector<float> rnd(size_t n, uint32_t seed, float scale = 1.0f) {
   std::mt19937 g(seed);
@@ -450,65 +465,64 @@ constexpr Precision F32 = Precision::Fp32, BF16 = Precision::Bf16, Q16 = Precisi
 constexpr AttnVariant kTaylor = AttnVariant::Taylor, kSima = AttnVariant::Sima, kShift = AttnVariant::Shiftmax;
 
 // The table: the shapes are odd on purpose (1, primes, not multiples of the SIMD width, a
-// sequence of padding only, past > 0). Thresholds: fp32 and bf16 (same arithmetic on rounded weights) are float rounding;
-// q16 is held against the fp32 reference, so its bound is the format's (15-bit mantissas).
+// sequence of padding only, past > 0).
 const std::vector<Case>& cases() {
   static const std::vector<Case> t = {
-      {OpKind::Embeddings, F32, cols(1, 1, 1), 0},
-      {OpKind::Embeddings, F32, with(cols(2, 3, 17), [](Dims& d) { d.bias = false; d.past = 4; }), 0},
-      {OpKind::Embeddings, F32, cols(3, 5, 33), 0},
-      {OpKind::PatchEmbed, F32, with(cols(1, 5, 7), [](Dims& d) { d.C = 3, d.S = 8, d.P = 4; }), 1e-5},
-      {OpKind::PatchEmbed, F32, with(cols(2, 10, 17), [](Dims& d) { d.C = 1, d.S = 9, d.P = 3; }), 1e-5},
-      {OpKind::PatchEmbed, BF16, with(cols(1, 5, 7), [](Dims& d) { d.C = 3, d.S = 8, d.P = 4; }), 1e-5},
-      {OpKind::LayerNorm, F32, cols(1, 1, 1), 1e-5},
-      {OpKind::LayerNorm, F32, cols(1, 3, 17), 1e-5},
-      {OpKind::LayerNorm, F32, cols(2, 17, 769), 1e-5},
-      {OpKind::LayerNorm, BF16, cols(1, 3, 17), 1e-5},
-      {OpKind::Linear, F32, lin(1, 1, 1, 1), 1e-5},
-      {OpKind::Linear, F32, lin(1, 3, 65, 33), 1e-5},
-      {OpKind::Linear, F32, lin(1, 17, 33, 31), 1e-5},
-      {OpKind::Linear, F32, with(lin(1, 17, 33, 31), [](Dims& d) { d.in_out = true; }), 1e-5},
-      {OpKind::Linear, F32, with(lin(2, 3, 64, 129), [](Dims& d) { d.bias = false; }), 1e-5},
-      {OpKind::Linear, F32, with(lin(1, 4, 9, 5), [](Dims& d) { d.chunk = true; }), 1e-5},
-      {OpKind::Linear, F32, with(lin(2, 3, 9, 5), [](Dims& d) { d.chunk = true, d.last_only = true; }), 1e-5},
-      {OpKind::Linear, BF16, lin(1, 17, 33, 31), 1e-5},
-      {OpKind::Linear, BF16, with(lin(1, 3, 33, 19), [](Dims& d) { d.in_out = true; }), 1e-5},
-      {OpKind::Linear, Q16, lin(1, 1, 1, 1), 1e-3},
-      {OpKind::Linear, Q16, lin(1, 17, 33, 31), 1e-3},
-      {OpKind::Linear, Q16, with(lin(2, 3, 64, 129), [](Dims& d) { d.bias = false; }), 1e-3},
-      {OpKind::Activation, F32, with(cols(1, 3, 17), [](Dims& d) { d.act = ActKind::GeluErf; }), 1e-6},
-      {OpKind::Activation, F32, with(cols(1, 3, 17), [](Dims& d) { d.act = ActKind::GeluTanh; }), 1e-6},
-      {OpKind::Activation, F32, with(cols(2, 17, 31), [](Dims& d) { d.act = ActKind::Relu; }), 0},
-      {OpKind::Activation, F32, with(cols(1, 17, 31), [](Dims& d) { d.act = ActKind::Tanh; }), 1e-6},
-      {OpKind::Activation, F32, with(cols(1, 1, 1001), [](Dims& d) { d.act = ActKind::QuickGelu; }), 1e-6},
-      {OpKind::Activation, F32, with(cols(1, 1, 1001), [](Dims& d) { d.act = ActKind::Silu; }), 1e-6},
-      {OpKind::Add, F32, cols(1, 1, 1), 0},
-      {OpKind::Add, F32, cols(3, 17, 33), 0},
-      {OpKind::Attention, F32, attn(1, 1, 1, 1), 2e-5},
-      {OpKind::Attention, F32, with(attn(2, 7, 3, 5), [](Dims& d) { d.mask = true; }), 2e-5},
-      {OpKind::Attention, F32, with(attn(2, 9, 3, 16), [](Dims& d) { d.fused = d.causal = true; }), 2e-5},
-      {OpKind::Attention, F32, with(attn(2, 1, 3, 5), [](Dims& d) { d.fused = d.causal = true, d.past = 6; }), 2e-5},
-      {OpKind::Attention, F32, with(attn(1, 3, 4, 3), [](Dims& d) { d.fused = d.causal = true, d.past = 4; }), 2e-5},
-      {OpKind::Attention, F32, with(attn(2, 2, 2, 5), [](Dims& d) { d.mask = true; }), 2e-5},
-      {OpKind::Attention, F32, with(attn(2, 2, 2, 5), [](Dims& d) { d.fused = d.causal = d.mask = true, d.past = 3; }), 2e-5},
-      {OpKind::Attention, F32, with(attn(2, 2, 3, 5, kTaylor), [](Dims& d) { d.mask = true; }), 2e-5},
-      {OpKind::Attention, F32, with(attn(2, 2, 3, 5, kSima), [](Dims& d) { d.mask = true; }), 2e-5},
-      {OpKind::Attention, F32, with(attn(1, 17, 2, 7, kTaylor), [](Dims& d) { d.mask = true; }), 2e-5},
-      {OpKind::Attention, F32, with(attn(2, 3, 3, 5, kTaylor), [](Dims& d) { d.fused = true; }), 2e-5},
-      {OpKind::Attention, F32, with(attn(1, 17, 2, 7, kSima), [](Dims& d) { d.mask = true; }), 2e-5},
-      {OpKind::Attention, F32, with(attn(2, 3, 3, 5, kSima), [](Dims& d) { d.fused = true; }), 2e-5},
-      {OpKind::Attention, F32, with(attn(1, 17, 2, 7, kShift), [](Dims& d) { d.mask = true; }), 2e-5},
-      {OpKind::Attention, F32, attn(2, 1, 3, 5, kShift), 2e-5},
-      {OpKind::Attention, Q16, with(attn(2, 7, 3, 5), [](Dims& d) { d.mask = true; }), 2e-3},
-      {OpKind::Attention, Q16, with(attn(1, 17, 2, 16), [](Dims& d) { d.fused = true; }), 2e-3},
-      {OpKind::Attention, Q16, with(attn(1, 17, 2, 7, kTaylor), [](Dims& d) { d.mask = true; }), 2e-3},
-      {OpKind::Attention, Q16, with(attn(1, 17, 2, 7, kSima), [](Dims& d) { d.mask = true; }), 2e-3},
-      {OpKind::Attention, Q16, with(attn(2, 2, 3, 5, kTaylor), [](Dims& d) { d.mask = true; }), 2e-3},
-      {OpKind::Attention, Q16, with(attn(2, 3, 3, 5, kShift), [](Dims& d) { d.mask = true; }), 2e-3},
-      {OpKind::SelectFirst, F32, cols(1, 1, 1), 0},
-      {OpKind::SelectFirst, F32, cols(3, 17, 33), 0},
-      {OpKind::SelectLast, F32, cols(3, 17, 33), 0},
-      {OpKind::SelectLast, F32, with(cols(3, 17, 33), [](Dims& d) { d.last_only = true; }), 0},
+      {OpKind::Embeddings, F32, cols(1, 1, 1)},
+      {OpKind::Embeddings, F32, with(cols(2, 3, 17), [](Dims& d) { d.bias = false; d.past = 4; })},
+      {OpKind::Embeddings, F32, cols(3, 5, 33)},
+      {OpKind::PatchEmbed, F32, with(cols(1, 5, 7), [](Dims& d) { d.C = 3, d.S = 8, d.P = 4; })},
+      {OpKind::PatchEmbed, F32, with(cols(2, 10, 17), [](Dims& d) { d.C = 1, d.S = 9, d.P = 3; })},
+      {OpKind::PatchEmbed, BF16, with(cols(1, 5, 7), [](Dims& d) { d.C = 3, d.S = 8, d.P = 4; })},
+      {OpKind::LayerNorm, F32, cols(1, 1, 1)},
+      {OpKind::LayerNorm, F32, cols(1, 3, 17)},
+      {OpKind::LayerNorm, F32, cols(2, 17, 769)},
+      {OpKind::LayerNorm, BF16, cols(1, 3, 17)},
+      {OpKind::Linear, F32, lin(1, 1, 1, 1)},
+      {OpKind::Linear, F32, lin(1, 3, 65, 33)},
+      {OpKind::Linear, F32, lin(1, 17, 33, 31)},
+      {OpKind::Linear, F32, with(lin(1, 17, 33, 31), [](Dims& d) { d.in_out = true; })},
+      {OpKind::Linear, F32, with(lin(2, 3, 64, 129), [](Dims& d) { d.bias = false; })},
+      {OpKind::Linear, F32, with(lin(1, 4, 9, 5), [](Dims& d) { d.chunk = true; })},
+      {OpKind::Linear, F32, with(lin(2, 3, 9, 5), [](Dims& d) { d.chunk = true, d.last_only = true; })},
+      {OpKind::Linear, BF16, lin(1, 17, 33, 31)},
+      {OpKind::Linear, BF16, with(lin(1, 3, 33, 19), [](Dims& d) { d.in_out = true; })},
+      {OpKind::Linear, Q16, lin(1, 1, 1, 1)},
+      {OpKind::Linear, Q16, lin(1, 17, 33, 31)},
+      {OpKind::Linear, Q16, with(lin(2, 3, 64, 129), [](Dims& d) { d.bias = false; })},
+      {OpKind::Activation, F32, with(cols(1, 3, 17), [](Dims& d) { d.act = ActKind::GeluErf; })},
+      {OpKind::Activation, F32, with(cols(1, 3, 17), [](Dims& d) { d.act = ActKind::GeluTanh; })},
+      {OpKind::Activation, F32, with(cols(2, 17, 31), [](Dims& d) { d.act = ActKind::Relu; })},
+      {OpKind::Activation, F32, with(cols(1, 17, 31), [](Dims& d) { d.act = ActKind::Tanh; })},
+      {OpKind::Activation, F32, with(cols(1, 1, 1001), [](Dims& d) { d.act = ActKind::QuickGelu; })},
+      {OpKind::Activation, F32, with(cols(1, 1, 1001), [](Dims& d) { d.act = ActKind::Silu; })},
+      {OpKind::Add, F32, cols(1, 1, 1)},
+      {OpKind::Add, F32, cols(3, 17, 33)},
+      {OpKind::Attention, F32, attn(1, 1, 1, 1)},
+      {OpKind::Attention, F32, with(attn(2, 7, 3, 5), [](Dims& d) { d.mask = true; })},
+      {OpKind::Attention, F32, with(attn(2, 9, 3, 16), [](Dims& d) { d.fused = d.causal = true; })},
+      {OpKind::Attention, F32, with(attn(2, 1, 3, 5), [](Dims& d) { d.fused = d.causal = true, d.past = 6; })},
+      {OpKind::Attention, F32, with(attn(1, 3, 4, 3), [](Dims& d) { d.fused = d.causal = true, d.past = 4; })},
+      {OpKind::Attention, F32, with(attn(2, 2, 2, 5), [](Dims& d) { d.mask = true; })},
+      {OpKind::Attention, F32, with(attn(2, 2, 2, 5), [](Dims& d) { d.fused = d.causal = d.mask = true, d.past = 3; })},
+      {OpKind::Attention, F32, with(attn(2, 2, 3, 5, kTaylor), [](Dims& d) { d.mask = true; })},
+      {OpKind::Attention, F32, with(attn(2, 2, 3, 5, kSima), [](Dims& d) { d.mask = true; })},
+      {OpKind::Attention, F32, with(attn(1, 17, 2, 7, kTaylor), [](Dims& d) { d.mask = true; })},
+      {OpKind::Attention, F32, with(attn(2, 3, 3, 5, kTaylor), [](Dims& d) { d.fused = true; })},
+      {OpKind::Attention, F32, with(attn(1, 17, 2, 7, kSima), [](Dims& d) { d.mask = true; })},
+      {OpKind::Attention, F32, with(attn(2, 3, 3, 5, kSima), [](Dims& d) { d.fused = true; })},
+      {OpKind::Attention, F32, with(attn(1, 17, 2, 7, kShift), [](Dims& d) { d.mask = true; })},
+      {OpKind::Attention, F32, attn(2, 1, 3, 5, kShift)},
+      {OpKind::Attention, Q16, with(attn(2, 7, 3, 5), [](Dims& d) { d.mask = true; })},
+      {OpKind::Attention, Q16, with(attn(1, 17, 2, 16), [](Dims& d) { d.fused = true; })},
+      {OpKind::Attention, Q16, with(attn(1, 17, 2, 7, kTaylor), [](Dims& d) { d.mask = true; })},
+      {OpKind::Attention, Q16, with(attn(1, 17, 2, 7, kSima), [](Dims& d) { d.mask = true; })},
+      {OpKind::Attention, Q16, with(attn(2, 2, 3, 5, kTaylor), [](Dims& d) { d.mask = true; })},
+      {OpKind::Attention, Q16, with(attn(2, 3, 3, 5, kShift), [](Dims& d) { d.mask = true; })},
+      {OpKind::SelectFirst, F32, cols(1, 1, 1)},
+      {OpKind::SelectFirst, F32, cols(3, 17, 33)},
+      {OpKind::SelectLast, F32, cols(3, 17, 33)},
+      {OpKind::SelectLast, F32, with(cols(3, 17, 33), [](Dims& d) { d.last_only = true; })},
   };
   return t;
 }
@@ -567,10 +581,10 @@ TEST(Ops, EveryCaseOnEveryBackendMatchesItsReference) {
       OpCall call = call_for(f, got.data(), scratch.data(), kc, vc);
       if (c.kind == OpKind::Linear && c.d.chunk) call.in[1] = got.data();
       b->run(call);
-      const double err = rel_to_max(got, want);
-      const bool ok = err <= c.threshold;
+      const double err = rel_to_max(got, want), limit = threshold(c.kind, c.precision);
+      const bool ok = err <= limit;
       std::printf("%-11s %-5s %-5s %-40s err %.2e <= %.0e %s", op_kind_name(c.kind), b->name(), to_string(c.precision),
-                  describe(c).c_str(), err, c.threshold, ok ? "ok" : "FAIL");
+                  describe(c).c_str(), err, limit, ok ? "ok" : "FAIL");
       if (perf) {
         const double sec = median_seconds([&] {
           std::vector<float> k2 = f.k_cache, v2 = f.v_cache;
@@ -584,47 +598,11 @@ TEST(Ops, EveryCaseOnEveryBackendMatchesItsReference) {
       // A KV cache is data, not arithmetic: the new keys and values land exactly where the
       // reference puts them (positions [past, past + T) of each (sequence, head)).
       EXPECT_TRUE(kc == expected.k_cache && vc == expected.v_cache) << describe(c) << ": KV cache differs";
-      EXPECT_LE(err, c.threshold) << op_kind_name(c.kind) << " on " << b->name() << ", " << to_string(c.precision)
+      EXPECT_LE(err, limit) << op_kind_name(c.kind) << " on " << b->name() << ", " << to_string(c.precision)
                                   << ", " << describe(c);
       ++ran;
     }
     EXPECT_TRUE(claimed) << op_kind_name(c.kind) << " " << describe(c) << ": no backend claims this case";
   }
   EXPECT_GT(ran, 0);
-}
-
-TEST(OpSchema, AddOpRejectsAnOpThatDoesNotFitItsSchemaAndLeavesTheGraphAsItWas) {
-  Fixture f;
-  ValueId x = f.input("x", Rows::Tokens, 8, 1);
-  SlotId w = f.weight("w", {5, 7}, 2);  // (N, K) with K = 7, but x has 8 columns
-  const size_t values = f.g.values.size();
-  try {
-    f.g.add_op(OpKind::Linear, "proj", {x}, {w, kNone}, {}, Rows::Tokens, 5);
-    FAIL() << "accepted";
-  } catch (const InternalError& e) {
-    EXPECT_NE(std::string(e.what()).find("Linear op 'proj'"), std::string::npos) << e.what();
-  }
-  EXPECT_TRUE(f.g.ops.empty());
-  EXPECT_EQ(f.g.values.size(), values);
-  EXPECT_THROW(f.g.add_op(OpKind::Add, "add", {x}, {}, {}, Rows::Tokens, 8), InternalError);  // one input of two
-  EXPECT_THROW(f.g.add_op(OpKind::LayerNorm, "ln", {x}, {kNone, kNone}, {}, Rows::Tokens, 8), InternalError);
-}
-
-TEST(OpSchema, CountsForAPassShape) {
-  Fixture f;
-  f.shape = {2, 3, 0, false};
-  ValueId x = f.input("x", Rows::Tokens, 7, 1);
-  f.g.add_op(OpKind::Linear, "proj", {x}, {f.weight("w", {5, 7}, 2), f.weight("b", {5}, 3)}, {}, Rows::Tokens, 5);
-  const OpCost c = op_cost(f.g, f.op(), f.shape);
-  EXPECT_EQ(c.flops, 2.0 * 6 * 7 * 5);
-  EXPECT_EQ(c.weight_bytes, (5u * 7 + 5) * 4);
-  EXPECT_EQ(c.input_bytes, 6u * 7 * 4);
-  EXPECT_EQ(c.output_bytes, 6u * 5 * 4);
-  const std::optional<GemmShape> g = op_gemm(f.g, f.op(), f.shape);
-  ASSERT_TRUE(g.has_value());
-  EXPECT_EQ(g->m, 6);
-  EXPECT_EQ(g->n, 5);
-  EXPECT_EQ(g->k, 7);
-  EXPECT_STREQ(op_schema(OpKind::Linear).slots[1], "bias?");
-  for (int k = 0; k < kOpKindCount; ++k) EXPECT_EQ(op_schema(static_cast<OpKind>(k)).kind, static_cast<OpKind>(k));
 }
