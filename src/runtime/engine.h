@@ -1,7 +1,8 @@
-// Engine: executes a model's Graph through the registered backends (graph/backend.h) inside a MemoryBudget. Layers come from a
-// LayerSource (resident, swap or pipeload executor); activations and scratch live in one
-// activation arena taken from the budget before any weight is loaded, sized exactly by a dry run
-// of the same allocation sequence; causal models keep a KV cache (also budgeted) across steps.
+// Engine: executes a model's Graph inside a MemoryBudget, each op on the registered backend that
+// supports it (graph/backend.h; assigned at construction). Layers come from a LayerSource
+// (resident, swap or pipeload executor); activations and scratch live in one activation arena
+// taken from the budget before any weight is loaded, sized exactly by a dry run of the same
+// allocation sequence; causal models keep a KV cache (also budgeted) across steps.
 #pragma once
 #include <cstdint>
 #include <functional>

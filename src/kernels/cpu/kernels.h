@@ -1,5 +1,6 @@
-// CPU kernels, one op per .cpp file. Every optimized kernel has a plain-loop `*_ref` beside it;
-// tests/test_kernels.cpp checks each against its reference on odd shapes. All arrays are
+// CPU kernels, one op per .cpp file, run by the CPU backend (cpu_backend.h). Every optimized
+// kernel has a plain-loop `*_ref` beside it (copies and single sums are their own reference);
+// tests/test_ops.cpp checks each op against its reference on odd shapes. All arrays are
 // row-major fp32 unless said otherwise; shapes are given in the comments as (rows, cols).
 #pragma once
 #include <cstdint>
