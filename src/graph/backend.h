@@ -85,6 +85,7 @@ class Backend {
 };
 
 // The registry: backends in order of preference (the first that supports an op runs it).
+// Register before building engines: registration locks, reading the list does not.
 void register_backend(Backend* b);  // idempotent for the same pointer
 void unregister_backend(Backend* b);  // tests
 const std::vector<Backend*>& backends();
