@@ -1,10 +1,11 @@
-// Graph construction helpers and FLOP / byte counts per layer.
+// Graph construction helpers and per-layer sums of the op schemas' counts (graph/op_schema.h).
 #include "graph/graph.h"
 
 #include <algorithm>
 #include <tuple>
 
 #include "core/error.h"
+#include "graph/op_schema.h"
 
 namespace edgerun {
 
@@ -23,6 +24,13 @@ ValueId Graph::add_op(OpKind kind, std::string name, std::vector<ValueId> inputs
   for (ValueId v : inputs) ER_CHECK(v >= 0 && v < static_cast<ValueId>(values.size()));
   ValueId out = add_value(name + ".out", out_rows, out_cols);
   ops.push_back(Op{kind, std::move(name), std::move(inputs), out, std::move(op_slots), p});
+  try {
+    validate_op(*this, ops.back());
+  } catch (...) {
+    ops.pop_back();
+    values.pop_back();
+    throw;
+  }
   return out;
 }
 
@@ -84,32 +92,7 @@ uint64_t Graph::model_weight_bytes() const {
 double Graph::layer_flops(int32_t layer, int64_t B, int64_t T, int64_t past) const {
   double f = 0;
   const Layer& l = layers[layer];
-  for (int32_t i = l.first_op; i < l.end_op; ++i) {
-    const Op& op = ops[i];
-    const Value& out = values[op.output];
-    double rows = static_cast<double>(row_count(out.rows, B, T));
-    switch (op.kind) {
-      case OpKind::Linear: {
-        double k = static_cast<double>(values[op.inputs[0]].cols);
-        double n = static_cast<double>(op.p.chunk_begin >= 0 ? slots[op.slots[0]].shape[0] : out.cols);
-        f += 2.0 * rows * k * n;
-        break;
-      }
-      case OpKind::PatchEmbed: {
-        double k = static_cast<double>(op.p.channels) * op.p.patch * op.p.patch;
-        f += 2.0 * rows * k * static_cast<double>(out.cols);
-        break;
-      }
-      case OpKind::Attention: {
-        // QK^T and PV: 2 * 2 * (B*T) * keys * D, keys = past + T for causal, T otherwise.
-        double keys = static_cast<double>(op.p.causal ? past + T : T);
-        f += 4.0 * rows * keys * static_cast<double>(out.cols);
-        break;
-      }
-      default:
-        f += rows * static_cast<double>(out.cols) * 5.0;  // elementwise: a few flops per element
-    }
-  }
+  for (int32_t i = l.first_op; i < l.end_op; ++i) f += op_flops(*this, ops[i], PassShape{B, T, past, false});
   return f;
 }
 

@@ -10,6 +10,7 @@
 
 #include "edgerun/dtype.h"
 #include "core/tensor.h"
+#include "graph/op_kind.h"
 #include "edgerun/types.h"
 
 namespace edgerun {
@@ -48,21 +49,6 @@ struct WeightSlot {
   int64_t numel() const { return shape_numel(shape); }
   uint64_t nbytes() const { return end - begin; }
 };
-
-enum class OpKind : uint8_t {
-  Embeddings,       // ids -> word[ids] (+ token_type[tt]) + position[past + t]
-  PatchEmbed,       // pixels (B, C*H*W) -> (B*(1+Np), D): [cls; conv(kernel = stride = patch)
-                    // as a GEMM] + position
-  LayerNorm,
-  Linear,           // y = x W^T + b  (W stored (N, K)), or x W + b for GPT-2 Conv1D (W (K, N))
-  Activation,
-  Add,
-  Attention,        // fused or separate q/k/v -> context (rows, D)
-  SelectFirst,      // (B*T, D) -> (B, D): the first ([CLS]) token of each sequence
-  SelectLast,       // (B*T, D) -> (B, D): the last token of each sequence (generation)
-};
-
-enum class ActKind : uint8_t { GeluErf, GeluTanh, Relu, Tanh, QuickGelu, Silu };
 
 struct OpParams {
   // Linear
@@ -134,7 +120,8 @@ struct Graph {
 
   ValueId add_value(std::string name, Rows rows, int64_t cols, DType dt = DType::F32);
   SlotId add_slot(WeightSlot s);
-  // Appends an op and returns its output value (created with the given rows/cols).
+  // Appends an op and returns its output value (created with the given rows/cols); the op is
+  // validated against its schema (graph/op_schema.h) and not added when it does not fit.
   ValueId add_op(OpKind kind, std::string name, std::vector<ValueId> inputs,
                  std::vector<SlotId> slots, OpParams p, Rows out_rows, int64_t out_cols);
   // Starts a new layer at the next op; end_layer closes it and gathers its slots.
@@ -155,7 +142,8 @@ struct Graph {
     return row_count(values[v].rows, B, T, last_only) * values[v].cols *
            dtype_size(values[v].dtype);
   }
-  // Weight bytes a layer reads (gather_rows slots excluded), and its FLOPs for (B, T, past).
+  // Weight bytes a layer reads (gather_rows slots excluded), and its FLOPs for (B, T, past): the
+  // sum of its ops' schema counts (op_flops).
   uint64_t layer_weight_bytes(int32_t layer) const;
   double layer_flops(int32_t layer, int64_t B, int64_t T, int64_t past) const;
   uint64_t total_weight_bytes() const;  // bytes a fully streamed pass reads (layers' slots)

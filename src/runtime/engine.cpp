@@ -10,8 +10,7 @@
 #include <thread>
 
 #include "core/error.h"
-#include "kernels/cpu/kernels.h"
-#include "kernels/cpu/q16.h"
+#include "runtime/backends.h"
 #include "runtime/engine_step.h"
 #include "runtime/trace.h"
 
@@ -84,9 +83,19 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
 
 Engine::Engine(ModelGraph& mg, MemoryBudget& budget, const EngineOptions& opts)
     : mg_(mg), g_(mg.graph), budget_(budget), opts_(opts) {
+  // Every op gets its backend before anything is loaded or run: an op no backend supports is an
+  // error naming it here, at construction.
+  register_builtin_backends();
+  backends_ = assign_backends(g_);
   int threads = opts_.threads > 0 ? opts_.threads
                                   : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  kernels::set_blas_threads(threads);
+  std::vector<Backend*> used;
+  for (Backend* b : backends_)
+    if (std::find(used.begin(), used.end(), b) == used.end()) used.push_back(b);
+  for (Backend* b : used) {
+    b->set_threads(threads);
+    b->prepare(g_, budget_);
+  }
   loader_ = std::make_unique<WeightLoader>(g_, mg_.weights, budget_);
   loader_->set_trace(opts_.trace);
   set_plan(opts_.plan);
@@ -117,36 +126,14 @@ int64_t Engine::tokens_for(const RunRequest& req) const {
   return T;
 }
 
-uint64_t Engine::op_scratch_bytes(const Op& op, const PassShape& s) const {
-  switch (op.kind) {
-    case OpKind::Embeddings: {
-      uint64_t n = loader_->row_staging_bytes(op.slots[0]);
-      if (op.slots[2] != kNone) n = arena_round(n) + static_cast<uint64_t>(s.B * s.T) * 8;  // zero token types
-      return n;
-    }
-    case OpKind::PatchEmbed: {
-      const int64_t P = op.p.patch, Np = (op.p.image_h / P) * (op.p.image_w / P);
-      return static_cast<uint64_t>(Np * op.p.channels * P * P) * 4;
-    }
-    case OpKind::Attention: {  // per variant and precision (DESIGN.md "Numerics")
-      const int64_t keys = (op.p.kv_layer != kNone ? s.past : 0) + s.T;
-      if (op.p.q16) return q16::attention_scratch_bytes(op.p.attn, s.T, op.p.head_dim);
-      return static_cast<uint64_t>(kernels::attention_scratch_floats(op.p.attn, s.T, keys, op.p.head_dim)) * 4;
-    }
-    case OpKind::Linear: {  // q16: int16 operands and the int64 accumulator
-      if (!op.p.q16) return 0;
-      const Value& x = g_.values[op.inputs[0]];
-      return q16::linear_scratch_bytes(Graph::row_count(x.rows, s.B, s.T, s.last_only), x.cols,
-                                       g_.values[op.output].cols, g_.slots[op.slots[0]].file_dtype == DType::I16);
-    }
-    default: return 0;
-  }
+uint64_t Engine::op_scratch_bytes(int32_t i, const PassShape& s) const {
+  return backends_[static_cast<size_t>(i)]->scratch_bytes(g_, g_.ops[static_cast<size_t>(i)], s, *loader_);
 }
 
 uint64_t Engine::activation_arena_bytes(const PassShape& s) const {
   ArenaCursor c(g_, last_use_, keep_, UINT64_MAX / 2);
   for (int32_t i = 0; i < static_cast<int32_t>(g_.ops.size()); ++i) {
-    c.begin_op(i, s, op_scratch_bytes(g_.ops[i], s));
+    c.begin_op(i, s, op_scratch_bytes(i, s));
     c.end_op(i);
   }
   return c.high_end();
@@ -342,9 +329,8 @@ void Engine::run_graph(const Step& st, float* out, NamedOutputs* extras) {
       auto tc = std::chrono::steady_clock::now();
       ScopedSpan span(tr, "inference", "compute " + layer.name);
       for (int32_t i = layer.first_op; i < layer.end_op; ++i) {
-        const Op& op = g_.ops[i];
-        const uint64_t sc_off = cur.begin_op(i, st.shape, op_scratch_bytes(op, st.shape));
-        run_op(op, st, cur.off, arena_.as<char>() + sc_off);
+        const uint64_t sc_off = cur.begin_op(i, st.shape, op_scratch_bytes(i, st.shape));
+        run_op(i, st, cur.off, arena_.as<char>() + sc_off);
         cur.end_op(i);
       }
       stats_.layer_compute_ms[l] = ms_since(tc);

@@ -1,7 +1,8 @@
-// Engine: executes a model's Graph on the CPU backend inside a MemoryBudget. Layers come from a
-// LayerSource (resident, swap or pipeload executor); activations and scratch live in one
-// activation arena taken from the budget before any weight is loaded, sized exactly by a dry run
-// of the same allocation sequence; causal models keep a KV cache (also budgeted) across steps.
+// Engine: executes a model's Graph inside a MemoryBudget, each op on the registered backend that
+// supports it (graph/backend.h; assigned at construction). Layers come from a LayerSource
+// (resident, swap or pipeload executor); activations and scratch live in one activation arena
+// taken from the budget before any weight is loaded, sized exactly by a dry run of the same
+// allocation sequence; causal models keep a KV cache (also budgeted) across steps.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -12,6 +13,7 @@
 
 #include "core/memory_budget.h"
 #include "core/range_allocator.h"
+#include "graph/backend.h"
 #include "edgerun/array.h"
 #include "models/model.h"
 #include "runtime/executor.h"
@@ -54,12 +56,6 @@ struct EngineStats {
   std::vector<double> layer_wait_ms;     // per layer, of the last pass: waiting for its weights
 };
 
-// Shape of one pass: B sequences of T new tokens after `past` cached ones.
-struct PassShape {
-  int64_t B = 1, T = 1, past = 0;
-  bool last_only = false;
-};
-
 class Engine {
  public:
   Engine(ModelGraph& mg, MemoryBudget& budget, const EngineOptions& opts);
@@ -96,16 +92,17 @@ class Engine {
  private:
   struct Step;
   void validate(const RunRequest& req, int64_t* B, int64_t* T) const;
-  uint64_t op_scratch_bytes(const Op& op, const PassShape& s) const;
+  uint64_t op_scratch_bytes(int32_t i, const PassShape& s) const;
   void prepare_arena(uint64_t bytes);
   void run_graph(const Step& step, float* out, NamedOutputs* extras);
-  void run_op(const Op& op, const Step& step, std::vector<int64_t>& off, void* scratch);
+  void run_op(int32_t i, const Step& step, std::vector<int64_t>& off, void* scratch);
   void ensure_kv(int64_t B, int64_t capacity);
 
   ModelGraph& mg_;
   Graph& g_;
   MemoryBudget& budget_;
   EngineOptions opts_;
+  std::vector<Backend*> backends_;  // per op: the backend that runs it (graph/backend.h)
   std::unique_ptr<WeightLoader> loader_;
   std::unique_ptr<LayerSource> source_;
   std::vector<int32_t> last_use_;

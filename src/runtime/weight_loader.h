@@ -12,6 +12,7 @@
 
 #include "core/memory_budget.h"
 #include "formats/safetensors.h"
+#include "graph/backend.h"
 #include "graph/graph.h"
 #include "io/coalesce.h"
 #include "io/file.h"
@@ -59,7 +60,8 @@ struct LayerFootprint {
   uint64_t huge = 0;          // the part of resident (and peak) in huge pages under this budget
 };
 
-class WeightLoader {
+// Also the RowGather of the backends: embedding rows come straight from the files.
+class WeightLoader final : public RowGather {
  public:
   WeightLoader(Graph& g, const WeightSet& ws, MemoryBudget& budget);
 
@@ -73,8 +75,8 @@ class WeightLoader {
   void unbind(int32_t layer);
   // Reads rows `ids` (n) of a gather_rows slot (V, D) into out (n, D) as fp32, through `staging`
   // (row_staging_bytes(s) bytes). ids must be checked by the caller (0 <= id < V).
-  void gather_rows(SlotId s, const int64_t* ids, int64_t n, float* out, void* staging);
-  uint64_t row_staging_bytes(SlotId s) const;
+  void gather_rows(SlotId s, const int64_t* ids, int64_t n, float* out, void* staging) override;
+  uint64_t row_staging_bytes(SlotId s) const override;
 
   LayerFootprint footprint(int32_t layer) const;
   // Replaces the reader of every file (direct I/O, fault injection, throttling).

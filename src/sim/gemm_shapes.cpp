@@ -2,6 +2,7 @@
 #include "sim/gemm_shapes.h"
 
 #include "core/error.h"
+#include "graph/op_schema.h"
 
 namespace edgerun::sim {
 
@@ -32,22 +33,9 @@ int64_t model_tokens(const ModelInfo& info, int64_t seq) {
 }
 
 GemmShape op_gemm(const Graph& g, const Op& op, int64_t tokens) {
-  const Value& out = g.values[op.output];
-  if (op.kind == OpKind::Linear) {
-    const Value& in = g.values[op.inputs[0]];
-    int64_t n = out.cols;
-    if (op.p.chunk_begin >= 0) {
-      ER_CHECK(!op.slots.empty() && op.slots[0] >= 0 && !g.slots[op.slots[0]].shape.empty());
-      n = g.slots[op.slots[0]].shape[0];
-    }
-    return {op.name, Graph::row_count(in.rows, 1, tokens), n, in.cols};
-  }
-  ER_CHECK(op.kind == OpKind::PatchEmbed, op.name, ": not a GEMM op");
-  // conv(kernel = stride = patch) as a GEMM: (patches x C P^2)(C P^2 x D).
-  const OpParams& p = op.p;
-  ER_CHECK(p.patch > 0 && p.image_h > 0 && p.image_w > 0);
-  const int64_t patches = int64_t{p.image_h / p.patch} * (p.image_w / p.patch);
-  return {op.name, patches, out.cols, int64_t{p.channels} * p.patch * p.patch};
+  std::optional<GemmShape> s = edgerun::op_gemm(g, op, PassShape{1, tokens, 0, false});
+  ER_CHECK(s.has_value(), op.name, ": not a GEMM op");
+  return *s;
 }
 
 ModelWorkload graph_workload(const Graph& g, int64_t tokens, const std::string& attention) {
@@ -56,6 +44,7 @@ ModelWorkload graph_workload(const Graph& g, int64_t tokens, const std::string& 
   if (attention != "softmax" && attention != "taylor" && attention != "sima")
     ER_THROW(InputError, "unknown attention variant '", attention,
              "' (expected softmax, taylor or sima)");
+  const AttnVariant variant = parse_attn_variant(attention);
   ModelWorkload w;
   w.attention = attention;
   w.tokens = tokens;
@@ -71,8 +60,7 @@ ModelWorkload graph_workload(const Graph& g, int64_t tokens, const std::string& 
           if (op.p.causal && attention != "softmax")
             ER_THROW(UnsupportedError, "attention '", attention, "' is not causal; ", op.name,
                      " is a causal (decoder) attention: only softmax applies");
-          AttentionWork aw =
-              attention_gemms(attention, tokens, op.p.n_head, op.p.head_dim, op.name);
+          AttentionWork aw = attention_work(op, variant, tokens);
           for (GemmShape& s : aw.gemms) w.gemms.push_back({layer.name, std::move(s)});
           w.col_adds += aw.col_adds;
           w.elementwise += aw.elementwise;

@@ -1,6 +1,6 @@
 // A model's GEMMs, read from its Graph: every Linear (M = tokens, K = in, N = out), the patch
 // embedding as a GEMM, and each Attention op through its variant's decomposition
-// (graph/attention_gemms.h), for one sequence of `tokens` tokens (batch 1, a prefill).
+// (graph/op_schema.h's attention_work), for one sequence of `tokens` tokens (batch 1, a prefill).
 // Leaves out: non-GEMM ops (LayerNorm, activations, adds), which the array models do not run.
 #pragma once
 #include <cstdint>
@@ -22,8 +22,8 @@ struct ModelWorkload {
   int64_t n_attention = 0;  // Attention ops seen
 };
 
-// The GEMM of one Linear or PatchEmbed op at `tokens` tokens (batch 1). An output-chunked Linear
-// (OpParams::chunk_begin >= 0) computes only its slot's rows of the output columns.
+// The GEMM of one Linear or PatchEmbed op at `tokens` tokens (batch 1), from its schema
+// (graph/op_schema.h). An output-chunked Linear computes only its slot's rows of the output.
 GemmShape op_gemm(const Graph& g, const Op& op, int64_t tokens);
 
 // Throws UnsupportedError for a linear variant on a causal model, InputError for an unknown

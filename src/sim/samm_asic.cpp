@@ -9,6 +9,7 @@
 #include <map>
 
 #include "core/error.h"
+#include "graph/op_schema.h"
 #include "sim/gemm_shapes.h"
 #include "sim/sim_report.h"
 
@@ -131,7 +132,7 @@ std::vector<SammStage> schedule(const Graph& g, int64_t T, bool attention_only,
       if (op.kind != OpKind::Attention) continue;
       const int64_t H = op.p.n_head, hd = op.p.head_dim, d = H * hd;
       // The engine's Taylor decomposition, per head; the ASIC batches the heads.
-      AttentionWork w = attention_gemms("taylor", T, H, hd, op.name);
+      AttentionWork w = attention_work(op, AttnVariant::Taylor, T);
       ER_CHECK(w.gemms.size() == static_cast<size_t>(2 * H));
       int64_t ktv_useful = 0, qktv_useful = 0;
       for (const GemmShape& h : w.gemms)

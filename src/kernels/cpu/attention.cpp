@@ -22,9 +22,6 @@ constexpr float kMaskedScore = std::numeric_limits<float>::lowest();
 bool key_visible(const AttentionArgs& a, int64_t b, int64_t i, int64_t j) {
   return !(a.causal && j > a.past + i);
 }
-bool key_padded(const AttentionArgs& a, int64_t b, int64_t j) {
-  return a.key_mask && a.key_mask[b * (a.past + a.T) + j] == 0;
-}
 
 void append_cache(const AttentionArgs& a) {
   const int64_t H = a.n_head, hd = a.head_dim;
@@ -72,7 +69,7 @@ void attention(const AttentionArgs& a) {
         float* row = s + i * keys;
         float mx = kMaskedScore;
         for (int64_t j = 0; j < keys; ++j) {
-          if (key_padded(a, b, j)) row[j] += kMaskedScore;
+          if (!a.key_valid(b, j)) row[j] += kMaskedScore;
           if (!key_visible(a, b, i, j)) row[j] = -INFINITY;
           mx = row[j] > mx ? row[j] : mx;
         }
@@ -106,7 +103,7 @@ void attention_ref(const AttentionArgs& a) {
           for (int64_t d = 0; d < hd; ++d)
             acc += static_cast<double>(q[i * a.q_stride + d]) * kv.k[j * kv.k_ld + d];
           double sc = acc * a.scale;
-          if (key_padded(a, b, j)) sc += kMaskedScore;
+          if (!a.key_valid(b, j)) sc += kMaskedScore;
           if (!key_visible(a, b, i, j)) sc = -INFINITY;
           s[i * keys + j] = static_cast<float>(sc);
           mx = sc > mx ? sc : mx;

@@ -45,9 +45,6 @@ double log2_ref(double s) {
   return (e - 1) + (2.0 * m - 1.0);
 }
 
-bool padded(const AttentionArgs& a, int64_t b, int64_t j) {
-  return a.key_mask && a.key_mask[b * a.T + j] == 0;
-}
 }  // namespace
 
 float pow2_shift(float u) { return pow2_inline(u); }
@@ -69,7 +66,7 @@ void attention_shiftmax(const AttentionArgs& a) {
         float* row = s + i * T;
         float mx = kMaskedScore;
         for (int64_t j = 0; j < T; ++j) {
-          if (padded(a, b, j)) row[j] += kMaskedScore;
+          if (!a.key_valid(b, j)) row[j] += kMaskedScore;
           mx = row[j] > mx ? row[j] : mx;
         }
         float sum = 0.0f;
@@ -97,14 +94,14 @@ void attention_shiftmax_ref(const AttentionArgs& a) {
       const float* k = a.k + b * T * a.k_stride + h * hd;
       const float* v = a.v + b * T * a.v_stride + h * hd;
       any = false;
-      for (int64_t j = 0; j < T; ++j) any |= !padded(a, b, j);
+      for (int64_t j = 0; j < T; ++j) any |= a.key_valid(b, j);
       for (int64_t i = 0; i < T; ++i) {
         // Padded keys drop out; a row with no valid key weighs all keys equally (as softmax).
         double mx = -INFINITY;
         for (int64_t j = 0; j < T; ++j) {
           double acc = 0;
           for (int64_t d = 0; d < hd; ++d) acc += static_cast<double>(q[i * a.q_stride + d]) * k[j * a.k_stride + d];
-          u[j] = any ? (padded(a, b, j) ? -INFINITY : acc * a.scale * 1.4426950408889634) : 0.0;
+          u[j] = any ? (!a.key_valid(b, j) ? -INFINITY : acc * a.scale * 1.4426950408889634) : 0.0;
           mx = std::max(mx, u[j]);
         }
         double sum = 0;

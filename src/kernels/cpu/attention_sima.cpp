@@ -14,12 +14,9 @@
 namespace edgerun::kernels {
 
 namespace {
-bool valid(const AttentionArgs& a, int64_t b, int64_t j) {
-  return !a.key_mask || a.key_mask[b * a.T + j] != 0;
-}
 bool any_valid(const AttentionArgs& a, int64_t b) {
   for (int64_t j = 0; j < a.T; ++j)
-    if (valid(a, b, j)) return true;
+    if (a.key_valid(b, j)) return true;
   return false;
 }
 // 1 / (sum over counted tokens of |x_jd| + eps), per column d, in double.
@@ -27,7 +24,7 @@ void inv_l1(const AttentionArgs& a, const float* x, int64_t ld, int64_t b, bool 
   for (int64_t d = 0; d < a.head_dim; ++d) {
     double s = 0;
     for (int64_t j = 0; j < a.T; ++j)
-      if (all || valid(a, b, j)) s += std::fabs(static_cast<double>(x[j * ld + d]));
+      if (all || a.key_valid(b, j)) s += std::fabs(static_cast<double>(x[j * ld + d]));
     inv[d] = 1.0 / (s + static_cast<double>(kSimaEps));
   }
 }
@@ -54,7 +51,7 @@ void attention_sima(const AttentionArgs& a) {
       inv_l1(a, q, a.q_stride, b, all, iq.data());
       inv_l1(a, k, a.k_stride, b, all, ik.data());
       for (int64_t j = 0; j < T; ++j) {
-        const bool use = all || valid(a, b, j);
+        const bool use = all || a.key_valid(b, j);
         for (int64_t d = 0; d < hd; ++d) {
           qhat[j * hd + d] = static_cast<float>(q[j * a.q_stride + d] * iq[d]);  // every query row
           khat[j * hd + d] = use ? static_cast<float>(k[j * a.k_stride + d] * ik[d]) : 0.0f;
@@ -85,7 +82,7 @@ void attention_sima_ref(const AttentionArgs& a) {
       for (int64_t i = 0; i < T; ++i) {
         std::fill(acc.begin(), acc.end(), 0.0);
         for (int64_t j = 0; j < T; ++j) {
-          if (!all && !valid(a, b, j)) continue;
+          if (!all && !a.key_valid(b, j)) continue;
           double w = 0;
           for (int64_t d = 0; d < hd; ++d)
             w += q[i * a.q_stride + d] * iq[d] * (k[j * a.k_stride + d] * ik[d]);

@@ -15,13 +15,10 @@
 namespace edgerun::kernels {
 
 namespace {
-bool valid(const AttentionArgs& a, int64_t b, int64_t j) {
-  return !a.key_mask || a.key_mask[b * a.T + j] != 0;
-}
 // Valid keys of sequence b; a sequence with none counts all of them (see kernels.h).
 int64_t valid_count(const AttentionArgs& a, int64_t b, bool* all) {
   int64_t n = 0;
-  for (int64_t j = 0; j < a.T; ++j) n += valid(a, b, j);
+  for (int64_t j = 0; j < a.T; ++j) n += a.key_valid(b, j);
   *all = n == 0 || !a.key_mask;
   return n == 0 ? a.T : n;
 }
@@ -50,7 +47,7 @@ void attention_taylor(const AttentionArgs& a) {
       std::fill(ks.begin(), ks.end(), 0.0);
       std::fill(vs.begin(), vs.end(), 0.0);
       for (int64_t j = 0; j < T; ++j) {
-        if (!all && !valid(a, b, j)) continue;
+        if (!all && !a.key_valid(b, j)) continue;
         for (int64_t d = 0; d < hd; ++d) {
           ks[d] += k[j * a.k_stride + d];
           vs[d] += v[j * a.v_stride + d];
@@ -58,7 +55,7 @@ void attention_taylor(const AttentionArgs& a) {
       }
       for (int64_t d = 0; d < hd; ++d) v_mean[d] = static_cast<float>(vs[d] / static_cast<double>(n));
       for (int64_t j = 0; j < T; ++j) {
-        const bool use = all || valid(a, b, j);
+        const bool use = all || a.key_valid(b, j);
         for (int64_t d = 0; d < hd; ++d)
           khat[j * hd + d] = use ? static_cast<float>(k[j * a.k_stride + d] - ks[d] / static_cast<double>(n)) : 0.0f;
       }
@@ -90,14 +87,14 @@ void attention_taylor_ref(const AttentionArgs& a) {
       for (int64_t d = 0; d < hd; ++d) {
         double s = 0;
         for (int64_t j = 0; j < T; ++j)
-          if (all || valid(a, b, j)) s += k[j * a.k_stride + d];
+          if (all || a.key_valid(b, j)) s += k[j * a.k_stride + d];
         mean[d] = s / static_cast<double>(n);
       }
       for (int64_t i = 0; i < T; ++i) {
         double den = 0;
         std::fill(num.begin(), num.end(), 0.0);
         for (int64_t j = 0; j < T; ++j) {
-          if (!all && !valid(a, b, j)) continue;
+          if (!all && !a.key_valid(b, j)) continue;
           double dot = 0;
           for (int64_t d = 0; d < hd; ++d)
             dot += static_cast<double>(q[i * a.q_stride + d]) * (k[j * a.k_stride + d] - mean[d]);

@@ -1,10 +1,12 @@
-// CPU kernels, one op per .cpp file. Every optimized kernel has a plain-loop `*_ref` beside it;
-// tests/test_kernels.cpp checks each against its reference on odd shapes. All arrays are
+// CPU kernels, one op per .cpp file, run by the CPU backend (cpu_backend.h). Every optimized
+// kernel has a plain-loop `*_ref` beside it (copies and single sums are their own reference);
+// tests/test_ops.cpp checks each op against its reference on odd shapes. All arrays are
 // row-major fp32 unless said otherwise; shapes are given in the comments as (rows, cols).
 #pragma once
 #include <cstdint>
 
-#include "graph/graph.h"
+#include "edgerun/types.h"
+#include "graph/op_kind.h"
 
 namespace edgerun::kernels {
 
@@ -34,6 +36,10 @@ void activation_ref(const float* x, int64_t n, ActKind act, float* y);
 
 // y (n) = a (n) + b (n); y may alias a or b.
 void add(const float* a, const float* b, int64_t n, float* y);
+
+// Row selection: out (B, D) = row `pick` of each sequence of x (B*T, D) (SelectFirst: 0,
+// SelectLast: T - 1). A copy: it is its own reference.
+void select_rows(const float* x, int64_t B, int64_t T, int64_t D, int64_t pick, float* out);
 
 // Token embeddings: out (B*T, D) = word[ids] (+ type[tt]) + pos[past + t]. Rows come from
 // `word_rows` (B*T, D) already gathered by the caller (the table itself is never loaded whole).
@@ -67,6 +73,9 @@ struct AttentionArgs {
   float* v_cache = nullptr;
   int64_t cache_cap = 0;
   float* scratch = nullptr;    // attention_scratch_floats() floats
+  // Whether key j of sequence b takes part: key_mask is (B, past + T), nonzero = a real token.
+  // The one definition every attention kernel (fp32 and q16) masks by.
+  bool key_valid(int64_t b, int64_t j) const { return !key_mask || key_mask[b * (past + T) + j] != 0; }
 };
 int64_t attention_scratch_floats(int64_t T, int64_t keys);
 void attention(const AttentionArgs& a);

@@ -7,7 +7,6 @@
 #pragma once
 #include <cstdint>
 
-#include "graph/graph.h"
 #include "kernels/cpu/kernels.h"
 
 namespace edgerun::q16 {

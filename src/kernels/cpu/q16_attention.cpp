@@ -52,15 +52,12 @@ Work carve(AttnVariant v, int64_t T, int64_t hd, void* scratch) {
   return w;
 }
 
-bool valid(const kernels::AttentionArgs& a, int64_t b, int64_t j) {
-  return !a.key_mask || a.key_mask[b * a.T + j] != 0;
-}
 // Tokens that count for sequence b: the valid ones, or all when none is valid (kernels.h);
 // *none says which (softmax and shiftmax then weigh every key equally, as the fp32 kernels).
 std::vector<char> counted_tokens(const kernels::AttentionArgs& a, int64_t b, int64_t* n, bool* none = nullptr) {
   std::vector<char> c(static_cast<size_t>(a.T));
   int64_t k = 0;
-  for (int64_t j = 0; j < a.T; ++j) k += (c[j] = valid(a, b, j));
+  for (int64_t j = 0; j < a.T; ++j) k += (c[j] = a.key_valid(b, j));
   if (none) *none = k == 0;
   if (k == 0) {
     std::fill(c.begin(), c.end(), 1);
