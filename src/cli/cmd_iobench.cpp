@@ -8,9 +8,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
-#include "core/error.h"
-#include "io/bandwidth_record.h"
-#include "io/iobench.h"
+#include "edgerun/iobench.h"
 
 namespace edgerun::cli {
 
@@ -50,7 +48,7 @@ int iobench(const IoBenchArgs& a) {
     } catch (const std::exception&) {
       used = 0;
     }
-    if (used != d.size()) ER_THROW(InputError, "--depths: \"", d, "\" is not an integer");
+    if (used != d.size()) fail<InputError>("--depths: \"", d, "\" is not an integer");
     o.depths.push_back(v);
   }
   o.block_sizes.clear();
@@ -61,7 +59,7 @@ int iobench(const IoBenchArgs& a) {
     struct stat st {};
     if (a.bytes.back() == '%') {
       if (::stat(a.file.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
-        ER_THROW(IoError, a.file, ": not a readable regular file");
+        fail<IoError>(a.file, ": not a readable regular file");
       base = static_cast<uint64_t>(st.st_size);
     }
     o.bytes = parse_bytes(a.bytes, base);

@@ -271,8 +271,8 @@ int run_arap(const ArapArgs& a) {
   std::vector<arap::VitLayer> layers;
   if (!a.model.empty()) {
     BuildOptions bo;
-    bo.attention = "shiftmax";
-    bo.precision = "q16";
+    bo.attention = AttnVariant::Shiftmax;
+    bo.precision = Precision::Q16;
     mg = std::make_unique<ModelGraph>(build_model(a.model, bo));
     for (int64_t i = 0; i < mg->info.n_layer; ++i) layers.push_back(arap::load_vit_layer(a.model, i));
     if (layers.empty()) ER_THROW(UnsupportedError, a.model, ": the model has no encoder layers");
@@ -317,8 +317,8 @@ int run_arap(const ArapArgs& a) {
     const std::vector<float> logits = arap_head(a.model, *mg, x);
     SessionOptions so;
     so.threads = 1;
-    so.precision = "q16";
-    so.attention = "shiftmax";
+    so.precision = Precision::Q16;
+    so.attention = AttnVariant::Shiftmax;
     Inputs in;
     in.pixel_values = px;
     const HostArray ref = Session::open(a.model, so)->run(in);

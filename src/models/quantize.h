@@ -39,14 +39,7 @@ struct Q16Sidecar {
 // build_model.
 void apply_precision(ModelGraph& mg);
 
-// Calibrates DIR for q16: fp32 passes over `inputs` (pixel values (N, C, H, W) float32 for ViT,
-// token ids (N, T) int64 for BERT, with an optional attention mask), in batches of `batch`, once
-// per attention variant; weight exponents from each Linear weight's max |w|. Activation exponents
-// leave `headroom_bits` of room above the largest value seen (inputs outside the calibration
-// set's range would otherwise saturate). The weights must be floating point (calibrate the fp32
-// model, then convert).
-Q16Sidecar calibrate_q16(const std::string& dir, const HostArray& inputs, const HostArray* mask,
-                         int64_t batch, const std::string& source, int headroom_bits = 1);
+// calibrate_q16 (it runs the engine): runtime/calibrate.h.
 
 // Writes `text` to `path` through a temporary file renamed into place (no partial file).
 void write_text_file_atomic(const std::string& path, const std::string& text);

@@ -274,8 +274,8 @@ std::vector<float> ln_words(const std::vector<float>& g, const std::vector<float
 
 VitLayer load_vit_layer(const std::string& dir, int64_t layer) {
   BuildOptions bo;
-  bo.attention = "shiftmax";
-  bo.precision = "q16";
+  bo.attention = AttnVariant::Shiftmax;
+  bo.precision = Precision::Q16;
   const ModelGraph mg = build_model(dir, bo);
   if (mg.info.family != Family::Vit)
     ER_THROW(UnsupportedError, dir, ": sim arap runs ViT encoder layers; this is a ", family_name(mg.info.family), " model");
