@@ -1,13 +1,17 @@
 // Implemented in src/runtime/
 //
 // Model tools that run the engine: the layer profiler and cost-model fit (`edgerun profile`),
-// and conversion to bf16 / q16 with the q16 calibration (`edgerun convert`).
+// conversion to bf16 / q16 with the q16 calibration (`edgerun convert`), and the host steps of
+// a q16 ViT whose encoder layers run elsewhere (`edgerun sim arap --model`).
 #pragma once
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "edgerun/array.h"
 
 namespace edgerun {
 
@@ -78,5 +82,33 @@ struct ConvertReport {
 // InputError for inconsistent requests (what `edgerun convert` reports), and the errors of the
 // model, calibration inputs and output folder.
 ConvertReport convert(const ConvertRequest& req);
+
+// ---- host steps of a q16 ViT ----
+
+// What the host computes when a ViT's encoder layers run on an accelerator model (edgerun/sim.h
+// ArapHostOps takes these): the fp32 LayerNorm and activation inside the layers, the patch
+// embedding before them, the final LayerNorm + q16 classifier after them, and the engine's own
+// logits, all with the CPU backend's kernels, so that a layer-exact accelerator gives logits
+// bit-identical to the engine's. The model runs with q16 precision and shiftmax attention.
+class VitHostSteps {
+ public:
+  // How engine_logits() computes, in the CLI's words.
+  static constexpr const char* kEngine = "edgerun run --precision q16 --attention shiftmax";
+  // Builds the model (q16, shiftmax); the errors of a Session::open of it.
+  static std::unique_ptr<VitHostSteps> open(const std::string& model_dir);
+  virtual ~VitHostSteps() = default;
+  // y (rows, d) = LayerNorm of x with gamma, beta, eps.
+  virtual void layernorm(const float* x, int64_t rows, int64_t d, const float* gamma, const float* beta, float eps,
+                         float* y) const = 0;
+  // y (n) = the model's activation (hidden_act) of x (n).
+  virtual void activation(const float* x, int64_t n, float* y) const = 0;
+  // The embeddings (T, D) of one image's pixel values (1, C, H, W): patches, [CLS], positions.
+  virtual std::vector<float> embed(const HostArray& pixels) const = 0;
+  // Logits of the last layer's output (T, D): final LayerNorm of the [CLS] row, then the q16
+  // classifier. UnsupportedError unless the model is a ViTForImageClassification.
+  virtual std::vector<float> head(const std::vector<float>& x) const = 0;
+  // The engine's logits for the same pixels (one thread, q16, shiftmax).
+  virtual HostArray engine_logits(const HostArray& pixels) const = 0;
+};
 
 }  // namespace edgerun

@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "edgerun/types.h"
 
@@ -59,5 +60,10 @@ struct ModelGraph {
 ModelGraph build_model(const std::string& dir, const BuildOptions& opts = {});
 
 const char* family_name(Family f);
+
+// fp32 tensor `name` (e.g. "embeddings.cls_token", tried under the prefixes "vit." and "") read
+// from the model files in `dir`, widened from bf16/f16: for host work outside the graph.
+// FormatError when absent, UnsupportedError for a non-float dtype.
+std::vector<float> read_model_tensor(const std::string& dir, const std::string& name);
 
 }  // namespace edgerun
