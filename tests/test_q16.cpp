@@ -23,7 +23,7 @@
 #include "kernels/cpu/q16.h"
 #include "models/model.h"
 #include "models/quantize.h"
-#include "runtime/calibrate.h"
+#include "runtime/convert.h"
 #include "test_util.h"
 
 using namespace edgerun;

@@ -1,6 +1,6 @@
 // The q16 sidecar (edgerun_q16.json): strict reading, writing, applying it to a graph, and
-// writing converted folders. The calibration that makes a sidecar runs the engine:
-// runtime/calibrate.cpp.
+// writing text files atomically. The calibration that makes a sidecar, and the conversion of
+// folders to bf16 / q16, run kernels: runtime/convert.cpp.
 #include "models/quantize.h"
 
 #include <algorithm>
@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/q16_format.h"
 #include "formats/json_strict.h"
 #include "io/file.h"
-#include "kernels/cpu/q16.h"
 
 namespace edgerun {
 
@@ -179,95 +179,6 @@ void apply_precision(ModelGraph& mg) {
                "`edgerun convert --dtype q16`); run it with --precision q16");
     if (p == Precision::Bf16 && s.file_dtype == DType::F32) s.round_bf16 = true;
   }
-}
-
-ConvertResult convert_model(const std::string& src, const std::string& dst, const std::string& dtype,
-                            const Q16Sidecar* sidecar) {
-  namespace fs = std::filesystem;
-  if (dtype != "bf16" && dtype != "q16") ER_THROW(InputError, "convert: unknown --dtype \"", dtype, "\" (bf16, q16)");
-  std::error_code ec;
-  if (fs::exists(dst, ec) && (!fs::is_directory(dst, ec) || !fs::is_empty(dst, ec)))
-    ER_THROW(InputError, dst, ": the output folder exists and is not empty (convert never overwrites)");
-  if (fs::exists(dst, ec) && fs::equivalent(src, dst, ec))
-    ER_THROW(InputError, "convert: the output folder is the input folder");
-  ModelGraph mg = build_model(src);  // validates the model; its graph names the Linear weights
-  std::map<std::string, int> q16_exp;  // Linear weight -> exponent
-  const std::string sidecar_path = (fs::path(src) / kQ16SidecarName).string();
-  Q16Sidecar sc;
-  if (dtype == "q16") {
-    if (mg.info.family == Family::Gpt2)
-      ER_THROW(UnsupportedError, src, ": q16 is implemented for vit and bert models, not gpt2");
-    if (!sidecar && !fs::exists(sidecar_path, ec))
-      ER_THROW(InputError, src, ": converting to q16 needs the calibration sidecar ", kQ16SidecarName,
-               " (give --calib INPUTS.npy)");
-    sc = sidecar ? *sidecar : Q16Sidecar::load(sidecar_path);
-    for (const Op& op : mg.graph.ops) {
-      if (op.kind != OpKind::Linear) continue;
-      const std::string& name = mg.graph.slots[op.slots[0]].name;
-      auto it = sc.weights.find(name);
-      if (it == sc.weights.end()) ER_THROW(FormatError, sidecar_path, ": no exponent for weight \"", name, "\"");
-      q16_exp[name] = it->second;
-    }
-  }
-  struct Item {
-    std::string name;
-    DType dtype;
-    Shape shape;
-    std::vector<uint8_t> bytes;
-  };
-  std::vector<Item> items;
-  ConvertResult r;
-  for (const auto& [name, ref] : mg.weights.tensors) {
-    const SafetensorsEntry& e = *ref.entry;
-    Item it{name, e.dtype, e.shape, std::vector<uint8_t>(e.nbytes())};
-    auto f = open_file(mg.weights.files[ref.file].path());
-    f->read_at(e.begin, e.nbytes(), it.bytes.data());
-    r.bytes_in += e.nbytes();
-    const int64_t n = shape_numel(e.shape);
-    auto q = q16_exp.find(name);
-    if (q != q16_exp.end() || (dtype == "bf16" && e.dtype == DType::F32)) {
-      if (e.dtype == DType::I16) ER_THROW(InputError, src, ": tensor \"", name, "\" is already int16");
-      std::vector<float> x(static_cast<size_t>(n));
-      widen_to_f32(e.dtype, it.bytes.data(), n, x.data());
-      it.bytes.assign(static_cast<size_t>(n) * 2, 0);
-      auto* out = reinterpret_cast<uint16_t*>(it.bytes.data());
-      if (q != q16_exp.end()) {
-        it.dtype = DType::I16;
-        for (int64_t i = 0; i < n; ++i) out[i] = static_cast<uint16_t>(q16::quantize(x[i], q->second));
-      } else {
-        it.dtype = DType::BF16;
-        for (int64_t i = 0; i < n; ++i) out[i] = f32_to_bf16(x[i]);
-      }
-      ++r.converted;
-    } else {
-      ++r.kept;
-    }
-    r.bytes_out += it.bytes.size();
-    items.push_back(std::move(it));
-  }
-  // Widest dtype first: with no holes allowed between tensors, that keeps each one aligned.
-  std::stable_sort(items.begin(), items.end(),
-                   [](const Item& a, const Item& b) { return dtype_size(a.dtype) > dtype_size(b.dtype); });
-  fs::create_directories(dst, ec);
-  if (ec) ER_THROW(IoError, dst, ": cannot create the folder: ", ec.message());
-  for (const auto& entry : fs::directory_iterator(src)) {
-    const std::string fname = entry.path().filename().string();
-    if (!entry.is_regular_file() || entry.is_symlink()) continue;
-    if (entry.path().extension() == ".safetensors" || fname == "model.safetensors.index.json") continue;
-    if (fname == kQ16SidecarName) continue;  // written below for q16; other weights' for bf16
-    fs::copy_file(entry.path(), fs::path(dst) / fname, ec);
-    if (ec) ER_THROW(IoError, (fs::path(dst) / fname).string(), ": cannot copy: ", ec.message());
-  }
-  std::vector<SafetensorsWriteItem> wi;
-  for (const Item& it : items) wi.push_back({it.name, it.dtype, it.shape, it.bytes.data()});
-  write_safetensors((fs::path(dst) / "model.safetensors").string(), wi,
-                    {{"format", "pt"}, {"edgerun_convert", dtype}});
-  if (dtype == "q16") write_text_file_atomic((fs::path(dst) / kQ16SidecarName).string(), sc.to_json());
-  BuildOptions bo;
-  bo.precision = dtype == "q16" ? Precision::Q16 : Precision::Fp32;
-  r.streamed_in = mg.graph.total_weight_bytes();
-  r.streamed_out = build_model(dst, bo).graph.total_weight_bytes();  // and it loads back
-  return r;
 }
 
 }  // namespace edgerun

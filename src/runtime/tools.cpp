@@ -1,5 +1,5 @@
 // The engine-backed model tools of edgerun/tools.h: profile (over runtime/profiler.h) and
-// convert (q16 calibration from runtime/calibrate.h, folders written by models/quantize.h).
+// convert (q16 calibration from runtime/convert.h, folders written by models/quantize.h).
 #include "edgerun/tools.h"
 
 #include <filesystem>
@@ -7,7 +7,7 @@
 
 #include "core/error.h"
 #include "edgerun/preprocess.h"
-#include "runtime/calibrate.h"
+#include "runtime/convert.h"
 #include "runtime/profiler.h"
 
 namespace edgerun {
