@@ -51,6 +51,10 @@ struct IoBenchResult {
 // Throws InputError for unusable options or an empty file, IoError on read errors.
 IoBenchResult run_iobench(const std::string& path, const IoBenchOptions& o);
 
+// Size of the regular file at `path`, by stat (never open: a FIFO must not block the caller).
+// IoError naming the path when it is not a readable regular file.
+uint64_t regular_file_bytes(const std::string& path);
+
 // ---- the per-device record ----
 // One small JSON file, $EDGERUN_CACHE_DIR/iobench.json (else $XDG_CACHE_HOME/edgerun, else
 // ~/.cache/edgerun), keyed by the device (st_dev) that holds the file measured.

@@ -1,8 +1,6 @@
 // `edgerun iobench FILE`: cold read bandwidth of the storage holding FILE at several queue depths
 // and block sizes (direct I/O unless --buffered); a table, or JSON with --json whose
 // read_bytes_per_s is the best configuration's. Progress goes to stderr.
-#include <sys/stat.h>
-
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -54,14 +52,8 @@ int iobench(const IoBenchArgs& a) {
   o.block_sizes.clear();
   for (const auto& b : split_commas(a.block_sizes)) o.block_sizes.push_back(parse_bytes(b, 0));
   if (!a.bytes.empty()) {
-    // A percentage is of the file's size (stat, not open: a FIFO must not block us here).
-    uint64_t base = 0;
-    struct stat st {};
-    if (a.bytes.back() == '%') {
-      if (::stat(a.file.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
-        fail<IoError>(a.file, ": not a readable regular file");
-      base = static_cast<uint64_t>(st.st_size);
-    }
+    // A percentage is of the file's size.
+    const uint64_t base = a.bytes.back() == '%' ? regular_file_bytes(a.file) : 0;
     o.bytes = parse_bytes(a.bytes, base);
   }
   o.buffered = a.buffered;
