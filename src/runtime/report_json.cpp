@@ -45,27 +45,31 @@ PlanSummary plan_summary(const PlanResult& p) {
   return s;
 }
 
-std::string plan_json(const PlanSummary& p, const std::string& model, uint64_t budget_bytes) {
+nlohmann::json plan_json_object(const PlanSummary& p) {
   nlohmann::json ls = nlohmann::json::array();
   for (const auto& l : p.layers)
     ls.push_back({{"name", l.name}, {"bytes", l.bytes}, {"resident_bytes", l.resident_bytes}, {"peak_bytes", l.peak_bytes},
                   {"flops", l.flops}, {"load_ms", l.load_ms}, {"compute_ms", l.compute_ms}});
   nlohmann::json blocks = nlohmann::json::array();
   for (const auto& b : p.blocks) blocks.push_back({b.first, b.second});
-  nlohmann::json j = {{"executor", to_string(p.executor)},
-                      {"agents", p.agents},
-                      {"prefetch", p.prefetch},
-                      {"blocks", blocks},
-                      {"resident_layers", p.resident_layers},
-                      {"predicted_ms", p.predicted_ms},
-                      {"predicted_first_ms", p.predicted_first_ms},
-                      {"predicted_peak_bytes", p.predicted_peak_bytes},
-                      {"min_budget_bytes", p.min_budget_bytes},
-                      {"weight_bytes", p.weight_bytes},
-                      {"streamed_bytes", p.streamed_bytes},
-                      {"layers", ls},
-                      {"model", model},
-                      {"budget_bytes", budget_bytes}};
+  return {{"executor", to_string(p.executor)},
+          {"agents", p.agents},
+          {"prefetch", p.prefetch},
+          {"blocks", blocks},
+          {"resident_layers", p.resident_layers},
+          {"predicted_ms", p.predicted_ms},
+          {"predicted_first_ms", p.predicted_first_ms},
+          {"predicted_peak_bytes", p.predicted_peak_bytes},
+          {"min_budget_bytes", p.min_budget_bytes},
+          {"weight_bytes", p.weight_bytes},
+          {"streamed_bytes", p.streamed_bytes},
+          {"layers", ls}};
+}
+
+std::string plan_json(const PlanSummary& p, const std::string& model, uint64_t budget_bytes) {
+  nlohmann::json j = plan_json_object(p);
+  j["model"] = model;
+  j["budget_bytes"] = budget_bytes;
   return j.dump(2);
 }
 

@@ -10,5 +10,7 @@ namespace edgerun {
 
 nlohmann::json report_json_object(const Report& r);
 PlanSummary plan_summary(const PlanResult& p);
+// Session::plan_json; with the model and budget added, `edgerun plan --json` (edgerun/tasks.h).
+nlohmann::json plan_json_object(const PlanSummary& p);
 
 }  // namespace edgerun

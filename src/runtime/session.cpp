@@ -108,14 +108,10 @@ class SessionImpl final : public Session {
   }
 
   std::string plan_generate_json(const HostArray& prompt, int64_t new_tokens) override {
-    plan_generation(prompt, new_tokens, /*apply=*/false);
-    return plan_.to_json();
+    return plan_json_object(plan_generate(prompt, new_tokens)).dump(2);
   }
 
-  std::string plan_json(const Inputs& in) override {
-    plan_run(in, /*apply=*/false);
-    return plan_.to_json();
-  }
+  std::string plan_json(const Inputs& in) override { return plan_json_object(plan(in)).dump(2); }
 
   Report report() const override {
     Report r;
