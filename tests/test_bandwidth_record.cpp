@@ -85,7 +85,7 @@ TEST_F(BandwidthRecord, SessionsPlanAndBoundWithTheRecordedBandwidth) {
   in.input_ids = ids;
   SessionOptions o;
   o.threads = 1;
-  o.executor = "swap";
+  o.executor = Executor::Swap;
   o.budget_fraction = 0.5;
   auto report_after_run = [&] {
     auto s = Session::open(model, o);

@@ -183,7 +183,7 @@ TEST(Trace, ARunWritesEveryLayersSpansOnItsAgentsTracks) {
   for (const char* ex : {"resident", "swap", "pipeload"}) {
     SessionOptions o;
     o.threads = 1;
-    o.executor = ex;
+    o.executor = parse_executor(ex);
     o.budget_fraction = std::string(ex) == "resident" ? 0 : 0.5;
     o.trace_path = t.file(std::string(ex) + ".json");
     auto s = Session::open(dir, o);

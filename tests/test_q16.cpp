@@ -23,6 +23,7 @@
 #include "kernels/cpu/q16.h"
 #include "models/model.h"
 #include "models/quantize.h"
+#include "runtime/convert.h"
 #include "test_util.h"
 
 using namespace edgerun;
@@ -253,12 +254,12 @@ HostArray run(const std::string& dir, const std::string& attention, const std::s
               const std::string& executor = "resident") {
   SessionOptions so;
   so.threads = 1;
-  so.attention = attention;
-  so.precision = precision;
-  so.executor = executor;
+  so.attention = parse_attn_variant(attention);
+  so.precision = parse_precision(precision);
+  so.executor = parse_executor(executor);
   if (executor != "resident") so.budget_fraction = 2.0;
   auto s = Session::open(dir, so);
-  EXPECT_EQ(s->summary().precision, precision);
+  EXPECT_EQ(std::string(to_string(s->summary().precision)), precision);
   return s->run(in);
 }
 
@@ -349,15 +350,15 @@ TEST(Q16, SidecarIsReadStrictly) {
   // Well-formed but without this model's ops or a variant: a clear error at open.
   write("{\"format\": \"edgerun-q16\", \"version\": 1, \"weights\": {}, \"ops\": {\"taylor\": {}}}");
   SessionOptions so;
-  so.precision = "q16";
+  so.precision = Precision::Q16;
   EXPECT_THROW(Session::open(dir, so), InputError);  // no softmax calibration
-  so.attention = "taylor";
+  so.attention = AttnVariant::Taylor;
   EXPECT_THROW(Session::open(dir, so), FormatError);  // no exponents for its ops
 }
 
 TEST(Q16, ClearErrors) {
   SessionOptions so;
-  so.precision = "q16";
+  so.precision = Precision::Q16;
   try {
     Session::open(kData + "/golden/vit_cls", so);  // no sidecar
     ADD_FAILURE() << "q16 without a sidecar";
@@ -365,8 +366,7 @@ TEST(Q16, ClearErrors) {
     EXPECT_NE(std::string(e.what()).find(kQ16SidecarName), std::string::npos) << e.what();
   }
   EXPECT_THROW(Session::open(kData + "/golden/gpt2_lm", so), UnsupportedError);  // family
-  so.precision = "fp8";
-  EXPECT_THROW(Session::open(kData + "/golden/vit_cls", so), InputError);
+  EXPECT_THROW(parse_precision("fp8"), InputError);
   TempDir t("errors");
   HostArray ids = read_npy(kData + "/golden/gpt2_lm/input.npy");
   EXPECT_THROW(calibrate_q16(kData + "/golden/gpt2_lm", ids, nullptr, 1, "x"), UnsupportedError);
@@ -438,7 +438,7 @@ TEST(Q16, BundledDigitsModelsKeepTheirAccuracyInQ16) {
     const HostArray y = read_npy(dir + "/test_y.npy");
     SessionOptions so;
     so.threads = 2;
-    so.precision = precision;
+    so.precision = parse_precision(precision);
     auto s = Session::open(dir, so);  // each runs the variant its config names
     const HostArray logits = s->run(in);
     int64_t correct = 0;

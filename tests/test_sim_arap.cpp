@@ -364,8 +364,8 @@ std::vector<float> embed(const std::string& dir, const HostArray& px, int64_t im
 
 TEST(ArapVit, LayersAreBitIdenticalToTheQ16Kernels) {
   BuildOptions bo;
-  bo.attention = "shiftmax";
-  bo.precision = "q16";
+  bo.attention = AttnVariant::Shiftmax;
+  bo.precision = Precision::Q16;
   const ModelGraph mg = build_model(kModel, bo);
   const HostArray px = read_npy(kModel + "/samples/one_of_each.npy");
   for (int64_t image : {0, 3, 8}) {
@@ -408,8 +408,8 @@ TEST(ArapVit, LayersAreBitIdenticalToTheQ16Kernels) {
 TEST(ArapVit, TheComparisonCanFail) {
   // One shift off by one, or the plain (non-engine) fp32 functions, and the output differs.
   BuildOptions bo;
-  bo.attention = "shiftmax";
-  bo.precision = "q16";
+  bo.attention = AttnVariant::Shiftmax;
+  bo.precision = Precision::Q16;
   const ModelGraph mg = build_model(kModel, bo);
   const HostArray px = read_npy(kModel + "/samples/one_of_each.npy");
   const std::vector<float> x = embed(kModel, px, 0);
@@ -437,8 +437,8 @@ TEST_F(ArapCli, WholeModelLogitsEqualTheEngineAndErrorsAreClear) {
   const HostArray all = read_npy(kModel + "/samples/one_of_each.npy");
   SessionOptions so;
   so.threads = 1;
-  so.precision = "q16";
-  so.attention = "shiftmax";
+  so.precision = Precision::Q16;
+  so.attention = AttnVariant::Shiftmax;
   auto engine = Session::open(kModel, so);
   const int64_t per = all.numel() / all.shape[0];
   for (int image : {0, 5, 9}) {

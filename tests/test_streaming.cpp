@@ -63,7 +63,7 @@ Model& model(const TestModelSpec& s) {
   md.dir = edgerun::test::make_test_model(model_root(), key, s);
   md.in = edgerun::test::test_inputs(md.dir);
   SessionOptions o;
-  o.executor = "resident";
+  o.executor = Executor::Resident;
   auto sess = Session::open(md.dir, o);
   md.weight_bytes = sess->summary().weight_bytes;
   const auto plan = nlohmann::json::parse(sess->plan_json(md.in));
@@ -77,7 +77,7 @@ const HostArray& reference(Model& m, int threads) {
   if (it != m.ref.end()) return it->second;
   SessionOptions o;
   o.threads = threads;
-  o.executor = "resident";
+  o.executor = Executor::Resident;
   auto s = Session::open(m.dir, o);
   HostArray out = s->run(m.in);
   m.ref_read[threads] = s->report().bytes_read;
@@ -86,7 +86,7 @@ const HostArray& reference(Model& m, int threads) {
 
 uint64_t largest_layer(Model& m, const std::string& executor, uint64_t budget) {
   SessionOptions o;
-  o.executor = executor;
+  o.executor = parse_executor(executor);
   o.budget_bytes = budget;
   const auto plan = nlohmann::json::parse(Session::open(m.dir, o)->plan_json(m.in));
   uint64_t largest = 0;
@@ -109,10 +109,10 @@ void expect_identical(Model& m, const RunSpec& rs) {
   const HostArray& ref = reference(m, rs.threads);
   SessionOptions o;
   o.threads = rs.threads;
-  o.executor = rs.executor;
+  o.executor = parse_executor(rs.executor);
   o.budget_bytes = rs.budget;
   o.agents = rs.agents;
-  o.io_engine = rs.io_engine;
+  o.io_engine = parse_io_engine(rs.io_engine);
   auto s = Session::open(m.dir, o);
   HostArray out;
   with_deadline([&] { out = s->run(m.in); }, std::chrono::seconds(60), rs.executor + " pass");
@@ -186,7 +186,7 @@ TEST_P(Streaming, BitIdenticalOnHalfPrecisionAndShardedFolders) {
 TEST_P(Streaming, BelowMinimumNamesTheMinimum) {
   Model& m = model(spec(GetParam()));
   SessionOptions o;
-  o.executor = "pipeload";
+  o.executor = Executor::Pipeload;
   o.budget_bytes = m.min_budget - 4096;
   auto s = Session::open(m.dir, o);
   const std::string e = edgerun::test::error_of<BudgetError>([&] { s->run(m.in); });
@@ -209,7 +209,7 @@ TEST_P(Streaming, ResidencyAcrossRepeatsReadsOnlyTheRest) {
   const HostArray& ref = reference(m, 1);
   SessionOptions o;
   o.threads = 1;
-  o.executor = "pipeload";
+  o.executor = Executor::Pipeload;
   o.budget_bytes = m.min_budget + m.weight_bytes / 2;
   {
     // One call: pinning would only hold budget that the stream could use.
@@ -234,7 +234,7 @@ TEST_P(Streaming, PinningLeavesTheStreamALayerPerAgentPlusOne) {
   Model& m = model(spec(GetParam()));
   for (double extra : {0.5, 1.5, 3.0, 6.0, 12.0}) {
     SessionOptions o;
-    o.executor = "pipeload";
+    o.executor = Executor::Pipeload;
     o.agents = 2;
     o.expected_calls = 8;
     auto probe = Session::open(m.dir, o);
@@ -284,7 +284,7 @@ TEST(StreamingHugePages, LargeLayersStreamBitIdenticalAtTheMinimum) {
   }
   expect_identical(m, {"pipeload", m.min_budget, 2, 1, "threads"});
   SessionOptions o;
-  o.executor = "pipeload";
+  o.executor = Executor::Pipeload;
   o.budget_bytes = m.min_budget - 4096;
   EXPECT_THROW(Session::open(m.dir, o)->run(m.in), BudgetError);
 }
@@ -299,7 +299,7 @@ TEST(StreamingHugePages, PreparedRunsReuseTheCommittedPages) {
     for (bool commit : {false, true}) {
       SessionOptions o;
       o.threads = 1;
-      o.executor = ex;
+      o.executor = parse_executor(ex);
       o.budget_bytes = m.weight_bytes / 2;
       o.commit_budget = commit;
       auto s = Session::open(m.dir, o);

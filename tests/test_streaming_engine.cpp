@@ -331,7 +331,7 @@ TEST(StreamingEngine, FaultsNearTheMinimumFailCleanlyAndTheNextPassIsBitIdentica
 TEST(StreamingEngine, FaultsDuringGenerationFailCleanlyAndTheNextGenerationIsIdentical) {
   // The read fails in the third pass (second generated token), with the KV cache filled.
   const HostArray ids = prompt();
-  GenerateOptions g;
+  GenerateParams g;
   g.new_tokens = 6;
   EngineRig ref(gpt2_dir(), 0);
   ref.start(ExecPlan{}, FaultPlan{});
@@ -345,7 +345,7 @@ TEST(StreamingEngine, FaultsDuringGenerationFailCleanlyAndTheNextGenerationIsIde
     ASSERT_EQ(got.bytes, want.bytes) << "clean generation";
     const uint64_t held = r.rig.budget.in_use();  // arena and KV cache
     const int threads = edgerun::test::count_threads(), fds = edgerun::test::count_fds();
-    GenerateOptions armed_g = g;
+    GenerateParams armed_g = g;
     int64_t tokens = 0;
     armed_g.on_token = [&](int64_t i, int64_t) {
       tokens = i + 1;
@@ -392,11 +392,11 @@ TEST(StreamingGeneration, EveryTokenStreamsAndMatchesResident) {
   gp.new_tokens = 12;
   SessionOptions o;
   o.threads = 1;
-  o.executor = "resident";
+  o.executor = Executor::Resident;
   HostArray want = Session::open(dir, o)->generate(ids, gp);
   for (const char* ex : {"swap", "pipeload"}) {
     SessionOptions so2 = o;
-    so2.executor = ex;
+    so2.executor = parse_executor(ex);
     so2.budget_fraction = 0.3;
     auto s = Session::open(dir, so2);
     // What `edgerun plan --new-tokens` shows is the plan generation runs with.

@@ -1,3 +1,5 @@
+// Implemented in src/core/
+//
 // HostArray: an owned, contiguous, row-major array on the heap for a caller's inputs and outputs
 // (.npy files, pixel values, token ids, logits). Engine-internal memory never uses it: that all
 // comes from the MemoryBudget.

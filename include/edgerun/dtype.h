@@ -1,3 +1,5 @@
+// Implemented in src/core/
+//
 // Element types of tensors as stored in model files (the safetensors set) and as computed.
 // Only F32 is computed in this version; BF16/F16 weights are converted on load.
 #pragma once

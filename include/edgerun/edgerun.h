@@ -1,5 +1,9 @@
+// Implemented in src/runtime/
+//
 // edgerun public API: load a Hugging Face model folder, run it inside a memory budget, read the
-// outputs and a report. Everything else under src/ is internal and may change.
+// outputs and a report. The other headers of include/edgerun/ add model inputs (preprocess.h),
+// tasks over a session (tasks.h), model tools (models.h, tools.h, iobench.h) and the accelerator
+// simulators (sim.h). Everything under src/ is internal and may change.
 //
 //   edgerun::SessionOptions o;  o.threads = 2;
 //   auto s = edgerun::Session::open("models/vit-digits", o);
@@ -13,9 +17,12 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "edgerun/array.h"
+#include "edgerun/preprocess.h"  // read_npy, write_npy
+#include "edgerun/types.h"
 
 namespace edgerun {
 
@@ -23,13 +30,13 @@ struct SessionOptions {
   int threads = 0;              // 0: all cores
   uint64_t budget_bytes = 0;    // 0: unlimited
   double budget_fraction = 0;   // > 0: budget = this fraction of the model's weight bytes
-  std::string executor = "auto";  // auto | resident | swap | pipeload
+  Executor executor = Executor::Auto;  // Auto: the planner chooses
   int agents = 0;               // pipeload loading agents; 0: planner's choice
   bool prefetch = true;         // swap: one block of prefetch
   bool direct_io = true;        // O_DIRECT weight reads (buffered fallback with a warning)
   int io_depth = 0;             // direct reads in flight per load (0: default)
   uint64_t io_chunk_bytes = 0;  // size of each direct read (0: default)
-  std::string io_engine = "auto";  // auto (io_uring where allowed, else threads) | uring | threads
+  IoEngine io_engine = IoEngine::Auto;  // Auto: io_uring where allowed, else threads
   // Under a budget, read weights into transparent huge pages where the kernel has them
   // (core/memory_budget.h); false: 4 KiB pages only.
   bool huge_pages = true;
@@ -41,10 +48,10 @@ struct SessionOptions {
   // Calls of run()/generate() the caller expects to make (`--repeat`): the planner keeps layers
   // resident across passes only when there are later passes to gain from them.
   int64_t expected_calls = 1;
-  // Numerics (DESIGN.md "Numerics"): softmax | taylor | sima | shiftmax; empty: the variant the
-  // model's config.json names ("edgerun_attention"), else softmax. Causal models: softmax only.
-  std::string attention;
-  std::string precision = "fp32";  // fp32 | bf16 | q16 (q16: ViT and BERT, calibrated sidecar)
+  // Numerics (DESIGN.md "Numerics"). Empty: the variant the model's config.json names
+  // ("edgerun_attention"), else softmax. Causal models: softmax only.
+  std::optional<AttnVariant> attention;
+  Precision precision = Precision::Fp32;  // Q16: ViT and BERT, with a calibrated sidecar
   // Also compute the outputs transformers returns beside the primary one (pooler_output of
   // BertModel and ViTModel), for run_outputs(); their weights are then read every pass.
   bool all_outputs = false;
@@ -57,12 +64,14 @@ struct Inputs {
   std::optional<HostArray> pixel_values;    // float32 (N, C, H, W)
 };
 
+// GPT-2 generation (Session::generate): greedy, or sampling from the top k.
 struct GenerateParams {
   int64_t new_tokens = 20;
   int64_t top_k = 0;  // 0: greedy
   float temperature = 1.0f;
   uint64_t seed = 0;
   bool stop_at_eos = false;
+  // After each new token: its index among the new ones and its id (of sequence 0).
   std::function<void(int64_t index, int64_t token)> on_token;
 };
 
@@ -91,6 +100,30 @@ struct Report {
   int64_t passes = 0;
   double prepare_ms = 0;                // prepare(): planning and committing the budget (not in latency_ms)
   uint64_t committed_bytes = 0;         // budget pages prepare() made resident before any pass
+  uint64_t weight_bytes = 0;            // the model's weight bytes (as ModelSummary)
+  // Compute of each run()/generate() call (`--repeat K` gives K): the first includes
+  // first-touch page faults, later ones are steady state.
+  std::vector<double> call_compute_ms;
+  double decode_ms = 0;                 // generation: compute of the decode steps
+};
+
+// The plan the planner made (Session::plan): executor, blocks, resident layers, predictions.
+struct PlanLayer {
+  std::string name;
+  uint64_t bytes = 0, resident_bytes = 0, peak_bytes = 0;
+  double flops = 0, load_ms = 0, compute_ms = 0;
+};
+struct PlanSummary {
+  Executor executor = Executor::Resident;
+  int agents = 1;                                   // pipeload: loading agents
+  bool prefetch = false;                            // swap: one block of prefetch
+  std::vector<std::pair<int32_t, int32_t>> blocks;  // swap: [first, end) layer ranges
+  std::vector<std::string> resident_layers;         // kept resident between passes
+  double predicted_ms = 0, predicted_first_ms = 0;
+  uint64_t predicted_peak_bytes = 0, min_budget_bytes = 0;
+  uint64_t weight_bytes = 0;    // bytes a fully streamed pass reads
+  uint64_t streamed_bytes = 0;  // bytes a steady-state pass reads
+  std::vector<PlanLayer> layers;
 };
 
 struct ModelSummary {
@@ -99,7 +132,8 @@ struct ModelSummary {
   int64_t image_size = 0, num_channels = 0, max_positions = 0, eos_token_id = -1;
   uint64_t weight_bytes = 0;
   std::map<int64_t, std::string> id2label;
-  std::string attention, precision;  // what the run computes with
+  AttnVariant attention = AttnVariant::Softmax;  // what the run computes with
+  Precision precision = Precision::Fp32;
   std::vector<std::string> outputs;  // run_outputs()' names: primary_output first
 };
 
@@ -127,9 +161,9 @@ class Session {
   virtual std::string plan_json(const Inputs& in) = 0;
   // The plan (JSON) generate() would use for this prompt and token count (GPT-2).
   virtual std::string plan_generate_json(const HostArray& prompt_ids, int64_t new_tokens) = 0;
+  // The same plans, typed.
+  virtual PlanSummary plan(const Inputs& in) = 0;
+  virtual PlanSummary plan_generate(const HostArray& prompt_ids, int64_t new_tokens) = 0;
 };
-
-HostArray read_npy(const std::string& path);
-void write_npy(const std::string& path, const HostArray& a);
 
 }  // namespace edgerun

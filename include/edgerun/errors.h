@@ -1,3 +1,5 @@
+// Implemented in src/core/
+//
 // The error types every edgerun call may throw (DESIGN.md "Style": three tiers). Bad input and
 // I/O failures carry their context (file, tensor, offset) in what(); InternalError is a bug in
 // edgerun. The CLI maps each type to an exit code (README "Exit codes").

@@ -1,3 +1,5 @@
+// Implemented in src/core/
+//
 // Byte counts for people: the one spelling of sizes in messages, reports, logs and the CLI.
 #pragma once
 #include <cstdint>

@@ -1,3 +1,5 @@
+// Implemented in src/core/
+//
 // The option values of edgerun as types: executor, attention variant, precision, I/O engine.
 // Each has a name, to_string() (the spelling of the CLI, config.json and the JSON report) and a parser that
 // throws InputError naming the accepted values.

@@ -3,14 +3,10 @@
 // `--calib X.npy` calibrates on those inputs (else MODEL/edgerun_q16.json is used), and
 // `--sidecar-only` writes just MODEL/edgerun_q16.json, leaving the weights as they are.
 #include <cstdio>
-#include <filesystem>
-#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
-#include "core/error.h"
-#include "edgerun/edgerun.h"
-#include "models/quantize.h"
+#include "edgerun/tools.h"
 
 namespace edgerun::cli {
 
@@ -23,50 +19,41 @@ struct ConvertArgs {
 };
 
 int run(const ConvertArgs& a) {
-  std::unique_ptr<Q16Sidecar> sc;
-  if (!a.calib.empty()) {
-    HostArray x = read_npy(a.calib), m;
-    if (!a.calib_mask.empty()) m = read_npy(a.calib_mask);
-    sc = std::make_unique<Q16Sidecar>(calibrate_q16(a.model, x, a.calib_mask.empty() ? nullptr : &m, a.batch,
-                                                     std::filesystem::path(a.calib).filename().string(), a.headroom));
-  } else if (!a.calib_mask.empty()) {
-    ER_THROW(InputError, "--calib-mask needs --calib");
-  }
-  nlohmann::json j;
-  j["model"] = a.model;
-  if (a.sidecar_only) {
-    if (!sc) ER_THROW(InputError, "--sidecar-only needs --calib INPUTS.npy");
-    if (!a.out.empty() || !a.dtype.empty()) ER_THROW(InputError, "--sidecar-only writes into MODEL; drop --out and --dtype");
-    const std::string path = (std::filesystem::path(a.model) / kQ16SidecarName).string();
-    write_text_file_atomic(path, sc->to_json());
-    j["sidecar"] = path;
-    j["samples"] = sc->samples;
-  } else {
-    if (a.dtype.empty() || a.out.empty()) ER_THROW(InputError, "convert needs --dtype bf16|q16 and --out DIR");
-    if (sc && a.dtype != "q16") ER_THROW(InputError, "--calib applies to --dtype q16 only");
-    const ConvertResult r = convert_model(a.model, a.out, a.dtype, sc.get());
-    j["out"] = a.out;
-    j["dtype"] = a.dtype;
-    j["tensors_converted"] = r.converted;
-    j["tensors_kept"] = r.kept;
-    j["bytes_in"] = r.bytes_in;
-    j["bytes_out"] = r.bytes_out;
-    j["streamed_bytes_in"] = r.streamed_in;
-    j["streamed_bytes_out"] = r.streamed_out;
-    j["streamed_ratio"] = r.streamed_in ? static_cast<double>(r.streamed_out) / static_cast<double>(r.streamed_in) : 0.0;
-  }
+  ConvertRequest q;
+  q.model = a.model;
+  q.dtype = a.dtype;
+  q.out = a.out;
+  q.calib_npy = a.calib;
+  q.calib_mask_npy = a.calib_mask;
+  q.batch = a.batch;
+  q.headroom_bits = a.headroom;
+  q.sidecar_only = a.sidecar_only;
+  const ConvertReport r = convert(q);
   if (a.json) {
+    nlohmann::json j;
+    j["model"] = a.model;
+    if (a.sidecar_only) {
+      j["sidecar"] = r.sidecar;
+      j["samples"] = r.samples;
+    } else {
+      j["out"] = a.out;
+      j["dtype"] = a.dtype;
+      j["tensors_converted"] = r.tensors_converted;
+      j["tensors_kept"] = r.tensors_kept;
+      j["bytes_in"] = r.bytes_in;
+      j["bytes_out"] = r.bytes_out;
+      j["streamed_bytes_in"] = r.streamed_bytes_in;
+      j["streamed_bytes_out"] = r.streamed_bytes_out;
+      j["streamed_ratio"] = r.streamed_ratio();
+    }
     std::printf("%s\n", j.dump(2).c_str());
   } else if (a.sidecar_only) {
-    std::printf("wrote %s (calibrated on %lld inputs)\n", j["sidecar"].get<std::string>().c_str(),
-                static_cast<long long>(sc->samples));
+    std::printf("wrote %s (calibrated on %lld inputs)\n", r.sidecar.c_str(), static_cast<long long>(r.samples));
   } else {
     std::printf("wrote %s: %lld tensors as %s, %lld kept; streaming reads %llu of %llu bytes (%.1f%%)\n",
-                a.out.c_str(), static_cast<long long>(j["tensors_converted"].get<int64_t>()), a.dtype.c_str(),
-                static_cast<long long>(j["tensors_kept"].get<int64_t>()),
-                static_cast<unsigned long long>(j["streamed_bytes_out"].get<uint64_t>()),
-                static_cast<unsigned long long>(j["streamed_bytes_in"].get<uint64_t>()),
-                100.0 * j["streamed_ratio"].get<double>());
+                a.out.c_str(), static_cast<long long>(r.tensors_converted), a.dtype.c_str(),
+                static_cast<long long>(r.tensors_kept), static_cast<unsigned long long>(r.streamed_bytes_out),
+                static_cast<unsigned long long>(r.streamed_bytes_in), 100.0 * r.streamed_ratio());
   }
   return 0;
 }

@@ -4,7 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
-#include "models/model.h"
+#include "edgerun/models.h"
 
 namespace edgerun::cli {
 
@@ -15,36 +15,33 @@ struct InfoArgs {
 };
 
 int info(const InfoArgs& a) {
-  ModelGraph mg = build_model(a.model);
-  const ModelInfo& i = mg.info;
-  nlohmann::json j;
-  j["model"] = a.model;
-  j["family"] = family_name(i.family);
-  j["arch"] = i.arch;
-  j["hidden"] = i.hidden;
-  j["n_layer"] = i.n_layer;
-  j["n_head"] = i.n_head;
-  j["primary_output"] = i.primary_output;
-  j["weight_bytes"] = mg.graph.model_weight_bytes();
-  j["streamed_bytes_per_pass"] = mg.graph.total_weight_bytes();
-  j["ops"] = mg.graph.ops.size();
-  nlohmann::json layers = nlohmann::json::array();
-  for (size_t l = 0; l < mg.graph.layers.size(); ++l)
-    layers.push_back({{"name", mg.graph.layers[l].name},
-                      {"weight_bytes", mg.graph.layer_weight_bytes(static_cast<int32_t>(l))},
-                      {"ops", mg.graph.layers[l].end_op - mg.graph.layers[l].first_op}});
-  j["layers"] = layers;
+  const ModelDescription d = describe_model(a.model);
   if (a.json) {
+    nlohmann::json j;
+    j["model"] = a.model;
+    j["family"] = d.family;
+    j["arch"] = d.arch;
+    j["hidden"] = d.hidden;
+    j["n_layer"] = d.n_layer;
+    j["n_head"] = d.n_head;
+    j["primary_output"] = d.primary_output;
+    j["weight_bytes"] = d.weight_bytes;
+    j["streamed_bytes_per_pass"] = d.streamed_bytes_per_pass;
+    j["ops"] = d.ops;
+    nlohmann::json layers = nlohmann::json::array();
+    for (const LayerDescription& l : d.layers)
+      layers.push_back({{"name", l.name}, {"weight_bytes", l.weight_bytes}, {"ops", l.ops}});
+    j["layers"] = layers;
     std::printf("%s\n", j.dump(2).c_str());
     return 0;
   }
   std::printf("%s (%s): hidden %lld, %lld layers, %lld heads, %.2f MiB of weights, output %s\n",
-              i.arch.c_str(), family_name(i.family), static_cast<long long>(i.hidden),
-              static_cast<long long>(i.n_layer), static_cast<long long>(i.n_head),
-              mg.graph.model_weight_bytes() / 1048576.0, i.primary_output.c_str());
-  for (const auto& l : layers)
-    std::printf("  %-24s %10.3f MiB  %d ops\n", l["name"].get<std::string>().c_str(),
-                l["weight_bytes"].get<double>() / 1048576.0, l["ops"].get<int>());
+              d.arch.c_str(), d.family.c_str(), static_cast<long long>(d.hidden),
+              static_cast<long long>(d.n_layer), static_cast<long long>(d.n_head),
+              static_cast<double>(d.weight_bytes) / 1048576.0, d.primary_output.c_str());
+  for (const LayerDescription& l : d.layers)
+    std::printf("  %-24s %10.3f MiB  %d ops\n", l.name.c_str(), static_cast<double>(l.weight_bytes) / 1048576.0,
+                static_cast<int>(l.ops));
   return 0;
 }
 }  // namespace

@@ -1,16 +1,12 @@
 // `edgerun iobench FILE`: cold read bandwidth of the storage holding FILE at several queue depths
 // and block sizes (direct I/O unless --buffered); a table, or JSON with --json whose
 // read_bytes_per_s is the best configuration's. Progress goes to stderr.
-#include <sys/stat.h>
-
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "cli/commands.h"
-#include "core/error.h"
-#include "io/bandwidth_record.h"
-#include "io/iobench.h"
+#include "edgerun/iobench.h"
 
 namespace edgerun::cli {
 
@@ -50,20 +46,14 @@ int iobench(const IoBenchArgs& a) {
     } catch (const std::exception&) {
       used = 0;
     }
-    if (used != d.size()) ER_THROW(InputError, "--depths: \"", d, "\" is not an integer");
+    if (used != d.size()) fail<InputError>("--depths: \"", d, "\" is not an integer");
     o.depths.push_back(v);
   }
   o.block_sizes.clear();
   for (const auto& b : split_commas(a.block_sizes)) o.block_sizes.push_back(parse_bytes(b, 0));
   if (!a.bytes.empty()) {
-    // A percentage is of the file's size (stat, not open: a FIFO must not block us here).
-    uint64_t base = 0;
-    struct stat st {};
-    if (a.bytes.back() == '%') {
-      if (::stat(a.file.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
-        ER_THROW(IoError, a.file, ": not a readable regular file");
-      base = static_cast<uint64_t>(st.st_size);
-    }
+    // A percentage is of the file's size.
+    const uint64_t base = a.bytes.back() == '%' ? regular_file_bytes(a.file) : 0;
     o.bytes = parse_bytes(a.bytes, base);
   }
   o.buffered = a.buffered;

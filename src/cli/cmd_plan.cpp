@@ -2,11 +2,11 @@
 // planner picks, with predicted latency and peak, for an input of the given shape (or, with
 // --new-tokens, for GPT-2 generation from a prompt of that shape).
 #include <cstdio>
-#include <nlohmann/json.hpp>
+#include <string>
 
 #include "cli/commands.h"
-#include "core/error.h"
 #include "edgerun/edgerun.h"
+#include "edgerun/tasks.h"
 
 namespace edgerun::cli {
 
@@ -22,49 +22,36 @@ int plan(const PlanArgs& a) {
   SessionOptions so;
   so.threads = a.threads;
   set_budget(so, a.budget);
-  so.executor = a.executor;
+  so.executor = parse_executor(a.executor);
   so.agents = a.agents;
   so.cost_model_path = a.cost_model;
   so.expected_calls = a.repeat;
   auto s = Session::open(a.model, so);
   const ModelSummary& m = s->summary();
-  Inputs in;
-  if (m.family == "vit") {
-    in.pixel_values = HostArray(DType::F32, {a.batch, m.num_channels, m.image_size, m.image_size});
-  } else {
-    if (m.max_positions && a.seq > m.max_positions)
-      ER_THROW(InputError, "--seq ", a.seq, " exceeds the model's ", m.max_positions, " positions");
-    in.input_ids = HostArray(DType::I64, {a.batch, a.seq});
-  }
+  const Inputs in = planning_input(m, a.batch, a.seq);
   if (a.new_tokens > 0 && m.family != "gpt2")
-    ER_THROW(InputError, "--new-tokens: only GPT-2 models generate; this one is ", m.family);
-  auto j = nlohmann::json::parse(a.new_tokens > 0 ? s->plan_generate_json(*in.input_ids, a.new_tokens)
-                                                  : s->plan_json(in));
-  j["model"] = a.model;
-  j["budget_bytes"] = s->report().budget_bytes;
+    fail<InputError>("--new-tokens: only GPT-2 models generate; this one is ", m.family);
+  const PlanSummary p = a.new_tokens > 0 ? s->plan_generate(*in.input_ids, a.new_tokens) : s->plan(in);
+  const uint64_t budget = s->report().budget_bytes;
   if (a.json) {
-    std::printf("%s\n", j.dump(2).c_str());
+    std::printf("%s\n", plan_json(p, a.model, budget).c_str());
     return 0;
   }
   auto mib = [](double b) { return b / 1048576.0; };
   std::printf("model %s: %.1f MiB of weights, budget %s, minimum budget %.1f MiB\n", a.model.c_str(),
-              mib(j["weight_bytes"].get<double>()),
-              j["budget_bytes"].get<uint64_t>() ? (std::to_string(mib(j["budget_bytes"].get<double>())) + " MiB").c_str() : "unlimited",
-              mib(j["min_budget_bytes"].get<double>()));
-  std::printf("executor %s", j["executor"].get<std::string>().c_str());
-  if (j["executor"] == "pipeload") std::printf(", %d loading agents", j["agents"].get<int>());
-  if (j["executor"] == "swap") std::printf(", %zu blocks%s", j["blocks"].size(), j["prefetch"].get<bool>() ? ", prefetch" : "");
-  std::printf("\nresident across passes: %zu layers; streamed per pass: %.1f MiB\n", j["resident_layers"].size(),
-              mib(j["streamed_bytes"].get<double>()));
-  std::printf("predicted latency %.1f ms (first pass %.1f ms), predicted peak %.1f MiB\n",
-              j["predicted_ms"].get<double>(), j["predicted_first_ms"].get<double>(),
-              mib(j["predicted_peak_bytes"].get<double>()));
-  if (j["executor"] == "swap")
-    for (const auto& b : j["blocks"]) {
-      int first = b[0].get<int>(), end = b[1].get<int>();
-      std::printf("  block %-20s .. %-20s\n", j["layers"][first]["name"].get<std::string>().c_str(),
-                  j["layers"][end - 1]["name"].get<std::string>().c_str());
-    }
+              mib(static_cast<double>(p.weight_bytes)),
+              budget ? (std::to_string(mib(static_cast<double>(budget))) + " MiB").c_str() : "unlimited",
+              mib(static_cast<double>(p.min_budget_bytes)));
+  std::printf("executor %s", to_string(p.executor));
+  if (p.executor == Executor::Pipeload) std::printf(", %d loading agents", p.agents);
+  if (p.executor == Executor::Swap) std::printf(", %zu blocks%s", p.blocks.size(), p.prefetch ? ", prefetch" : "");
+  std::printf("\nresident across passes: %zu layers; streamed per pass: %.1f MiB\n", p.resident_layers.size(),
+              mib(static_cast<double>(p.streamed_bytes)));
+  std::printf("predicted latency %.1f ms (first pass %.1f ms), predicted peak %.1f MiB\n", p.predicted_ms,
+              p.predicted_first_ms, mib(static_cast<double>(p.predicted_peak_bytes)));
+  if (p.executor == Executor::Swap)
+    for (const auto& [first, end] : p.blocks)
+      std::printf("  block %-20s .. %-20s\n", p.layers[first].name.c_str(), p.layers[end - 1].name.c_str());
   return 0;
 }
 }  // namespace

@@ -3,11 +3,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
-#include "core/error.h"
-#include "runtime/profiler.h"
+#include "edgerun/tools.h"
 
 namespace edgerun::cli {
 
@@ -21,38 +19,38 @@ struct ProfileArgs {
 void write_file(const std::string& path, const std::string& text) {
   std::ofstream f(path, std::ios::binary);
   f << text;
-  if (!f) ER_THROW(IoError, path, ": cannot write");
+  if (!f) fail<IoError>(path, ": cannot write");
 }
 
 int profile(const ProfileArgs& a) {
-  ProfileOptions o;
+  ProfileRequest o;
   o.threads = a.threads;
   o.repeats = a.repeats;
   o.max_block_layers = a.max_block;
   o.cold = !a.warm;
   o.progress = [](const std::string& s) { std::fprintf(stderr, "profile: %s\n", s.c_str()); };
-  ProfileResult r = profile_model(a.model, o);
+  const ProfileReport r = edgerun::profile(a.model, o);
   std::filesystem::create_directories(a.out);
-  write_file(a.out + "/profile.csv", r.to_csv());
-  write_file(a.out + "/profile.json", r.to_json());
-  write_file(a.out + "/cost_model.json", r.cost.to_json());
+  write_file(a.out + "/profile.csv", r.csv);
+  write_file(a.out + "/profile.json", r.json);
+  write_file(a.out + "/cost_model.json", r.cost_model_json);
   if (a.json) {
-    std::printf("%s\n", r.to_json().c_str());
+    std::printf("%s\n", r.json.c_str());
     return 0;
   }
   std::printf("%-24s %12s %14s %10s %12s\n", "layer", "bytes", "FLOPs", "load ms", "compute ms");
   for (const auto& l : r.layers)
     std::printf("%-24s %12llu %14.4g %10.3f %12.3f\n", l.name.c_str(), static_cast<unsigned long long>(l.bytes),
                 l.flops, l.load_ms, l.compute_ms);
-  auto fit = [](const char* n, const LinearFit& f, const char* x) {
+  auto fit = [](const char* n, const CostFit& f, const char* x) {
     std::printf("%s = %.4g*%s + %.4g*d + %.4g ms   R^2 %.4f, held-out MAPE %.1f%% (%d fit, %d held out)\n", n,
                 f.coef[0], x, f.coef[1], f.coef[2], f.r2, 100 * f.mape_holdout, f.n_fit, f.n_holdout);
   };
-  fit("t_in ", r.cost.t_in, "bytes");
-  fit("t_ex ", r.cost.t_ex, "FLOPs");
-  fit("t_out", r.cost.t_out, "bytes");
+  fit("t_in ", r.t_in, "bytes");
+  fit("t_ex ", r.t_ex, "FLOPs");
+  fit("t_out", r.t_out, "bytes");
   std::printf("storage %.2f GB/s (direct I/O), compute %.1f GFLOP/s; written to %s/{profile.csv,profile.json,cost_model.json}\n",
-              r.cost.read_bytes_per_s / 1e9, r.cost.flops_per_s / 1e9, a.out.c_str());
+              r.read_bytes_per_s / 1e9, r.flops_per_s / 1e9, a.out.c_str());
   return 0;
 }
 }  // namespace

@@ -2,18 +2,13 @@
 // or a .npy tensor; prints labels / generated text, or a JSON report with --json.
 #include <unistd.h>
 
-#include <algorithm>
 #include <cstdio>
-#include <filesystem>
-#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 #include "cli/commands.h"
-#include "core/error.h"
 #include "edgerun/edgerun.h"
-#include "formats/image.h"
-#include "formats/npy.h"
-#include "formats/tokenizer.h"
-#include "io/file.h"
+#include "edgerun/tasks.h"
 
 namespace edgerun::cli {
 
@@ -36,116 +31,63 @@ struct RunArgs {
   uint64_t seed = 0;
 };
 
-bool has_ext(const std::string& p, std::initializer_list<const char*> exts) {
-  std::string e = std::filesystem::path(p).extension().string();
-  std::transform(e.begin(), e.end(), e.begin(), ::tolower);
-  for (const char* x : exts)
-    if (e == x) return true;
-  return false;
-}
-
-HostArray ids_array(const std::vector<int64_t>& v) {
-  HostArray a(DType::I64, {1, static_cast<int64_t>(v.size())});
-  std::copy(v.begin(), v.end(), a.as<int64_t>());
-  return a;
-}
-
-std::vector<int64_t> parse_ids(const std::string& s) {
-  std::vector<int64_t> out;
-  size_t i = 0;
-  while (i < s.size()) {
-    size_t j = s.find_first_of(", ", i);
-    if (j == std::string::npos) j = s.size();
-    if (j > i) {
-      std::string tok = s.substr(i, j - i);
-      try {
-        size_t used = 0;
-        out.push_back(std::stoll(tok, &used));
-        if (used != tok.size()) throw std::invalid_argument("x");
-      } catch (const std::exception&) {
-        ER_THROW(InputError, "--ids: \"", tok, "\" is not an integer token id");
-      }
-    }
-    i = j + 1;
-  }
-  if (out.empty()) ER_THROW(InputError, "--ids: no token ids given");
-  return out;
-}
-
-// Replaces `path` only once the whole array is written, so a failure leaves no partial output.
-void write_npy_atomic(const std::string& path, const HostArray& a) {
-  std::string tmp = path + ".tmp" + std::to_string(::getpid());
-  write_npy(tmp, a);
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::filesystem::remove(tmp, ec);
-    ER_THROW(IoError, path, ": cannot write: ", ec.message());
-  }
+// The run's summary line(s) on stderr, from the typed report.
+void print_report(const Report& r) {
+  const double mib = 1048576.0;
+  std::string agents;
+  if (r.executor == "pipeload")
+    agents = " (" + std::to_string(r.agents) + (r.agents == 1 ? " loading agent)" : " loading agents)");
+  std::fprintf(stderr,
+               "%s%s: latency %.1f ms (waiting for weights %.1f ms, compute %.1f ms), %.1f MiB read\n"
+               "  peak RSS %.1f MiB = budget high-water %.1f MiB + outside the budget %.1f MiB; budget %s;"
+               " %d threads, BLAS %s",
+               r.executor.c_str(), agents.c_str(), r.latency_ms, r.load_ms, r.compute_ms,
+               static_cast<double>(r.bytes_read) / mib, static_cast<double>(r.peak_rss_bytes) / mib,
+               static_cast<double>(r.budget_high_water_bytes) / mib,
+               (static_cast<double>(r.peak_rss_bytes) - static_cast<double>(r.budget_high_water_bytes)) / mib,
+               r.budget_bytes ? (std::to_string(static_cast<int64_t>(r.budget_bytes / mib)) + " MiB").c_str() : "unlimited",
+               r.threads, r.blas_core.c_str());
+  if (r.bound_ms > 0 && r.streamed_bytes > 0)
+    std::fprintf(stderr, "; %.2fx the physical bound (%.1f ms, B %.2f GB/s: %s)",
+                 r.latency_ms / static_cast<double>(r.passes) / r.bound_ms, r.bound_ms, r.read_bytes_per_s / 1e9,
+                 r.read_bandwidth_source.c_str());
+  if (r.committed_bytes > 0)
+    std::fprintf(stderr, "\n  prepared in %.1f ms before the run: %.1f MiB of the budget committed", r.prepare_ms,
+                 static_cast<double>(r.committed_bytes) / mib);
+  std::fputc('\n', stderr);
 }
 
 int run(const RunArgs& a) {
   SessionOptions so;
   so.threads = a.threads;
   set_budget(so, a.budget);
-  so.executor = a.executor;
+  so.executor = parse_executor(a.executor);
   so.agents = a.agents;
   so.prefetch = !a.no_prefetch;
   so.huge_pages = !a.no_huge_pages;
   so.commit_budget = !a.no_commit;
   so.direct_io = !a.buffered;
   so.io_depth = a.io_depth;
-  so.io_engine = a.io_engine;
+  so.io_engine = parse_io_engine(a.io_engine);
   if (!a.io_chunk.empty()) so.io_chunk_bytes = parse_bytes(a.io_chunk, 0);
   so.trace_path = a.trace;
   so.cost_model_path = a.cost_model;
   so.expected_calls = a.repeat;
-  so.attention = a.attention;
-  so.precision = a.precision;
+  if (!a.attention.empty()) so.attention = parse_attn_variant(a.attention);
+  so.precision = parse_precision(a.precision);
   auto session = Session::open(a.model, so);
   const ModelSummary& m = session->summary();
-  const bool text_model = m.family != "vit";
-  std::unique_ptr<Tokenizer> tok;
-  auto tokenizer = [&]() -> Tokenizer& {
-    if (!tok) tok = load_tokenizer(a.model, m.family == "bert" ? "wordpiece" : "bpe");
-    return *tok;
-  };
+  InputSpec spec;
+  spec.file = a.input;
+  spec.text = a.text;
+  spec.ids = a.ids;
+  spec.attention_mask_npy = a.mask;
+  spec.token_type_ids_npy = a.token_types;
+  const EncodedInput enc = encode_input(a.model, m, spec);
+  const Inputs& in = enc.inputs;
 
-  Inputs in;
-  int given = !a.input.empty() + !a.text.empty() + !a.ids.empty();
-  if (given != 1) ER_THROW(InputError, "give exactly one of --input, --text, --ids");
-  if (!a.input.empty()) {
-    if (has_ext(a.input, {".npy"})) {
-      HostArray x = read_npy(a.input);
-      if (text_model) in.input_ids = std::move(x);
-      else in.pixel_values = std::move(x);
-    } else if (!text_model) {
-      ImagePreprocess pp = load_image_preprocess(a.model, m.num_channels, m.image_size);
-      in.pixel_values = load_image(a.input, pp, m.num_channels);
-    } else {
-      std::string text = read_text_file(a.input, 64ull << 20);
-      Encoding e = tokenizer().encode(text);
-      in.input_ids = ids_array(e.ids);
-    }
-  } else if (!a.text.empty()) {
-    if (!text_model) ER_THROW(InputError, "--text needs a text model; ", m.arch, " takes images");
-    Encoding e = tokenizer().encode(a.text);
-    in.input_ids = ids_array(e.ids);
-  } else {
-    if (!text_model) ER_THROW(InputError, "--ids needs a text model; ", m.arch, " takes images");
-    in.input_ids = ids_array(parse_ids(a.ids));
-  }
-  if (!a.mask.empty()) in.attention_mask = read_npy(a.mask);
-  if (!a.token_types.empty()) in.token_type_ids = read_npy(a.token_types);
-  if (in.input_ids && in.input_ids->numel() == 0) ER_THROW(InputError, "the input holds no tokens");
-
-  nlohmann::json j;
-  j["model"] = a.model;
-  j["family"] = m.family;
-  j["arch"] = m.arch;
-  j["attention"] = m.attention;
-  j["precision"] = m.precision;
-  HostArray primary;
+  RunOutcome out;
+  out.model = a.model;
   if (a.new_tokens > 0) {
     GenerateParams gp;
     gp.new_tokens = a.new_tokens;
@@ -155,8 +97,8 @@ int run(const RunArgs& a) {
     const bool show = !a.json;
     const bool progress = a.json && isatty(STDERR_FILENO);
     gp.on_token = [&](int64_t i, int64_t t) {
-      if (show && tok && in.input_ids->shape[0] == 1) {
-        std::fputs(tok->decode({t}).c_str(), stdout);
+      if (show && enc.from_text() && in.input_ids->shape[0] == 1) {
+        std::fputs(enc.decode({t}).c_str(), stdout);
         std::fflush(stdout);
       } else if (show) {
         std::printf("%lld ", static_cast<long long>(t));
@@ -166,92 +108,49 @@ int run(const RunArgs& a) {
                                  static_cast<long long>(a.new_tokens));
     };
     if (show) {
-      if (!a.text.empty() || (!a.input.empty() && !has_ext(a.input, {".npy"})))
-        std::fputs(tokenizer().decode(std::vector<int64_t>(in.input_ids->as<int64_t>(),
-                                                           in.input_ids->as<int64_t>() + in.input_ids->numel())).c_str(), stdout);
+      if (enc.from_text()) std::fputs(enc.decode(enc.input_ids()).c_str(), stdout);
       std::fflush(stdout);
     }
     session->prepare_generate(*in.input_ids, a.new_tokens);
-    for (int64_t rep = 0; rep < a.repeat; ++rep) primary = session->generate(*in.input_ids, gp);
+    for (int64_t rep = 0; rep < a.repeat; ++rep) out.primary = session->generate(*in.input_ids, gp);
     if (progress) std::fputc('\n', stderr);
     if (show) std::fputc('\n', stdout);
-    std::vector<int64_t> all(primary.as<int64_t>(), primary.as<int64_t>() + primary.numel());
-    j["generated_ids"] = all;
-    if (tok) j["generated_text"] = tok->decode(all);
+    out.generated = true;
+    if (enc.from_text())
+      out.generated_text = enc.decode(std::vector<int64_t>(out.primary.as<int64_t>(),
+                                                           out.primary.as<int64_t>() + out.primary.numel()));
   } else {
     session->prepare(in);
-    for (int64_t rep = 0; rep < a.repeat; ++rep) primary = session->run(in);
-    j["output"] = m.primary_output;
-    j["output_shape"] = primary.shape;
+    for (int64_t rep = 0; rep < a.repeat; ++rep) out.primary = session->run(in);
     if (m.num_labels > 0) {  // classifier: top-k labels per row
-      const int64_t B = primary.shape[0], C = primary.shape[1];
-      nlohmann::json rows = nlohmann::json::array();
-      for (int64_t b = 0; b < B; ++b) {
-        const float* r = primary.as<float>() + b * C;
-        std::vector<int64_t> idx(static_cast<size_t>(C));
-        for (int64_t c = 0; c < C; ++c) idx[c] = c;
-        const int64_t k = std::min(a.top, C);
-        std::partial_sort(idx.begin(), idx.begin() + k, idx.end(),
-                          [&](int64_t x, int64_t y) { return r[x] > r[y] || (r[x] == r[y] && x < y); });
-        nlohmann::json top = nlohmann::json::array();
-        for (int64_t i = 0; i < k; ++i) {
-          auto it = m.id2label.find(idx[i]);
-          std::string label = it == m.id2label.end() ? "LABEL_" + std::to_string(idx[i]) : it->second;
-          top.push_back({{"id", idx[i]}, {"label", label}, {"logit", r[idx[i]]}});
-          if (!a.json && !a.quiet)
+      out.top = top_labels(out.primary, m, a.top);
+      const size_t B = out.top.size();
+      if (!a.json && !a.quiet)
+        for (size_t b = 0; b < B; ++b)
+          for (const TopLabel& l : out.top[b])
             std::printf("%s%lld\t%-20s\t%.4f\n", B > 1 ? ("[" + std::to_string(b) + "] ").c_str() : "",
-                        static_cast<long long>(idx[i]), label.c_str(), r[idx[i]]);
-        }
-        rows.push_back(top);
-      }
-      j["top"] = rows;
+                        static_cast<long long>(l.id), l.label.c_str(), l.logit);
       if (!a.labels.empty()) {  // accuracy of the top-1 label against int64 labels (N,)
-        HostArray y = read_npy(a.labels);
-        if (y.dtype != DType::I64 || y.numel() != B)
-          ER_THROW(InputError, a.labels, ": labels must be int64 with ", B, " entries, one per input");
-        int64_t correct = 0;
-        for (int64_t b = 0; b < B; ++b) correct += rows[b][0]["id"].get<int64_t>() == y.as<int64_t>()[b];
-        j["accuracy"] = static_cast<double>(correct) / static_cast<double>(B);
-        j["correct"] = correct;
-        if (!a.json) std::printf("accuracy %.2f%% (%lld of %lld)\n", 100.0 * correct / B, static_cast<long long>(correct), static_cast<long long>(B));
+        out.accuracy = top1_accuracy(out.top, a.labels);
+        const Accuracy& acc = *out.accuracy;
+        if (!a.json)
+          std::printf("accuracy %.2f%% (%lld of %lld)\n", 100.0 * acc.correct / acc.total,
+                      static_cast<long long>(acc.correct), static_cast<long long>(acc.total));
       }
     } else if (!a.json) {
       std::printf("%s: shape (", m.primary_output.c_str());
-      for (size_t i = 0; i < primary.shape.size(); ++i)
-        std::printf("%s%lld", i ? ", " : "", static_cast<long long>(primary.shape[i]));
+      for (size_t i = 0; i < out.primary.shape.size(); ++i)
+        std::printf("%s%lld", i ? ", " : "", static_cast<long long>(out.primary.shape[i]));
       std::printf(")\n");
     }
   }
-  if (!a.output_npy.empty()) write_npy_atomic(a.output_npy, primary);
-  nlohmann::json rep = nlohmann::json::parse(session->report_json());
-  for (auto it = rep.begin(); it != rep.end(); ++it) j[it.key()] = it.value();
+  if (!a.output_npy.empty()) write_npy_atomic(a.output_npy, out.primary);
+  const Report r = session->report();
   if (a.json) {
-    std::printf("%s\n", j.dump(2).c_str());
+    std::printf("%s\n", run_json(m, r, out).c_str());
   } else {
     std::fflush(stdout);
-    const double mib = 1048576.0;
-    const uint64_t budget = j["budget_bytes"].get<uint64_t>();
-    std::fprintf(stderr,
-                 "%s%s: latency %.1f ms (waiting for weights %.1f ms, compute %.1f ms), %.1f MiB read\n"
-                 "  peak RSS %.1f MiB = budget high-water %.1f MiB + outside the budget %.1f MiB; budget %s;"
-                 " %d threads, BLAS %s",
-                 j["executor"].get<std::string>().c_str(),
-                 j["executor"] == "pipeload" ? (" (" + std::to_string(j["agents"].get<int>()) + (j["agents"].get<int>() == 1 ? " loading agent)" : " loading agents)")).c_str() : "",
-                 j["latency_ms"].get<double>(), j["load_ms"].get<double>(), j["compute_ms"].get<double>(),
-                 j["bytes_read"].get<double>() / mib, j["peak_rss_bytes"].get<double>() / mib,
-                 j["budget_high_water_bytes"].get<double>() / mib,
-                 (j["peak_rss_bytes"].get<double>() - j["budget_high_water_bytes"].get<double>()) / mib,
-                 budget ? (std::to_string(static_cast<int64_t>(budget / mib)) + " MiB").c_str() : "unlimited",
-                 j["threads"].get<int>(), j["blas_core"].get<std::string>().c_str());
-    if (j["bound_ms"].get<double>() > 0 && j["streamed_bytes"].get<uint64_t>() > 0)
-      std::fprintf(stderr, "; %.2fx the physical bound (%.1f ms, B %.2f GB/s: %s)",
-                   j["latency_ms"].get<double>() / j["passes"].get<double>() / j["bound_ms"].get<double>(),
-                   j["bound_ms"].get<double>(), j["read_bytes_per_s"].get<double>() / 1e9,
-                   j["read_bandwidth_source"].get<std::string>().c_str());
-    if (j["committed_bytes"].get<uint64_t>() > 0)
-      std::fprintf(stderr, "\n  prepared in %.1f ms before the run: %.1f MiB of the budget committed",
-                   j["prepare_ms"].get<double>(), j["committed_bytes"].get<double>() / mib);
-    std::fputc('\n', stderr);
+    print_report(r);
   }
   return 0;
 }

@@ -8,8 +8,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
-#include "core/error.h"
-#include "models/synth.h"
+#include "edgerun/models.h"
 
 namespace edgerun::cli {
 
@@ -23,7 +22,7 @@ struct SynthArgs {
 
 std::string names_help() {
   std::string s = "Names (config source):";
-  for (const SynthSpec& spec : synth_specs()) {
+  for (const SynthCatalogEntry& spec : synth_catalog()) {
     std::string n = spec.name;
     n.resize(std::max<size_t>(n.size(), 13), ' ');
     s += "\n  " + n + spec.source;
@@ -34,18 +33,17 @@ std::string names_help() {
 int list() {
   std::printf("%-12s %-27s %7s %7s %14s  %s\n", "name", "architecture", "layers", "hidden",
               "parameters", "config");
-  for (const SynthSpec& s : synth_specs())
+  for (const SynthCatalogEntry& s : synth_catalog())
     std::printf("%-12s %-27s %7lld %7lld %14llu  %s\n", s.name.c_str(), s.arch.c_str(),
                 static_cast<long long>(s.n_layer), static_cast<long long>(s.hidden),
-                static_cast<unsigned long long>(synth_param_count(s)), s.source.c_str());
+                static_cast<unsigned long long>(s.n_params), s.source.c_str());
   return 0;
 }
 
 int synth(const SynthArgs& a) {
   if (a.list) return list();
-  if (a.name.empty()) ER_THROW(InputError, "synth: give a model NAME (see edgerun synth --list)");
-  if (a.out.empty()) ER_THROW(InputError, "synth: give the output folder with --out DIR");
-  const SynthSpec& spec = find_synth_spec(a.name);
+  if (a.name.empty()) fail<InputError>("synth: give a model NAME (see edgerun synth --list)");
+  if (a.out.empty()) fail<InputError>("synth: give the output folder with --out DIR");
   SynthOptions o;
   o.dtype = a.dtype == "bf16" ? DType::BF16 : DType::F32;
   o.seed = a.seed;
@@ -67,7 +65,7 @@ int synth(const SynthArgs& a) {
     std::fflush(stderr);
   };
   const auto t0 = std::chrono::steady_clock::now();
-  SynthResult r = synth_model(spec, a.out, o);
+  const SynthWritten r = synth_folder(a.name, a.out, o);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (printed && tty) std::fprintf(stderr, "\n");
   std::string files;
@@ -76,7 +74,7 @@ int synth(const SynthArgs& a) {
   std::printf(
       "wrote %s: %s (%s, %lld layers), %llu parameters, %.3f %s %s, random weights "
       "(seed %llu) in %.1f s\nfiles: %s\n",
-      a.out.c_str(), a.name.c_str(), r.spec.arch.c_str(), static_cast<long long>(r.spec.n_layer),
+      a.out.c_str(), a.name.c_str(), r.arch.c_str(), static_cast<long long>(r.n_layer),
       static_cast<unsigned long long>(r.n_params), r.weight_bytes / (gb ? 1e9 : 1e6),
       gb ? "GB" : "MB", a.dtype.c_str(), static_cast<unsigned long long>(a.seed), secs,
       files.c_str());

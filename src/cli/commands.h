@@ -4,9 +4,12 @@
 #include <CLI/CLI.hpp>
 #include <cstdint>
 #include <functional>
+#include <sstream>
 #include <string>
+#include <utility>
 
 #include "edgerun/edgerun.h"
+#include "edgerun/errors.h"
 
 namespace edgerun::cli {
 
@@ -28,5 +31,13 @@ double parse_percent(const std::string& s);
 // The --budget option of run and plan: "" (unlimited), bytes with K/M/G, or a percentage of the
 // model's weight bytes. Throws InputError.
 void set_budget(SessionOptions& so, const std::string& budget);
+
+// Throws E (an edgerun/errors.h type) with the parts streamed into its message.
+template <typename E, typename... Parts>
+[[noreturn]] void fail(Parts&&... parts) {
+  std::ostringstream os;
+  (os << ... << std::forward<Parts>(parts));
+  throw E(os.str());
+}
 
 }  // namespace edgerun::cli

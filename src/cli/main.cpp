@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "cli/commands.h"
-#include "core/error.h"
+#include "edgerun/errors.h"
 
 namespace {
 // OpenBLAS picks its kernel set (OPENBLAS_CORETYPE) when the library loads, before main: to honour

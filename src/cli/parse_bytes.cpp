@@ -3,7 +3,6 @@
 #include <string>
 
 #include "cli/commands.h"
-#include "core/error.h"
 
 namespace edgerun::cli {
 
@@ -13,7 +12,7 @@ uint64_t parse_bytes(const std::string& s, uint64_t percent_base) {
   try {
     v = std::stod(s, &used);
   } catch (const std::exception&) {
-    ER_THROW(InputError, "\"", s, "\" is not a size (examples: 300M, 1.5G, 4096, 25%)");
+    fail<InputError>("\"", s, "\" is not a size (examples: 300M, 1.5G, 4096, 25%)");
   }
   std::string suf = s.substr(used);
   double mul = 1;
@@ -22,14 +21,14 @@ uint64_t parse_bytes(const std::string& s, uint64_t percent_base) {
   else if (suf == "M" || suf == "MiB") mul = 1024.0 * 1024;
   else if (suf == "G" || suf == "GiB") mul = 1024.0 * 1024 * 1024;
   else if (suf == "%") {
-    if (percent_base == 0) ER_THROW(InputError, "\"", s, "\": a percentage needs the model's weight size");
+    if (percent_base == 0) fail<InputError>("\"", s, "\": a percentage needs the model's weight size");
     mul = percent_base / 100.0;
   } else {
-    ER_THROW(InputError, "\"", s, "\": unknown size suffix \"", suf, "\" (use K, M, G or %)");
+    fail<InputError>("\"", s, "\": unknown size suffix \"", suf, "\" (use K, M, G or %)");
   }
   double bytes = v * mul;
   if (!(bytes >= 1) || !std::isfinite(bytes) || bytes > 1e18)
-    ER_THROW(InputError, "\"", s, "\" is not a usable size");
+    fail<InputError>("\"", s, "\" is not a usable size");
   return static_cast<uint64_t>(std::llround(bytes));
 }
 
@@ -42,7 +41,7 @@ double parse_percent(const std::string& s) {
     used = 0;
   }
   if (used == 0 || s.substr(used) != "%" || !(v > 0) || v > 1e6)
-    ER_THROW(InputError, "\"", s, "\" is not a percentage (example: 10%)");
+    fail<InputError>("\"", s, "\" is not a percentage (example: 10%)");
   return v / 100.0;
 }
 

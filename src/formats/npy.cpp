@@ -4,10 +4,13 @@
 // Fortran order, memory mapping, .npz archives.
 #include "formats/npy.h"
 
+#include <unistd.h>
+
 #include <bit>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <optional>
 #include <string_view>
 
@@ -283,6 +286,18 @@ void write_npy(const std::string& path, const HostArray& a) {
     saved = errno;
   }
   if (!ok) ER_THROW(IoError, path, ": write failed: ", std::strerror(saved));
+}
+
+
+void write_npy_atomic(const std::string& path, const HostArray& a) {
+  std::string tmp = path + ".tmp" + std::to_string(::getpid());
+  write_npy(tmp, a);
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::filesystem::remove(tmp, ec);
+    ER_THROW(IoError, path, ": cannot write: ", ec.message());
+  }
 }
 
 }  // namespace edgerun

@@ -7,6 +7,8 @@
 #include <optional>
 #include <string>
 
+#include "edgerun/iobench.h"
+
 namespace edgerun {
 
 struct RecordedBandwidth {
@@ -15,13 +17,9 @@ struct RecordedBandwidth {
   std::string file;         // the file iobench read
 };
 
-// The record file's path; empty when no directory can be named (no HOME).
-std::string bandwidth_record_path();
 // What iobench last recorded for the device holding `file`; nullopt when nothing was (or the
 // record cannot be read: it is a cache, never an error).
 std::optional<RecordedBandwidth> recorded_bandwidth(const std::string& file);
-// Records a direct-I/O measurement for the device holding `file` (atomically: write, rename).
-// Returns false, changing nothing, where the directory cannot be written.
-bool record_bandwidth(const std::string& file, double read_bytes_per_s);
+// bandwidth_record_path, record_bandwidth: edgerun/iobench.h.
 
 }  // namespace edgerun

@@ -8,6 +8,7 @@
 // offset 0 (direct reads only), so B can be measured over as many bytes as a run streams.
 #include "io/iobench.h"
 
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <chrono>
@@ -118,6 +119,12 @@ IoBenchResult run_iobench(const std::string& path, const IoBenchOptions& o) {
     if (res.grid[i].bytes_per_s > res.grid[res.best].bytes_per_s) res.best = i;
   res.read_bytes_per_s = res.grid[res.best].bytes_per_s;
   return res;
+}
+
+uint64_t regular_file_bytes(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) ER_THROW(IoError, path, ": not a readable regular file");
+  return static_cast<uint64_t>(st.st_size);
 }
 
 }  // namespace edgerun

@@ -23,25 +23,25 @@ const char* family_name(Family f) {
 
 namespace {
 // Attention variant (--attention, else config.json's "edgerun_attention", else softmax) and
-// precision, with the errors DESIGN.md asks for: unknown names, non-softmax on causal models,
-// q16 on a family without q16 kernels.
+// precision, with the errors DESIGN.md asks for: an unknown name in config.json, non-softmax on
+// causal models, q16 on a family without q16 kernels. (Option names are parsed where they are
+// read: edgerun/types.h.)
 void resolve_numerics(const ConfigJson& cfg, const BuildOptions& opts, ModelInfo& info) {
-  const bool from_config = opts.attention.empty();
-  const std::string name = from_config ? cfg.get_string("edgerun_attention", "softmax") : opts.attention;
-  if (!parse(name, &info.attention)) {
-    if (from_config)
+  const bool from_config = !opts.attention;
+  if (opts.attention) {
+    info.attention = *opts.attention;
+  } else {
+    const std::string name = cfg.get_string("edgerun_attention", "softmax");
+    if (!parse(name, &info.attention))
       ER_THROW(UnsupportedError, cfg.path(), ": \"edgerun_attention\" = \"", name,
-               "\" is not an attention variant edgerun has (softmax, taylor, sima, shiftmax)");
-    ER_THROW(InputError, "unknown attention variant \"", name, "\" (softmax, taylor, sima, shiftmax)");
+               "\" is not an attention variant edgerun has (", names_of_attn_variant(), ")");
   }
   if (info.attention != AttnVariant::Softmax && info.family == Family::Gpt2)
     ER_THROW(UnsupportedError, cfg.path(), ": ", to_string(info.attention),
              " attention is not causal; causal models (gpt2) run softmax attention only",
              from_config ? " (the config's \"edgerun_attention\" asks for it)" : "");
   info.precision = opts.precision;
-  if (info.precision != "fp32" && info.precision != "bf16" && info.precision != "q16")
-    ER_THROW(InputError, "unknown precision \"", info.precision, "\" (fp32, bf16, q16)");
-  if (info.precision == "q16" && info.family == Family::Gpt2)
+  if (info.precision == Precision::Q16 && info.family == Family::Gpt2)
     ER_THROW(UnsupportedError, cfg.path(), ": precision q16 is implemented for vit and bert models, not ",
              family_name(info.family));
 }

@@ -4,7 +4,11 @@
 #pragma once
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
+#include <vector>
+
+#include "edgerun/types.h"
 
 #include "formats/safetensors.h"
 #include "graph/graph.h"
@@ -28,16 +32,16 @@ struct ModelInfo {
   int64_t eos_token_id = -1;
   std::string primary_output;  // "logits" or "last_hidden_state"
   AttnVariant attention = AttnVariant::Softmax;  // every Attention op's variant
-  std::string precision = "fp32";
+  Precision precision = Precision::Fp32;
 };
 
 struct BuildOptions {
-  // Attention variant: softmax | taylor | sima | shiftmax; empty: the one config.json names under
-  // "edgerun_attention" (the variant the model was trained with), else softmax.
-  std::string attention;
-  // fp32 | bf16 (weights rounded to bf16 when stored wider) | q16 (DESIGN.md "Numerics", needs
-  // the calibration sidecar edgerun_q16.json in the model folder; ViT and BERT only).
-  std::string precision = "fp32";
+  // Attention variant; empty: the one config.json names under "edgerun_attention" (the variant
+  // the model was trained with), else softmax.
+  std::optional<AttnVariant> attention;
+  // Bf16: weights rounded to bf16 when stored wider; Q16 (DESIGN.md "Numerics"): needs the
+  // calibration sidecar edgerun_q16.json in the model folder; ViT and BERT only.
+  Precision precision = Precision::Fp32;
   // Also build the outputs transformers returns beside the primary one: pooler_output of
   // BertModel and ViTModel (where the file holds the pooler). Off by default: the primary
   // output does not need them, and their weights would be read every pass.
@@ -56,5 +60,10 @@ struct ModelGraph {
 ModelGraph build_model(const std::string& dir, const BuildOptions& opts = {});
 
 const char* family_name(Family f);
+
+// fp32 tensor `name` (e.g. "embeddings.cls_token", tried under the prefixes "vit." and "") read
+// from the model files in `dir`, widened from bf16/f16: for host work outside the graph.
+// FormatError when absent, UnsupportedError for a non-float dtype.
+std::vector<float> read_model_tensor(const std::string& dir, const std::string& name);
 
 }  // namespace edgerun

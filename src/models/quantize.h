@@ -39,31 +39,11 @@ struct Q16Sidecar {
 // build_model.
 void apply_precision(ModelGraph& mg);
 
-// Calibrates DIR for q16: fp32 passes over `inputs` (pixel values (N, C, H, W) float32 for ViT,
-// token ids (N, T) int64 for BERT, with an optional attention mask), in batches of `batch`, once
-// per attention variant; weight exponents from each Linear weight's max |w|. Activation exponents
-// leave `headroom_bits` of room above the largest value seen (inputs outside the calibration
-// set's range would otherwise saturate). The weights must be floating point (calibrate the fp32
-// model, then convert).
-Q16Sidecar calibrate_q16(const std::string& dir, const HostArray& inputs, const HostArray* mask,
-                         int64_t batch, const std::string& source, int headroom_bits = 1);
+// calibrate_q16 (it runs the engine): runtime/convert.h.
 
 // Writes `text` to `path` through a temporary file renamed into place (no partial file).
 void write_text_file_atomic(const std::string& path, const std::string& text);
 
-// `edgerun convert`: writes DST (a new or empty folder) with SRC's weights in `dtype`:
-//   bf16: every F32 tensor rounded to BF16 (the rest as stored);
-//   q16:  every Linear weight as I16 on its exponent from the sidecar, which is written along
-//         (the rest as stored: computed in fp32, docs/q16.md).
-// Other top-level files (config.json, tokenizer, preprocessor config, ...) are copied. The
-// weights go to one model.safetensors, widest dtype first so every tensor stays aligned.
-struct ConvertResult {
-  uint64_t bytes_in = 0, bytes_out = 0;  // tensor bytes
-  uint64_t streamed_in = 0, streamed_out = 0;  // bytes a fully streamed pass reads
-  int64_t converted = 0, kept = 0;       // tensors
-};
-// `sidecar` (q16): use this calibration instead of SRC's edgerun_q16.json.
-ConvertResult convert_model(const std::string& src, const std::string& dst, const std::string& dtype,
-                            const Q16Sidecar* sidecar = nullptr);
+// convert_model (it quantizes with the q16 kernels' rounding): runtime/convert.h.
 
 }  // namespace edgerun

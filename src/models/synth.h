@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "edgerun/dtype.h"
+#include "edgerun/models.h"
 #include "core/tensor.h"
 #include "models/model.h"
 
@@ -73,15 +74,7 @@ std::string synth_preprocessor_config_json(const SynthSpec& spec);
 // and the generator uses integer arithmetic only, so files are identical on every machine.
 void synth_fill(const SynthTensor& t, uint64_t seed, uint64_t first, int64_t count, float* out);
 
-struct SynthOptions {
-  DType dtype = DType::F32;  // F32 or BF16
-  uint64_t seed = 0;
-  int64_t n_layer = 0;  // > 0 replaces the config's number of layers
-  bool force = false;   // write into a non-empty folder, replacing the files synth writes
-  int32_t threads = 0;  // generator threads; 0: the machine's cores (output is the same)
-  // Called after each written chunk with tensor bytes written so far and in all (may be empty).
-  std::function<void(uint64_t done, uint64_t total)> progress;
-};
+// SynthOptions: edgerun/models.h.
 
 struct SynthResult {
   SynthSpec spec;  // as written (layer override applied)

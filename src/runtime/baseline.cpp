@@ -29,9 +29,9 @@ uint64_t measure_fixed_baseline(const Graph& g) {
 
 std::vector<std::unique_ptr<RandomAccessFile>> open_weight_files_direct(const WeightSet& ws, int queue_depth,
                                                                         uint64_t chunk_bytes,
-                                                                        const std::string& engine) {
+                                                                        IoEngine engine) {
   DirectOptions o;
-  o.engine = parse_io_engine(engine);
+  o.engine = engine;
   o.queue_depth = queue_depth > 0 ? queue_depth : kWeightReadDepth;
   o.chunk_bytes = chunk_bytes > 0 ? chunk_bytes : kWeightReadChunk;
   std::vector<std::unique_ptr<RandomAccessFile>> out;

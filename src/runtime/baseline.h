@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "edgerun/types.h"
 #include "formats/safetensors.h"
 #include "graph/graph.h"
 #include "io/file.h"
@@ -30,6 +31,6 @@ inline constexpr uint64_t kWeightReadChunk = 4ull << 20;
 std::vector<std::unique_ptr<RandomAccessFile>> open_weight_files_direct(const WeightSet& ws,
                                                                         int queue_depth = 0,
                                                                         uint64_t chunk_bytes = 0,
-                                                                        const std::string& engine = "auto");
+                                                                        IoEngine engine = IoEngine::Auto);
 
 }  // namespace edgerun

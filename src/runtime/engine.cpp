@@ -230,7 +230,7 @@ void Engine::ensure_kv(int64_t B, int64_t capacity) {
   kv_cap_ = capacity;
 }
 
-HostArray Engine::generate(const HostArray& prompt, const GenerateOptions& gen) {
+HostArray Engine::generate(const HostArray& prompt, const GenerateParams& gen) {
   if (mg_.info.head != Head::LmHead)
     ER_THROW(InputError, "generation needs a language-model head (GPT2LMHeadModel); this model is ",
              mg_.info.arch);

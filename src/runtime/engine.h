@@ -15,6 +15,7 @@
 #include "core/range_allocator.h"
 #include "graph/backend.h"
 #include "edgerun/array.h"
+#include "edgerun/edgerun.h"  // GenerateParams
 #include "models/model.h"
 #include "runtime/executor.h"
 #include "runtime/weight_loader.h"
@@ -38,15 +39,6 @@ struct RunRequest {
   const HostArray* pixel_values = nullptr;    // float32 (B, C, H, W): ViT
 };
 
-struct GenerateOptions {
-  int64_t new_tokens = 20;
-  int64_t top_k = 0;          // 0: greedy
-  float temperature = 1.0f;
-  uint64_t seed = 0;
-  bool stop_at_eos = false;
-  std::function<void(int64_t, int64_t)> on_token;  // (index, token id of sequence 0)
-};
-
 struct EngineStats {
   double load_ms = 0, compute_ms = 0;  // load_ms: time the inference agent waited for weights
   uint64_t bytes_read = 0;
@@ -66,7 +58,7 @@ class Engine {
   // graph's extra outputs by name. Validates the inputs.
   HostArray forward(const RunRequest& req, NamedOutputs* extras = nullptr);
   // Greedy / top-k generation for GPT-2 LM models: ids (B, T0) -> (B, T0 + new_tokens).
-  HostArray generate(const HostArray& prompt_ids, const GenerateOptions& g);
+  HostArray generate(const HostArray& prompt_ids, const GenerateParams& g);
 
   // Bytes of the activation arena for a pass of this shape (exact: a dry run of the allocator).
   uint64_t activation_arena_bytes(const PassShape& s) const;

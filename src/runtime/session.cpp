@@ -2,11 +2,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <nlohmann/json.hpp>
 
 #include "core/error.h"
 #include "edgerun/edgerun.h"
-#include "formats/npy.h"
 #include "io/bandwidth_record.h"
 #include "io/direct_reader.h"
 #include "io/file.h"
@@ -15,6 +13,7 @@
 #include "runtime/engine.h"
 #include "runtime/planner.h"
 #include "runtime/report.h"
+#include "runtime/report_json.h"
 #include "runtime/trace.h"
 
 namespace edgerun {
@@ -47,7 +46,7 @@ class SessionImpl final : public Session {
   SessionImpl(const std::string& dir, const SessionOptions& o)
       : opts_(o), mg_(build_model(dir, build_options(o))), budget_(budget_from(o, mg_.graph.model_weight_bytes()),
                                                                           o.huge_pages ? HugePages::WhenLimited : HugePages::Off) {
-    kind_ = parse_executor(o.executor);
+    kind_ = o.executor;
     if (o.agents < 0 || o.agents > 64) ER_THROW(InputError, "--agents must be in [1, 64]");
     if (!o.trace_path.empty()) trace_ = std::make_unique<Trace>(&budget_);
     if (!o.cost_model_path.empty()) {
@@ -101,29 +100,18 @@ class SessionImpl final : public Session {
   HostArray generate(const HostArray& prompt, const GenerateParams& p) override {
     auto t0 = std::chrono::steady_clock::now();
     plan_generation(prompt, p.new_tokens, /*apply=*/true);
-    GenerateOptions g;
-    g.new_tokens = p.new_tokens;
-    g.top_k = p.top_k;
-    g.temperature = p.temperature;
-    g.seed = p.seed;
-    g.stop_at_eos = p.stop_at_eos;
-    g.on_token = p.on_token;
     const double c0 = engine_->stats().compute_ms;
-    HostArray out = engine_->generate(prompt, g);
+    HostArray out = engine_->generate(prompt, p);
     call_compute_ms_.push_back(engine_->stats().compute_ms - c0);
     finish(t0);
     return out;
   }
 
   std::string plan_generate_json(const HostArray& prompt, int64_t new_tokens) override {
-    plan_generation(prompt, new_tokens, /*apply=*/false);
-    return plan_.to_json();
+    return plan_json_object(plan_generate(prompt, new_tokens)).dump(2);
   }
 
-  std::string plan_json(const Inputs& in) override {
-    plan_run(in, /*apply=*/false);
-    return plan_.to_json();
-  }
+  std::string plan_json(const Inputs& in) override { return plan_json_object(plan(in)).dump(2); }
 
   Report report() const override {
     Report r;
@@ -153,6 +141,9 @@ class SessionImpl final : public Session {
     r.read_bytes_per_s = cost_.read_bytes_per_s;
     r.read_bandwidth_source = bw_source_;
     r.committed_bytes = committed_;
+    r.weight_bytes = sum_.weight_bytes;
+    r.call_compute_ms = call_compute_ms_;
+    r.decode_ms = s.decode_ms;
     // Bound per pass: max(S/B, C) + fill, C the measured compute of this run per pass.
     if (s.passes > 0) {
       const double C = s.compute_ms / static_cast<double>(s.passes);
@@ -173,30 +164,16 @@ class SessionImpl final : public Session {
     return r;
   }
 
-  std::string report_json() const override {
-    Report r = report();
-    nlohmann::json j = {{"latency_ms", r.latency_ms}, {"load_ms", r.load_ms}, {"compute_ms", r.compute_ms},
-                        {"peak_rss_bytes", r.peak_rss_bytes}, {"budget_bytes", r.budget_bytes},
-                        {"budget_high_water_bytes", r.budget_high_water_bytes},
-                        {"arena_fresh_bytes", r.arena_fresh_bytes}, {"bytes_read", r.bytes_read},
-                        {"threads", r.threads}, {"blas_core", r.blas_core}, {"io_engine", r.io_engine},
-                        {"huge_pages", r.huge_pages},
-                        {"executor", r.executor},
-                        {"agents", r.agents}, {"min_budget_bytes", r.min_budget_bytes},
-                        {"fixed_baseline_bytes", r.fixed_baseline_bytes}, {"streamed_bytes", r.streamed_bytes},
-                        {"predicted_ms", r.predicted_ms}, {"bound_ms", r.bound_ms}, {"passes", r.passes},
-                        {"prepare_ms", r.prepare_ms}, {"committed_bytes", r.committed_bytes},
-                        {"read_bytes_per_s", r.read_bytes_per_s}, {"read_bandwidth_source", r.read_bandwidth_source},
-                        {"weight_bytes", sum_.weight_bytes},
-                        // compute of each run/generate call (--repeat K gives K): the first
-                        // includes first-touch page faults, later ones are steady state
-                        {"call_compute_ms", call_compute_ms_}};
-    if (r.tokens_generated) {
-      j["decode_ms"] = engine_->stats().decode_ms;
-      j["tokens_generated"] = r.tokens_generated;
-      j["tokens_per_s"] = r.tokens_per_s;
-    }
-    return j.dump();
+  std::string report_json() const override { return report_json_object(report()).dump(); }
+
+  PlanSummary plan(const Inputs& in) override {
+    plan_run(in, /*apply=*/false);
+    return plan_summary(plan_);
+  }
+
+  PlanSummary plan_generate(const HostArray& prompt, int64_t new_tokens) override {
+    plan_generation(prompt, new_tokens, /*apply=*/false);
+    return plan_summary(plan_);
   }
 
  private:
@@ -313,7 +290,7 @@ class SessionImpl final : public Session {
     sum_.eos_token_id = i.eos_token_id;
     sum_.weight_bytes = mg_.graph.model_weight_bytes();
     sum_.id2label = i.id2label;
-    sum_.attention = to_string(i.attention);
+    sum_.attention = i.attention;
     sum_.precision = i.precision;
   }
 

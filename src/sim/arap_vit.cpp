@@ -272,11 +272,17 @@ std::vector<float> ln_words(const std::vector<float>& g, const std::vector<float
 
 }  // namespace
 
-VitLayer load_vit_layer(const std::string& dir, int64_t layer) {
+ModelGraph build_arap_model(const std::string& dir) {
   BuildOptions bo;
-  bo.attention = "shiftmax";
-  bo.precision = "q16";
-  const ModelGraph mg = build_model(dir, bo);
+  bo.attention = AttnVariant::Shiftmax;
+  bo.precision = Precision::Q16;
+  return build_model(dir, bo);
+}
+
+VitLayer load_vit_layer(const std::string& dir, int64_t layer) { return load_vit_layer(build_arap_model(dir), layer); }
+
+VitLayer load_vit_layer(const ModelGraph& mg, int64_t layer) {
+  const std::string& dir = mg.info.dir;
   if (mg.info.family != Family::Vit)
     ER_THROW(UnsupportedError, dir, ": sim arap runs ViT encoder layers; this is a ", family_name(mg.info.family), " model");
   if (layer < 0 || layer >= mg.info.n_layer)
@@ -385,25 +391,6 @@ VitLayerResult read_vit_layer_result(const ArapMachine& m) {
   r.x3q = m.read_tensor("x3q");
   r.f2 = m.read_tensor("f2");
   return r;
-}
-
-std::vector<float> read_model_tensor(const std::string& dir, const std::string& name) {
-  const WeightSet ws = open_weights(dir);
-  for (const char* prefix : {"vit.", ""}) {
-    const WeightRef* r = ws.find(std::string(prefix) + name);
-    if (!r) continue;
-    const SafetensorsEntry& e = *r->entry;
-    const std::string& path = ws.files[static_cast<size_t>(r->file)].path();
-    const int64_t n = shape_numel(e.shape);
-    std::vector<uint8_t> raw(e.nbytes());
-    open_file(path)->read_at(e.begin, e.nbytes(), raw.data());
-    std::vector<float> out(static_cast<size_t>(n));
-    if (e.dtype != DType::F32 && e.dtype != DType::BF16 && e.dtype != DType::F16)
-      ER_THROW(UnsupportedError, path, ": tensor \"", e.name, "\" has dtype ", dtype_name(e.dtype), "; expected a float type");
-    widen_to_f32(e.dtype, raw.data(), n, out.data());
-    return out;
-  }
-  ER_THROW(FormatError, dir, ": no tensor \"", name, "\" (tried the prefixes \"vit.\" and \"\")");
 }
 
 }  // namespace edgerun::sim::arap

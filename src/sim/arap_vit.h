@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "graph/graph.h"
+#include "models/model.h"
 #include "sim/arap_sim.h"
 
 namespace edgerun::sim::arap {
@@ -50,6 +51,10 @@ struct VitLayer {
 // shiftmax exponents). InputError / FormatError / UnsupportedError naming what is missing or
 // does not fit (no sidecar, not a ViT, not 4 heads, a layer out of range).
 VitLayer load_vit_layer(const std::string& dir, int64_t layer);
+// The model as the ARAP runs it: built with --precision q16 and shiftmax attention.
+ModelGraph build_arap_model(const std::string& dir);
+// Layer `layer` of a model build_arap_model built (build once, read every layer).
+VitLayer load_vit_layer(const ModelGraph& mg, int64_t layer);
 
 // The values of the program's .param names for this layer (shifts and the shiftmax multiplier).
 std::map<std::string, int64_t> vit_layer_params(const VitLayer& l);
@@ -65,8 +70,7 @@ struct VitLayerResult {
 };
 VitLayerResult read_vit_layer_result(const ArapMachine& m);
 
-// fp32 tensor `name` (a weight slot of the built graph, e.g. "embeddings.cls_token" under any
-// prefix) read from the model files: the host's own work (patch embedding) needs it.
-std::vector<float> read_model_tensor(const std::string& dir, const std::string& name);
+// The host's tensors (patch embedding, head): models/model.h.
+using edgerun::read_model_tensor;
 
 }  // namespace edgerun::sim::arap

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "edgerun/sim.h"
 #include "graph/attention_gemms.h"
 #include "sim/energy_table.h"
 
@@ -23,7 +24,7 @@ constexpr int64_t kMaxArrayPes = int64_t{1} << 26;  // rows * cols
 constexpr int64_t kMaxSramKb = int64_t{16} << 20;  // 16 GiB per buffer
 // Default buffer size: large enough that no GEMM of a transformer refetches (SCALE-Sim's
 // "no-stall configuration").
-constexpr int64_t kNoStallSramKb = int64_t{1} << 20;  // 1 GiB
+// kNoStallSramKb (1 GiB): edgerun/sim.h.
 
 struct ArrayShape {
   int64_t rows = 0, cols = 0;

@@ -7,6 +7,7 @@
 #pragma once
 #include <cstdint>
 
+#include "core/q16_format.h"
 #include "kernels/cpu/kernels.h"
 
 namespace edgerun::q16 {
@@ -14,7 +15,7 @@ namespace edgerun::q16 {
 __extension__ typedef __int128 int128;  // exact products of int64 by a 31-bit multiplier
 
 constexpr int32_t kMax = 32767;  // symmetric: -32768 is never produced
-constexpr int kMinExp = -60, kMaxExp = 60;  // exponents a sidecar may hold
+// kMinExp, kMaxExp: core/q16_format.h.
 
 // ---- The rounding rule and rescales (q16_gemm.cpp) ----
 // x / 2^s rounded half away from zero for s > 0; x * 2^-s (exact) for s <= 0. No saturation.

@@ -1,0 +1,74 @@
+// Implemented in src/models/
+//
+// Model-folder tools that need no engine: what edgerun sees in a folder (`edgerun info`), and
+// random-weight folders for published configs (`edgerun synth`).
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "edgerun/dtype.h"
+
+namespace edgerun {
+
+// ---- info ----
+
+struct LayerDescription {
+  std::string name;
+  uint64_t weight_bytes = 0;
+  int64_t ops = 0;
+};
+
+struct ModelDescription {
+  std::string family;  // vit | bert | gpt2
+  std::string arch;    // class built, e.g. "ViTForImageClassification"
+  std::string primary_output;
+  int64_t hidden = 0, n_layer = 0, n_head = 0;
+  uint64_t weight_bytes = 0;              // the model's weights
+  uint64_t streamed_bytes_per_pass = 0;   // what a fully streamed pass reads
+  int64_t ops = 0;                        // graph ops
+  std::vector<LayerDescription> layers;   // in execution order
+};
+
+// Builds the model's graph (validating every tensor) and describes it. Throws FormatError /
+// UnsupportedError / IoError naming file and tensor.
+ModelDescription describe_model(const std::string& model_dir);
+
+// ---- synth ----
+
+// One known configuration (edgerun synth --list).
+struct SynthCatalogEntry {
+  std::string name;    // "gpt2-xl"
+  std::string source;  // "openai-community/gpt2-xl", or what a non-published config is for
+  std::string arch;    // ViTForImageClassification, BertModel or GPT2LMHeadModel
+  int64_t n_layer = 0, hidden = 0;
+  uint64_t n_params = 0;
+};
+// Every known name, in a fixed order.
+std::vector<SynthCatalogEntry> synth_catalog();
+
+struct SynthOptions {
+  DType dtype = DType::F32;  // F32 or BF16
+  uint64_t seed = 0;
+  int64_t n_layer = 0;  // > 0 replaces the config's number of layers
+  bool force = false;   // write into a non-empty folder, replacing the files synth writes
+  int32_t threads = 0;  // generator threads; 0: the machine's cores (output is the same)
+  // Called after each written chunk with tensor bytes written so far and in all (may be empty).
+  std::function<void(uint64_t done, uint64_t total)> progress;
+};
+
+struct SynthWritten {
+  std::string arch;
+  int64_t n_layer = 0;             // as written (layer override applied)
+  uint64_t n_params = 0;
+  uint64_t weight_bytes = 0;       // size of model.safetensors
+  std::vector<std::string> files;  // written, in folder order
+};
+
+// Writes a random-weight Hugging Face folder for the known config `name` (InputError naming the
+// known names when it is not one): model.safetensors, config.json and the other JSON files, a
+// README.md saying the weights are random. Refuses a non-empty `out_dir` unless opts.force.
+SynthWritten synth_folder(const std::string& name, const std::string& out_dir, const SynthOptions& opts);
+
+}  // namespace edgerun
