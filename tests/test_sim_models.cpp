@@ -57,7 +57,7 @@ TEST(SimGemmShapes, VitFromGraph) {
   const int64_t T = model_tokens(mg.info, 0);
   EXPECT_EQ(T, 17);
   EXPECT_THROW(model_tokens(mg.info, 12), InputError);
-  ModelWorkload w = graph_workload(mg.graph, T, "softmax");
+  ModelWorkload w = graph_workload(mg.graph, T, AttnVariant::Softmax);
   // patch embed + 2 x (q k v o fc1 fc2 + 3 heads x 2) + classifier
   ASSERT_EQ(w.gemms.size(), 1u + 2 * (6 + 6) + 1);
   EXPECT_EQ(w.n_attention, 2);
@@ -69,21 +69,21 @@ TEST(SimGemmShapes, VitFromGraph) {
   EXPECT_EQ(w.gemms[1].layer.rfind("encoder.layer.0", 0), 0u) << w.gemms[1].layer;
   expect_shape(w.gemms[11].gemm, 17, 96, 48);         // intermediate (FFN 96)
   expect_shape(w.gemms.back().gemm, 1, 5, 48);        // classifier on [CLS] only
-  ModelWorkload t = graph_workload(mg.graph, T, "taylor");
+  ModelWorkload t = graph_workload(mg.graph, T, AttnVariant::Taylor);
   ASSERT_EQ(t.gemms.size(), w.gemms.size());
   expect_shape(t.gemms[4].gemm, 16, 16, 17);          // K^T V
-  EXPECT_THROW(graph_workload(mg.graph, T, "linformer"), InputError);
+  EXPECT_THROW(graph_workload(mg.graph, T, AttnVariant::Shiftmax), UnsupportedError);
 }
 
 TEST(SimGemmShapes, TextModelsNeedSeqAndCausalNeedsSoftmax) {
   ModelGraph bert = build_model(kData + "/golden/bert_cls");
   EXPECT_THROW(model_tokens(bert.info, 0), InputError);
   EXPECT_THROW(model_tokens(bert.info, bert.info.max_positions + 1), InputError);
-  ModelWorkload w = graph_workload(bert.graph, model_tokens(bert.info, 8), "sima");
+  ModelWorkload w = graph_workload(bert.graph, model_tokens(bert.info, 8), AttnVariant::Sima);
   EXPECT_GT(w.gemms.size(), 0u);
   for (const LayerGemm& g : w.gemms) EXPECT_GT(g.gemm.m * g.gemm.n * g.gemm.k, 0);
   ModelGraph gpt = build_model(kData + "/golden/gpt2_lm");
-  ModelWorkload gw = graph_workload(gpt.graph, 8, "softmax");
+  ModelWorkload gw = graph_workload(gpt.graph, 8, AttnVariant::Softmax);
   // The LM head may be cut into output-column chunks; together they cover the vocabulary once.
   int64_t head_n = 0;
   for (const LayerGemm& g : gw.gemms)
@@ -92,7 +92,7 @@ TEST(SimGemmShapes, TextModelsNeedSeqAndCausalNeedsSoftmax) {
       EXPECT_EQ(g.gemm.m, 8);
     }
   EXPECT_EQ(head_n, gpt.info.vocab_size);
-  EXPECT_THROW(graph_workload(gpt.graph, 8, "taylor"), UnsupportedError);
+  EXPECT_THROW(graph_workload(gpt.graph, 8, AttnVariant::Taylor), UnsupportedError);
   EXPECT_THROW(simulate_samm(gpt, 8, SammConfig{}, energy_params(Precision::Q16)),
                UnsupportedError);
 }

@@ -32,7 +32,7 @@ struct SystolicRequest {
   std::string topology;  // SCALE-Sim GEMM topology CSV; exactly one of topology and model
   std::string model;     // Hugging Face model folder (ViT, BERT, GPT-2)
   int64_t seq = 0;       // BERT, GPT-2: tokens per sequence (a ViT's come from its image)
-  std::string attention = "softmax";  // softmax | taylor | sima: how Attention ops decompose
+  AttnVariant attention = AttnVariant::Softmax;  // softmax | taylor | sima: how Attention ops decompose
   std::string array = "32x32";        // ROWSxCOLS
   std::string dataflow = "os";        // os | ws | is
   int64_t ifmap_kb = kNoStallSramKb, filter_kb = kNoStallSramKb, ofmap_kb = kNoStallSramKb;

@@ -26,6 +26,9 @@ enum class Precision : uint8_t { Fp32, Bf16, Q16 };
 // How direct weight reads are issued: io_uring where the kernel allows it, else a pread pool.
 enum class IoEngine : uint8_t { Auto, Uring, Threads };
 
+// Whether the variant can mask future keys, as causal (decoder) attention needs: softmax only.
+inline bool supports_causal(AttnVariant v) { return v == AttnVariant::Softmax; }
+
 const char* to_string(Executor v);
 const char* to_string(AttnVariant v);
 const char* to_string(Precision v);

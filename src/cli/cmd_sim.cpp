@@ -18,6 +18,7 @@ namespace {
 struct SystolicArgs {
   sim::SystolicRequest req;
   std::string precision = "q16";
+  std::string attention = "softmax";
   bool json = false;
 };
 
@@ -42,6 +43,7 @@ int print(const sim::SimOutput& o, bool json) {
 
 int run_systolic(SystolicArgs& a) {
   a.req.precision = parse_precision(a.precision);
+  a.req.attention = parse_attn_variant(a.attention);
   return print(sim::run_systolic(a.req), a.json);
 }
 
@@ -83,7 +85,7 @@ Runner add_sim(CLI::App& app) {
   s->add_option("--topology", sa->req.topology, "SCALE-Sim GEMM topology CSV (Layer, M, N, K,)");
   s->add_option("--model", sa->req.model, "Hugging Face model folder (ViT, BERT, GPT-2)");
   s->add_option("--seq", sa->req.seq, "tokens per sequence (BERT, GPT-2; a ViT's come from its image)");
-  s->add_option("--attention", sa->req.attention, "attention variant: softmax | taylor | sima")
+  s->add_option("--attention", sa->attention, "attention variant: softmax | taylor | sima")
       ->capture_default_str();
   s->add_option("--array", sa->req.array, "array shape ROWSxCOLS")->capture_default_str();
   s->add_option("--dataflow", sa->req.dataflow, "os | ws | is")->capture_default_str();

@@ -36,7 +36,7 @@ void resolve_numerics(const ConfigJson& cfg, const BuildOptions& opts, ModelInfo
       ER_THROW(UnsupportedError, cfg.path(), ": \"edgerun_attention\" = \"", name,
                "\" is not an attention variant edgerun has (", names_of_attn_variant(), ")");
   }
-  if (info.attention != AttnVariant::Softmax && info.family == Family::Gpt2)
+  if (!supports_causal(info.attention) && info.family == Family::Gpt2)
     ER_THROW(UnsupportedError, cfg.path(), ": ", to_string(info.attention),
              " attention is not causal; causal models (gpt2) run softmax attention only",
              from_config ? " (the config's \"edgerun_attention\" asks for it)" : "");

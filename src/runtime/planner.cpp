@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <limits>
-#include <nlohmann/json.hpp>
 
 #include "core/error.h"
 #include "core/memory_budget.h"
@@ -280,31 +279,6 @@ PlanResult make_plan(const Graph& g, const WeightLoader& loader, const CostModel
     return a.score < b.score * (1 - 1e-9);
   });
   return finish(best->p);
-}
-
-std::string PlanResult::to_json() const {
-  nlohmann::json blocks = nlohmann::json::array();
-  for (auto& b : plan.blocks) blocks.push_back({b.first, b.second});
-  nlohmann::json pinned = nlohmann::json::array();
-  for (size_t i = 0; i < plan.pinned.size(); ++i)
-    if (plan.pinned[i]) pinned.push_back(layers[i].name);
-  nlohmann::json ls = nlohmann::json::array();
-  for (const auto& l : layers)
-    ls.push_back({{"name", l.name}, {"bytes", l.bytes}, {"resident_bytes", l.resident}, {"peak_bytes", l.peak},
-                  {"flops", l.flops}, {"load_ms", l.load_ms}, {"compute_ms", l.compute_ms}});
-  nlohmann::json j = {{"executor", to_string(plan.kind)},
-                      {"agents", plan.agents},
-                      {"prefetch", plan.prefetch},
-                      {"blocks", blocks},
-                      {"resident_layers", pinned},
-                      {"predicted_ms", predicted_ms},
-                      {"predicted_first_ms", predicted_first_ms},
-                      {"predicted_peak_bytes", predicted_peak},
-                      {"min_budget_bytes", min_budget},
-                      {"weight_bytes", weight_bytes},
-                      {"streamed_bytes", streamed_bytes},
-                      {"layers", ls}};
-  return j.dump(2);
 }
 
 }  // namespace edgerun

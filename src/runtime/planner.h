@@ -46,7 +46,6 @@ struct PlanResult {
   uint64_t streamed_bytes = 0;    // bytes read per steady-state pass
   double compute_ms = 0;          // sum of layer compute predictions
   std::vector<LayerCost> layers;
-  std::string to_json() const;
 };
 
 // Throws BudgetError naming the minimum when the budget is below it, and when a forced

@@ -38,15 +38,13 @@ GemmShape op_gemm(const Graph& g, const Op& op, int64_t tokens) {
   return *s;
 }
 
-ModelWorkload graph_workload(const Graph& g, int64_t tokens, const std::string& attention) {
+ModelWorkload graph_workload(const Graph& g, int64_t tokens, AttnVariant variant) {
   if (tokens <= 0 || tokens > kMaxTokens)
     ER_THROW(InputError, "token count ", tokens, " is outside [1, ", kMaxTokens, "]");
-  if (attention != "softmax" && attention != "taylor" && attention != "sima")
-    ER_THROW(InputError, "unknown attention variant '", attention,
-             "' (expected softmax, taylor or sima)");
-  const AttnVariant variant = parse_attn_variant(attention);
+  if (variant == AttnVariant::Shiftmax)
+    ER_THROW(UnsupportedError, "the accelerator models decompose softmax, taylor and sima attention, not shiftmax");
   ModelWorkload w;
-  w.attention = attention;
+  w.attention = variant;
   w.tokens = tokens;
   for (const Layer& layer : g.layers) {
     for (int32_t i = layer.first_op; i < layer.end_op; ++i) {
@@ -57,8 +55,8 @@ ModelWorkload graph_workload(const Graph& g, int64_t tokens, const std::string& 
           w.gemms.push_back({layer.name, op_gemm(g, op, tokens)});
           break;
         case OpKind::Attention: {
-          if (op.p.causal && attention != "softmax")
-            ER_THROW(UnsupportedError, "attention '", attention, "' is not causal; ", op.name,
+          if (op.p.causal && !supports_causal(variant))
+            ER_THROW(UnsupportedError, "attention '", to_string(variant), "' is not causal; ", op.name,
                      " is a causal (decoder) attention: only softmax applies");
           AttentionWork aw = attention_work(op, variant, tokens);
           for (GemmShape& s : aw.gemms) w.gemms.push_back({layer.name, std::move(s)});

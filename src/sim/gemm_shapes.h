@@ -14,7 +14,7 @@
 namespace edgerun::sim {
 
 struct ModelWorkload {
-  std::string attention;  // the variant used for every Attention op
+  AttnVariant attention = AttnVariant::Softmax;  // the variant used for every Attention op
   int64_t tokens = 0;
   std::vector<LayerGemm> gemms;  // in graph order; layer = the Graph layer's name
   // Non-GEMM attention work summed over all Attention ops (see AttentionWork).
@@ -28,7 +28,7 @@ GemmShape op_gemm(const Graph& g, const Op& op, int64_t tokens);
 
 // Throws UnsupportedError for a linear variant on a causal model, InputError for an unknown
 // variant or a bad token count.
-ModelWorkload graph_workload(const Graph& g, int64_t tokens, const std::string& attention);
+ModelWorkload graph_workload(const Graph& g, int64_t tokens, AttnVariant attention);
 
 // Tokens per sequence: a ViT's are fixed by its image (patches + 1; `seq` must be 0 or equal);
 // BERT and GPT-2 take `seq` (required, at most the position table). InputError otherwise.

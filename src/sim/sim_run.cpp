@@ -89,8 +89,8 @@ SimOutput run_systolic(const SystolicRequest& a) {
     const int64_t T = model_tokens(mg.info, a.seq);
     ModelWorkload w = graph_workload(mg.graph, T, a.attention);
     gemms = std::move(w.gemms);
-    source = a.model + " (" + std::to_string(T) + " tokens, " + a.attention + " attention)";
-    workload = {{"model", a.model},         {"tokens", T},          {"attention", a.attention},
+    source = a.model + " (" + std::to_string(T) + " tokens, " + to_string(a.attention) + " attention)";
+    workload = {{"model", a.model},         {"tokens", T},          {"attention", to_string(a.attention)},
                 {"attention_ops", w.n_attention}, {"col_adds", w.col_adds}, {"elementwise_ops", w.elementwise},
                 {"exps", w.exps}};
   }

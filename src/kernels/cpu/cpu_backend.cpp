@@ -80,7 +80,7 @@ class CpuBackend final : public Backend {
       return Support::no("q16 Linear takes one weight stored (N, K), not a Conv1D or output chunk");
     if (op.kind == OpKind::Attention && (op.p.causal || op.p.kv_layer != kNone)) {
       if (prec == Precision::Q16) return Support::no("q16 attention is not causal and keeps no KV cache");
-      if (op.p.attn != AttnVariant::Softmax)
+      if (!supports_causal(op.p.attn))
         return Support::no(std::string(to_string(op.p.attn)) + " attention is not causal and keeps no KV cache");
     }
     return Support::yes();
