@@ -126,7 +126,7 @@ TEST(Profiler, SamplesAndLayersAreTheGraphs) {
   spec.synth = "bert-tiny";
   spec.n_layer = 3;
   const std::string dir = edgerun::test::make_test_model(t, "bert", spec);
-  ProfileOptions o;
+  ProfileRequest o;
   o.threads = 1;
   o.repeats = 1;
   o.max_block_layers = 2;

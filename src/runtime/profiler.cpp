@@ -40,7 +40,7 @@ struct DummyInput {
 };
 }  // namespace
 
-ProfileResult profile_model(const std::string& dir, const ProfileOptions& o) {
+ProfileResult profile_model(const std::string& dir, const ProfileRequest& o) {
   auto say = [&](const std::string& s) {
     if (o.progress) o.progress(s);
   };

@@ -8,17 +8,11 @@
 #include <string>
 #include <vector>
 
+#include "edgerun/tools.h"
 #include "runtime/cost_model.h"
 
 namespace edgerun {
 
-struct ProfileOptions {
-  int threads = 0;
-  int repeats = 3;           // compute passes per token count (median)
-  int max_block_layers = 4;  // load samples: blocks of 1..k consecutive layers
-  bool cold = true;          // drop the page cache before every load sample
-  std::function<void(const std::string&)> progress;
-};
 
 struct LayerProfile {
   std::string name;
@@ -40,6 +34,6 @@ struct ProfileResult {
   std::string to_csv() const;
 };
 
-ProfileResult profile_model(const std::string& model_dir, const ProfileOptions& opts);
+ProfileResult profile_model(const std::string& model_dir, const ProfileRequest& opts);
 
 }  // namespace edgerun

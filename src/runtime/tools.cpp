@@ -17,13 +17,7 @@ CostFit fit_of(const LinearFit& f) { return {f.coef, f.r2, f.mape_holdout, f.n_f
 }  // namespace
 
 ProfileReport profile(const std::string& model_dir, const ProfileRequest& req) {
-  ProfileOptions o;
-  o.threads = req.threads;
-  o.repeats = req.repeats;
-  o.max_block_layers = req.max_block_layers;
-  o.cold = req.cold;
-  o.progress = req.progress;
-  const ProfileResult r = profile_model(model_dir, o);
+  const ProfileResult r = profile_model(model_dir, req);
   ProfileReport out;
   for (const LayerProfile& l : r.layers) out.layers.push_back({l.name, l.bytes, l.flops, l.load_ms, l.compute_ms});
   out.t_in = fit_of(r.cost.t_in);

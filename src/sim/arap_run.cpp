@@ -15,19 +15,11 @@
 #include "sim/arap_isa.h"
 #include "sim/arap_sim.h"
 #include "sim/arap_vit.h"
+#include "sim/text.h"
 
 namespace edgerun::sim {
 
 namespace {
-
-template <typename... A>
-void add(std::string& s, const char* fmt, A... a) {
-  const int n = std::snprintf(nullptr, 0, fmt, a...);
-  std::string buf(static_cast<size_t>(n) + 1, '\0');
-  std::snprintf(buf.data(), buf.size(), fmt, a...);
-  buf.resize(static_cast<size_t>(n));
-  s += buf;
-}
 
 struct ArapRun {
   arap::ArapResult four, one;

@@ -11,6 +11,7 @@
 #include "sim/samm_asic.h"
 #include "sim/sim_report.h"
 #include "sim/systolic.h"
+#include "sim/text.h"
 #include "sim/topology_csv.h"
 
 namespace edgerun::sim {
@@ -23,16 +24,6 @@ EnergyParams energy_from(Precision precision, double beta) {
     e.beta = beta;
   }
   return e;
-}
-
-// printf into a std::string.
-template <typename... A>
-void add(std::string& s, const char* fmt, A... a) {
-  const int n = std::snprintf(nullptr, 0, fmt, a...);
-  std::string buf(static_cast<size_t>(n) + 1, '\0');
-  std::snprintf(buf.data(), buf.size(), fmt, a...);
-  buf.resize(static_cast<size_t>(n));
-  s += buf;
 }
 
 std::string systolic_text(const SystolicReport& r, const std::string& source, double sim_us) {
