@@ -13,7 +13,7 @@
 
 #include "core/error.h"
 #include "edgerun/edgerun.h"
-#include "formats/npy.h"
+#include "edgerun/preprocess.h"
 #include "io/file.h"
 #include "kernels/cpu/kernels.h"
 #include "models/model.h"

@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "edgerun/edgerun.h"
-#include "formats/npy.h"
+#include "edgerun/preprocess.h"
 #include "test_util.h"
 
 using namespace edgerun;

@@ -13,7 +13,7 @@
 #include <sstream>
 
 #include "edgerun/edgerun.h"
-#include "formats/npy.h"
+#include "edgerun/preprocess.h"
 #include "models/model.h"
 #include "test_models.h"
 #include "test_util.h"

@@ -15,7 +15,7 @@
 #include <set>
 
 #include "edgerun/edgerun.h"
-#include "formats/npy.h"
+#include "edgerun/preprocess.h"
 #include "io/file.h"
 #include "test_util.h"
 

@@ -15,8 +15,7 @@
 
 #include "test_util.h"
 #include "core/error.h"
-#include "formats/image.h"
-#include "formats/npy.h"
+#include "edgerun/preprocess.h"
 #include "formats/pil_resample.h"
 
 namespace fs = std::filesystem;

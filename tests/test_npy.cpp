@@ -14,7 +14,7 @@
 #include "test_util.h"
 #include "core/error.h"
 #include "core/tensor.h"
-#include "formats/npy.h"
+#include "edgerun/preprocess.h"
 
 namespace fs = std::filesystem;
 using namespace edgerun;

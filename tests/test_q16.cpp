@@ -17,7 +17,7 @@
 
 #include "core/error.h"
 #include "edgerun/edgerun.h"
-#include "formats/npy.h"
+#include "edgerun/preprocess.h"
 #include "io/file.h"
 #include "kernels/cpu/kernels.h"
 #include "kernels/cpu/q16.h"

@@ -17,7 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
-#include "formats/tokenizer.h"
+#include "edgerun/preprocess.h"
 #include "io/file.h"
 #include "test_util.h"
 

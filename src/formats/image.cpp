@@ -4,7 +4,7 @@
 // rescale in float64 then float32, normalize in float32, HWC -> (1, C, H, W).
 // Leaves out: EXIF orientation (the processor ignores it too), animated images (first frame only),
 // CMYK JPEGs, and size rules other than height/width, an int, [h, w] and shortest_edge.
-#include "formats/image.h"
+#include "edgerun/preprocess.h"
 
 #include <stb/stb_image.h>
 

@@ -2,7 +2,7 @@
 // parses exactly the subset numpy writes (quoted strings, True/False, tuples of ints), refusing
 // anything else rather than evaluating it. Leaves out: structured/object dtypes, big-endian data,
 // Fortran order, memory mapping, .npz archives.
-#include "formats/npy.h"
+#include "edgerun/preprocess.h"
 
 #include <unistd.h>
 

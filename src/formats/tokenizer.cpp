@@ -2,7 +2,7 @@
 // added-token matching, post-processing and the encode/decode pipeline of the `tokenizers` library.
 // The model-specific parts live in tokenizer_wordpiece.cpp and tokenizer_bpe.cpp. Pair inputs,
 // truncation and padding (which the runtime handles itself) are left out.
-#include "formats/tokenizer.h"
+#include "edgerun/preprocess.h"
 
 #include <algorithm>
 #include <filesystem>

@@ -13,7 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "formats/tokenizer.h"
+#include "edgerun/preprocess.h"
 
 namespace edgerun::tokenizer_detail {
 

@@ -1,3 +1,0 @@
-// Image decoding and preprocessing: declared in the public edgerun/preprocess.h.
-#pragma once
-#include "edgerun/preprocess.h"
