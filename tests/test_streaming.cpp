@@ -123,7 +123,7 @@ void expect_identical(Model& m, const RunSpec& rs) {
       << what << " is not bit-identical to resident";
   const Report r = s->report();
   EXPECT_LE(r.budget_high_water_bytes, rs.budget) << what;
-  if (r.executor != "resident") {
+  if (r.executor != Executor::Resident) {
     EXPECT_EQ(r.bytes_read, m.ref_read.at(rs.threads)) << what << ": every layer read exactly once";
     EXPECT_GE(r.budget_high_water_bytes, largest_layer(m, rs.executor, rs.budget)) << what;
   }

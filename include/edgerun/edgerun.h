@@ -88,7 +88,7 @@ struct Report {
   std::string blas_core;
   std::string io_engine;  // weight reads: io_uring | threads (direct I/O) | buffered
   bool huge_pages = false;  // weight buffers in 2 MiB pages (under a budget, where available)
-  std::string executor;                 // the executor the planner chose or was told
+  Executor executor = Executor::Auto;   // the executor the planner chose or was told (never Auto after a run)
   int agents = 0;
   uint64_t min_budget_bytes = 0;
   uint64_t fixed_baseline_bytes = 0;    // RSS outside the budget: binary, libraries, BLAS buffers, stacks

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace edgerun {
 
@@ -54,5 +55,10 @@ std::string names_of_executor();
 std::string names_of_attn_variant();
 std::string names_of_precision();
 std::string names_of_io_engine();
+// The same as lists, for option parsers' choices.
+std::vector<std::string> executor_names();
+std::vector<std::string> attn_variant_names();
+std::vector<std::string> precision_names();
+std::vector<std::string> io_engine_names();
 
 }  // namespace edgerun

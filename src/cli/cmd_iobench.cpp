@@ -115,7 +115,7 @@ Runner add_iobench(CLI::App& app) {
   c->add_option("--bytes", a->bytes,
                 "Bytes read per measurement (default: file, at most 1G); more than the file reads it again from the start (direct I/O only)");
   c->add_option("--io-engine", a->engine, "auto (io_uring where the kernel allows it, else threads) | uring | threads")
-      ->check(CLI::IsMember({"auto", "uring", "threads"}));
+      ->check(CLI::IsMember(io_engine_names()));
   c->add_option("--repeat", a->repeat, "Measurements per configuration; reports the median");
   c->add_flag("--json", a->json, "Print JSON");
   c->add_flag("--buffered", a->buffered, "Read through the page cache instead of O_DIRECT");

@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "edgerun/edgerun.h"
+#include "edgerun/types.h"
 #include "edgerun/tasks.h"
 
 namespace edgerun::cli {
@@ -62,7 +63,7 @@ Runner add_plan(CLI::App& app) {
   c->add_option("model", a->model, "Hugging Face model folder")->required();
   c->add_option("-b,--budget", a->budget, "Memory budget: bytes, K/M/G suffix, or a percentage of the weights");
   c->add_option("-e,--executor", a->executor, "auto | resident | swap | pipeload")
-      ->check(CLI::IsMember({"auto", "resident", "swap", "pipeload"}));
+      ->check(CLI::IsMember(executor_names()));
   c->add_option("--agents", a->agents, "pipeload loading agents (default: planner's choice)")->check(CLI::Range(1, 64));
   c->add_option("--seq", a->seq, "Tokens per sequence (BERT, GPT-2)")->check(CLI::Range(1, 1 << 20));
   c->add_option("--batch", a->batch, "Batch size")->check(CLI::Range(1, 1 << 16));

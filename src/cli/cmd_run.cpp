@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "edgerun/edgerun.h"
+#include "edgerun/types.h"
 #include "edgerun/tasks.h"
 
 namespace edgerun::cli {
@@ -35,13 +36,13 @@ struct RunArgs {
 void print_report(const Report& r) {
   const double mib = 1048576.0;
   std::string agents;
-  if (r.executor == "pipeload")
+  if (r.executor == Executor::Pipeload)
     agents = " (" + std::to_string(r.agents) + (r.agents == 1 ? " loading agent)" : " loading agents)");
   std::fprintf(stderr,
                "%s%s: latency %.1f ms (waiting for weights %.1f ms, compute %.1f ms), %.1f MiB read\n"
                "  peak RSS %.1f MiB = budget high-water %.1f MiB + outside the budget %.1f MiB; budget %s;"
                " %d threads, BLAS %s",
-               r.executor.c_str(), agents.c_str(), r.latency_ms, r.load_ms, r.compute_ms,
+               to_string(r.executor), agents.c_str(), r.latency_ms, r.load_ms, r.compute_ms,
                static_cast<double>(r.bytes_read) / mib, static_cast<double>(r.peak_rss_bytes) / mib,
                static_cast<double>(r.budget_high_water_bytes) / mib,
                (static_cast<double>(r.peak_rss_bytes) - static_cast<double>(r.budget_high_water_bytes)) / mib,
@@ -181,7 +182,7 @@ Runner add_run(CLI::App& app) {
                 "Memory budget: bytes, K/M/G suffix (300M, 1.5G) or a percentage of the model's "
                 "weight bytes (10%)");
   c->add_option("-e,--executor", a->executor, "auto | resident | swap | pipeload")
-      ->check(CLI::IsMember({"auto", "resident", "swap", "pipeload"}));
+      ->check(CLI::IsMember(executor_names()));
   c->add_option("--agents", a->agents, "pipeload: loading agents (default: planner's choice)")
       ->check(CLI::Range(1, 64));
   c->add_flag("--no-prefetch", a->no_prefetch, "swap: no one-block prefetch");
@@ -195,7 +196,7 @@ Runner add_run(CLI::App& app) {
   c->add_option("--io-chunk", a->io_chunk, "Size of each direct read (default 4M)");
   c->add_option("--io-engine", a->io_engine,
                 "How direct reads are kept in flight: auto (io_uring where the kernel allows it, else threads) | uring | threads")
-      ->check(CLI::IsMember({"auto", "uring", "threads"}));
+      ->check(CLI::IsMember(io_engine_names()));
   c->add_option("--repeat", a->repeat, "Run the input this many times (residency across runs)")
       ->check(CLI::Range(1, 1000000));
   c->add_option("--trace", a->trace, "Write a Chrome/Perfetto trace of the run (JSON)");

@@ -19,6 +19,11 @@ struct NameTable {
       if (e == v) return n;
     return "?";
   }
+  std::vector<std::string> list() const {
+    std::vector<std::string> v;
+    for (const auto& [e, n] : rows) v.emplace_back(n);
+    return v;
+  }
   std::string names() const {
     std::string s;
     for (const auto& [e, n] : rows) s += (s.empty() ? "" : ", ") + std::string(n);
@@ -78,5 +83,10 @@ std::string names_of_executor() { return kExecutors.names(); }
 std::string names_of_attn_variant() { return kAttn.names(); }
 std::string names_of_precision() { return kPrecisions.names(); }
 std::string names_of_io_engine() { return kIoEngines.names(); }
+
+std::vector<std::string> executor_names() { return kExecutors.list(); }
+std::vector<std::string> attn_variant_names() { return kAttn.list(); }
+std::vector<std::string> precision_names() { return kPrecisions.list(); }
+std::vector<std::string> io_engine_names() { return kIoEngines.list(); }
 
 }  // namespace edgerun

@@ -10,7 +10,7 @@ nlohmann::json report_json_object(const Report& r) {
                       {"arena_fresh_bytes", r.arena_fresh_bytes}, {"bytes_read", r.bytes_read},
                       {"threads", r.threads}, {"blas_core", r.blas_core}, {"io_engine", r.io_engine},
                       {"huge_pages", r.huge_pages},
-                      {"executor", r.executor},
+                      {"executor", to_string(r.executor)},
                       {"agents", r.agents}, {"min_budget_bytes", r.min_budget_bytes},
                       {"fixed_baseline_bytes", r.fixed_baseline_bytes}, {"streamed_bytes", r.streamed_bytes},
                       {"predicted_ms", r.predicted_ms}, {"bound_ms", r.bound_ms}, {"passes", r.passes},

@@ -130,7 +130,7 @@ class SessionImpl final : public Session {
     r.blas_core = kernels::blas_core_name();
     r.io_engine = io_engine_;
     r.huge_pages = budget_.huge_pages();
-    r.executor = to_string(plan_.plan.kind);
+    r.executor = plan_.plan.kind;
     r.agents = plan_.plan.kind == Executor::Pipeload ? plan_.plan.agents : 0;
     r.min_budget_bytes = plan_.min_budget;
     r.fixed_baseline_bytes = baseline_;

@@ -32,7 +32,7 @@ int main(int argc, char** argv) {
     edgerun::write_npy(argv[3], y);
     std::printf("%s %s: %lld outputs, executor %s\n", s->summary().family.c_str(),
                 s->summary().primary_output.c_str(), static_cast<long long>(y.numel()),
-                s->report().executor.c_str());
+                edgerun::to_string(s->report().executor));
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "consumer: %s\n", e.what());
