@@ -287,9 +287,9 @@ TEST(Q16, WholeModelsCloseToFp32AndIdenticalAcrossExecutorsAndConversion) {
     const std::string dir = calibrated_copy(t, golden, text);
     const Inputs in = model_inputs(dir, text);
     const std::string conv = t.file("q16");
-    const ConvertResult cr = convert_model(dir, conv, "q16");
-    EXPECT_GT(cr.converted, 0);
-    EXPECT_LT(static_cast<double>(cr.streamed_out), 0.65 * static_cast<double>(cr.streamed_in)) << golden;
+    const ConvertReport cr = convert_model(dir, conv, "q16");
+    EXPECT_GT(cr.tensors_converted, 0);
+    EXPECT_LT(static_cast<double>(cr.streamed_bytes_out), 0.65 * static_cast<double>(cr.streamed_bytes_in)) << golden;
     for (const char* v : {"softmax", "taylor", "sima", "shiftmax"}) {
       const HostArray f = run(dir, v, "fp32", in), q = run(dir, v, "q16", in);
       double scale = 0;
@@ -308,9 +308,9 @@ TEST(Q16, Bf16ConversionEqualsThePrecisionFlag) {
   TempDir t("bf16");
   const std::string dir = kData + "/golden/bert_cls";
   const Inputs in = model_inputs(dir, true);
-  const ConvertResult cr = convert_model(dir, t.file("bf16"), "bf16");
+  const ConvertReport cr = convert_model(dir, t.file("bf16"), "bf16");
   EXPECT_EQ(cr.bytes_out * 2, cr.bytes_in);  // every tensor of this model is F32
-  EXPECT_LE(cr.streamed_out * 2, cr.streamed_in + 64);
+  EXPECT_LE(cr.streamed_bytes_out * 2, cr.streamed_bytes_in + 64);
   const HostArray flag = run(dir, "softmax", "bf16", in), file = run(t.file("bf16"), "softmax", "fp32", in);
   EXPECT_EQ(flag.bytes, file.bytes);
   EXPECT_EQ(run(dir, "softmax", "bf16", in, "swap").bytes, flag.bytes);

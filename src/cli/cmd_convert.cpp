@@ -12,24 +12,14 @@ namespace edgerun::cli {
 
 namespace {
 struct ConvertArgs {
-  std::string model, dtype, out, calib, calib_mask;
-  int64_t batch = 64;
-  int headroom = 1;
-  bool sidecar_only = false, json = false;
+  ConvertRequest req;
+  bool json = false;
 };
 
-int run(const ConvertArgs& a) {
-  ConvertRequest q;
-  q.model = a.model;
-  q.dtype = a.dtype;
-  q.out = a.out;
-  q.calib_npy = a.calib;
-  q.calib_mask_npy = a.calib_mask;
-  q.batch = a.batch;
-  q.headroom_bits = a.headroom;
-  q.sidecar_only = a.sidecar_only;
-  const ConvertReport r = convert(q);
-  if (a.json) {
+int run(const ConvertArgs& args) {
+  const ConvertRequest& a = args.req;
+  const ConvertReport r = convert(a);
+  if (args.json) {
     nlohmann::json j;
     j["model"] = a.model;
     if (a.sidecar_only) {
@@ -62,17 +52,17 @@ int run(const ConvertArgs& a) {
 Runner add_convert(CLI::App& app) {
   auto a = std::make_shared<ConvertArgs>();
   CLI::App* c = app.add_subcommand("convert", "Write a model in bf16 or q16 (16-bit fixed point), or calibrate q16");
-  c->add_option("model", a->model, "Hugging Face model folder")->required();
-  c->add_option("--dtype", a->dtype, "bf16 | q16");
-  c->add_option("-o,--out", a->out, "Output folder (new or empty)");
-  c->add_option("--calib", a->calib,
+  c->add_option("model", a->req.model, "Hugging Face model folder")->required();
+  c->add_option("--dtype", a->req.dtype, "bf16 | q16");
+  c->add_option("-o,--out", a->req.out, "Output folder (new or empty)");
+  c->add_option("--calib", a->req.calib_npy,
                 "q16 calibration inputs, .npy: pixel values float32 (N,C,H,W) or token ids int64 (N,T)");
-  c->add_option("--calib-mask", a->calib_mask, "BERT: attention mask for --calib, int64 .npy (N,T)");
-  c->add_option("--batch", a->batch, "Calibration batch size")->check(CLI::Range(1, 1 << 16));
-  c->add_option("--headroom-bits", a->headroom,
+  c->add_option("--calib-mask", a->req.calib_mask_npy, "BERT: attention mask for --calib, int64 .npy (N,T)");
+  c->add_option("--batch", a->req.batch, "Calibration batch size")->check(CLI::Range(1, 1 << 16));
+  c->add_option("--headroom-bits", a->req.headroom_bits,
                 "Calibration: room above the largest activation seen, in bits (default 1)")
       ->check(CLI::Range(0, 8));
-  c->add_flag("--sidecar-only", a->sidecar_only,
+  c->add_flag("--sidecar-only", a->req.sidecar_only,
               "Only write MODEL/edgerun_q16.json from --calib (then `run --precision q16` works on MODEL)");
   c->add_flag("--json", a->json, "Print a JSON summary");
   return [a] { return run(*a); };

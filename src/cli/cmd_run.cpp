@@ -15,7 +15,8 @@ namespace edgerun::cli {
 
 namespace {
 struct RunArgs {
-  std::string model, input, text, ids, mask, token_types, output_npy, budget;
+  std::string model, output_npy, budget;
+  InputSpec spec;  // --input, --text, --ids, --attention-mask, --token-type-ids
   std::string executor = "auto", trace, cost_model, labels;
   std::string attention, precision = "fp32";
   int agents = 0, io_depth = 0;
@@ -78,13 +79,7 @@ int run(const RunArgs& a) {
   so.precision = parse_precision(a.precision);
   auto session = Session::open(a.model, so);
   const ModelSummary& m = session->summary();
-  InputSpec spec;
-  spec.file = a.input;
-  spec.text = a.text;
-  spec.ids = a.ids;
-  spec.attention_mask_npy = a.mask;
-  spec.token_type_ids_npy = a.token_types;
-  const EncodedInput enc = encode_input(a.model, m, spec);
+  const EncodedInput enc = encode_input(a.model, m, a.spec);
   const Inputs& in = enc.inputs;
 
   RunOutcome out;
@@ -161,13 +156,13 @@ Runner add_run(CLI::App& app) {
   auto a = std::make_shared<RunArgs>();
   CLI::App* c = app.add_subcommand("run", "Run a model folder on an input");
   c->add_option("model", a->model, "Hugging Face model folder (config.json + *.safetensors)")->required();
-  c->add_option("-i,--input", a->input,
+  c->add_option("-i,--input", a->spec.file,
                 "Input file: .npy (pixel values float32 (N,C,H,W) or token ids int64 (N,T)), an "
                 "image (ViT) or a text file (BERT, GPT-2)");
-  c->add_option("--text", a->text, "Input text (BERT, GPT-2)");
-  c->add_option("--ids", a->ids, "Input token ids, comma separated (BERT, GPT-2)");
-  c->add_option("--attention-mask", a->mask, "BERT attention mask, int64 .npy (N,T)");
-  c->add_option("--token-type-ids", a->token_types, "BERT token type ids, int64 .npy (N,T)");
+  c->add_option("--text", a->spec.text, "Input text (BERT, GPT-2)");
+  c->add_option("--ids", a->spec.ids, "Input token ids, comma separated (BERT, GPT-2)");
+  c->add_option("--attention-mask", a->spec.attention_mask_npy, "BERT attention mask, int64 .npy (N,T)");
+  c->add_option("--token-type-ids", a->spec.token_type_ids_npy, "BERT token type ids, int64 .npy (N,T)");
   c->add_option("-o,--output-npy", a->output_npy, "Write the primary output (logits or last hidden state) as .npy");
   c->add_flag("--json", a->json, "Print a JSON report on stdout");
   c->add_flag("-q,--quiet", a->quiet, "Do not print per-input labels");

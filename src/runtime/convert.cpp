@@ -90,7 +90,7 @@ Q16Sidecar calibrate_q16(const std::string& dir, const HostArray& inputs, const 
   return sc;
 }
 
-ConvertResult convert_model(const std::string& src, const std::string& dst, const std::string& dtype,
+ConvertReport convert_model(const std::string& src, const std::string& dst, const std::string& dtype,
                             const Q16Sidecar* sidecar) {
   namespace fs = std::filesystem;
   if (dtype != "bf16" && dtype != "q16") ER_THROW(InputError, "convert: unknown --dtype \"", dtype, "\" (bf16, q16)");
@@ -125,7 +125,7 @@ ConvertResult convert_model(const std::string& src, const std::string& dst, cons
     std::vector<uint8_t> bytes;
   };
   std::vector<Item> items;
-  ConvertResult r;
+  ConvertReport r;
   for (const auto& [name, ref] : mg.weights.tensors) {
     const SafetensorsEntry& e = *ref.entry;
     Item it{name, e.dtype, e.shape, std::vector<uint8_t>(e.nbytes())};
@@ -147,9 +147,9 @@ ConvertResult convert_model(const std::string& src, const std::string& dst, cons
         it.dtype = DType::BF16;
         for (int64_t i = 0; i < n; ++i) out[i] = f32_to_bf16(x[i]);
       }
-      ++r.converted;
+      ++r.tensors_converted;
     } else {
-      ++r.kept;
+      ++r.tensors_kept;
     }
     r.bytes_out += it.bytes.size();
     items.push_back(std::move(it));
@@ -174,8 +174,8 @@ ConvertResult convert_model(const std::string& src, const std::string& dst, cons
   if (dtype == "q16") write_text_file_atomic((fs::path(dst) / kQ16SidecarName).string(), sc.to_json());
   BuildOptions bo;
   bo.precision = dtype == "q16" ? Precision::Q16 : Precision::Fp32;
-  r.streamed_in = mg.graph.total_weight_bytes();
-  r.streamed_out = build_model(dst, bo).graph.total_weight_bytes();  // and it loads back
+  r.streamed_bytes_in = mg.graph.total_weight_bytes();
+  r.streamed_bytes_out = build_model(dst, bo).graph.total_weight_bytes();  // and it loads back
   return r;
 }
 

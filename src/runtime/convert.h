@@ -7,6 +7,7 @@
 #include <string>
 
 #include "edgerun/array.h"
+#include "edgerun/tools.h"
 #include "models/quantize.h"
 
 namespace edgerun {
@@ -26,13 +27,9 @@ Q16Sidecar calibrate_q16(const std::string& dir, const HostArray& inputs, const 
 //         (the rest as stored: computed in fp32, docs/q16.md).
 // Other top-level files (config.json, tokenizer, preprocessor config, ...) are copied. The
 // weights go to one model.safetensors, widest dtype first so every tensor stays aligned.
-struct ConvertResult {
-  uint64_t bytes_in = 0, bytes_out = 0;  // tensor bytes
-  uint64_t streamed_in = 0, streamed_out = 0;  // bytes a fully streamed pass reads
-  int64_t converted = 0, kept = 0;       // tensors
-};
 // `sidecar` (q16): use this calibration instead of SRC's edgerun_q16.json.
-ConvertResult convert_model(const std::string& src, const std::string& dst, const std::string& dtype,
+// Fills the tensor and byte counts of the public ConvertReport (edgerun/tools.h).
+ConvertReport convert_model(const std::string& src, const std::string& dst, const std::string& dtype,
                             const Q16Sidecar* sidecar = nullptr);
 
 }  // namespace edgerun

@@ -42,10 +42,10 @@ ConvertReport convert(const ConvertRequest& a) {
   } else if (!a.calib_mask_npy.empty()) {
     ER_THROW(InputError, "--calib-mask needs --calib");
   }
-  ConvertReport out;
   if (a.sidecar_only) {
     if (!sc) ER_THROW(InputError, "--sidecar-only needs --calib INPUTS.npy");
     if (!a.out.empty() || !a.dtype.empty()) ER_THROW(InputError, "--sidecar-only writes into MODEL; drop --out and --dtype");
+    ConvertReport out;
     out.sidecar = (std::filesystem::path(a.model) / kQ16SidecarName).string();
     write_text_file_atomic(out.sidecar, sc->to_json());
     out.samples = sc->samples;
@@ -53,14 +53,8 @@ ConvertReport convert(const ConvertRequest& a) {
   }
   if (a.dtype.empty() || a.out.empty()) ER_THROW(InputError, "convert needs --dtype bf16|q16 and --out DIR");
   if (sc && a.dtype != "q16") ER_THROW(InputError, "--calib applies to --dtype q16 only");
-  const ConvertResult r = convert_model(a.model, a.out, a.dtype, sc.get());
+  ConvertReport out = convert_model(a.model, a.out, a.dtype, sc.get());
   if (sc) out.samples = sc->samples;
-  out.tensors_converted = r.converted;
-  out.tensors_kept = r.kept;
-  out.bytes_in = r.bytes_in;
-  out.bytes_out = r.bytes_out;
-  out.streamed_bytes_in = r.streamed_in;
-  out.streamed_bytes_out = r.streamed_out;
   return out;
 }
 
