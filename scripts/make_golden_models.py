@@ -3,8 +3,11 @@
 # made by transformers' own classes and saved by its own save_pretrained (plus two hand-written
 # "legacy layout" folders), each with inputs and the reference output transformers computes in
 # float32 eval mode, and tests/data/golden/manifest.json describing them. Deterministic (fixed
-# seeds). It does not write ONNX models or large models (see scripts/make_bench_models.py).
-#   python3 scripts/make_golden_models.py --out tests/data/golden
+# seeds), but another torch build may round the expected outputs differently: `--only` writes just
+# the fixtures named, leaving the others byte for byte. The helpers are scripts/golden_common.py,
+# the heads' fixtures (masked LM, token classification, QA, GPT-2 classifier) scripts/golden_heads.py.
+# It does not write ONNX models or large models (see scripts/make_bench_models.py).
+#   python3 scripts/make_golden_models.py --out tests/data/golden [--only bert_qa,gpt2_seq_cls]
 #
 # What transformers 5.x (checked with 5.23.0) writes, which the C++ loader must accept:
 #  - save_pretrained writes model.safetensors (metadata {"format": "pt"}) and config.json with
@@ -19,7 +22,13 @@
 #    to the classic checkpoint names ("encoder.layer.N.attention.attention.query.weight",
 #    "...attention.output.dense", "...intermediate.dense", "...output.dense"); files hold only the
 #    classic names (checked below). BERT and GPT-2 module names are unchanged.
-#  - tied weights are written once: GPT2LMHeadModel has no "lm_head.weight" (tie to transformer.wte).
+#  - tied weights are written once: GPT2LMHeadModel has no "lm_head.weight" (tie to transformer.wte);
+#    BertForMaskedLM has "cls.predictions.bias" and no "cls.predictions.decoder.*" (tied to the word
+#    embedding and that bias). Untied (tie_word_embeddings false) it has decoder.weight and
+#    decoder.bias, which its forward reads, beside the unread "cls.predictions.bias".
+#  - BertForMaskedLM / TokenClassification / QuestionAnswering have no pooler; transformers 5 reports
+#    a file's "bert.pooler.*" as UNEXPECTED for them. GPT2ForSequenceClassification: "score.weight"
+#    (no bias), "pad_token_id" in config.json (null when unset).
 #  - no buffers are saved: no "*.position_ids", no GPT-2 "h.N.attn.bias"/"masked_bias".
 #  - ViTForImageClassification has no pooler (add_pooling_layer=False); ViTModel has "pooler.dense.*".
 #  - GPT-2 Conv1D weights are stored (in, out), i.e. y = x @ W + b, not nn.Linear's (out, in).
@@ -34,153 +43,18 @@
 import argparse
 import json
 import os
-import shutil
 
 import numpy as np
 import torch
-from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from transformers import (BertConfig, BertForSequenceClassification, BertModel, GPT2Config,
                           GPT2LMHeadModel, GPT2Model, ViTConfig, ViTForImageClassification,
                           ViTModel)
 
-TF_VERSION = __import__("transformers").__version__
-ATOL = 1e-4          # tolerance the C++ tests use against expected.npy
-RELOAD_ATOL = 1e-6   # the reloaded transformers model must reproduce the in-memory one this closely
-GEN_NEW_TOKENS = 20
-MIN_GREEDY_MARGIN = 5e-2  # top-1 minus top-2 logit at every greedy step: no near-ties for C++ to flip
-
-
-def add_noise(model, seed):
-    """Replace the (tiny, near-zero) default init by weights large enough that a wrong kernel shows."""
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, p in model.named_parameters():  # tied parameters are visited once
-            leaf = name.rsplit(".", 1)[-1]
-            is_norm = ("layernorm" in name.lower() or ".ln_" in name or name.startswith("ln_")
-                       or "ln_f" in name)
-            if leaf == "bias":
-                p.copy_(torch.randn(p.shape, generator=gen) * 0.1)
-            elif is_norm and p.dim() == 1:
-                p.copy_(1.0 + torch.randn(p.shape, generator=gen) * 0.1)
-            else:
-                p.copy_(torch.randn(p.shape, generator=gen) * 0.2)
-
-
-def eager(cls, config):
-    config._attn_implementation = "eager"  # plain reference attention path (also what
-    return cls(config).eval()               # reorder_and_upcast_attn needs to take effect)
-
-
-def load(cls, path, **kw):
-    return cls.from_pretrained(path, attn_implementation="eager", **kw).eval()
-
-
-def primary(model, inputs):
-    with torch.no_grad():
-        out = model(**inputs)
-    if hasattr(out, "logits"):
-        return out.logits.float(), None
-    pooler = getattr(out, "pooler_output", None)
-    return out.last_hidden_state.float(), (None if pooler is None else pooler.float())
-
-
-def to_torch(inputs_np):
-    return {k: torch.from_numpy(v) for k, v in inputs_np.items()}
-
-
-def greedy_reference(model, prompt, new_tokens):
-    """Greedy decoding by full recomputation (no KV cache, no logits processors); also returns the
-    smallest top-1/top-2 logit gap met, so that fixtures with near-ties can be rejected."""
-    ids = prompt.clone()
-    margin = float("inf")
-    with torch.no_grad():
-        for _ in range(new_tokens):
-            logits = model(input_ids=ids).logits[0, -1].float()
-            top2 = torch.topk(logits, 2).values
-            margin = min(margin, float(top2[0] - top2[1]))
-            ids = torch.cat([ids, logits.argmax().view(1, 1)], dim=1)
-    return ids, margin
-
-
-def make_generation(model, vocab, seed, prompt_len):
-    """Pick a prompt whose greedy continuation has no near-ties, check that HF generate() (with
-    KV cache, min_new_tokens so EOS cannot stop it) agrees with plain argmax decoding."""
-    rng = np.random.default_rng(seed)
-    for _attempt in range(50):
-        prompt = torch.from_numpy(rng.integers(0, vocab - 1, size=(1, prompt_len), dtype=np.int64))
-        ref, margin = greedy_reference(model, prompt, GEN_NEW_TOKENS)
-        if margin < MIN_GREEDY_MARGIN:
-            continue
-        eos = model.config.eos_token_id
-        with torch.no_grad():
-            out = model.generate(prompt, attention_mask=torch.ones_like(prompt),
-                                 max_new_tokens=GEN_NEW_TOKENS, min_new_tokens=GEN_NEW_TOKENS,
-                                 do_sample=False, pad_token_id=eos)
-        assert torch.equal(out, ref), f"generate() {out.tolist()} != argmax loop {ref.tolist()}"
-        return prompt.numpy(), out.numpy(), margin
-    raise RuntimeError("no prompt without near-ties found")
-
-
-class Writer:
-    def __init__(self, out_dir):
-        self.out = out_dir
-        self.manifest = []
-
-    def folder(self, name):
-        path = os.path.join(self.out, name)
-        if os.path.isdir(path):
-            shutil.rmtree(path)
-        os.makedirs(path)
-        return path
-
-    def add(self, name, family, arch, inputs_np, expected, extra=None, gen=None, notes=""):
-        path = os.path.join(self.out, name)
-        files = {}
-        for key, arr in inputs_np.items():
-            fname = "input.npy" if key in ("input_ids", "pixel_values") else f"{key}.npy"
-            np.save(os.path.join(path, fname), arr)
-            files["input" if key in ("input_ids", "pixel_values") else key] = fname
-        np.save(os.path.join(path, "expected.npy"), expected.numpy().astype(np.float32))
-        entry = {"name": name, "family": family, "arch": arch, "inputs": files,
-                 "expected": "expected.npy", "expected_shape": list(expected.shape),
-                 "atol": ATOL, "max_abs_expected": round(float(expected.abs().max()), 4)}
-        if extra:
-            entry["extra_expected"] = {}
-            for key, arr in extra.items():
-                np.save(os.path.join(path, f"{key}.npy"), arr.numpy().astype(np.float32))
-                entry["extra_expected"][key] = f"{key}.npy"
-        entry["generate"] = None
-        if gen is not None:
-            prompt, out, margin = gen
-            np.save(os.path.join(path, "generate_prompt.npy"), prompt)
-            np.save(os.path.join(path, "generate_expected.npy"), out)
-            entry["generate"] = {"prompt": "generate_prompt.npy", "expected": "generate_expected.npy",
-                                 "new_tokens": GEN_NEW_TOKENS, "min_top2_margin": round(margin, 4)}
-        entry["notes"] = notes + f" [made by scripts/make_golden_models.py with transformers {TF_VERSION}]"
-        self.manifest.append(entry)
-        print(f"{name:18s} {arch:30s} expected {tuple(expected.shape)} max|y|={entry['max_abs_expected']}")
-
-
-def check_classic_names(path):
-    """transformers 5 renames ViT modules internally (layers.N.attention.q_proj, mlp.fc1) and maps
-    them back on save; fail loudly if a future version starts writing the internal names."""
-    for fname in os.listdir(path):
-        if fname.endswith(".safetensors"):
-            with safe_open(os.path.join(path, fname), "pt") as f:
-                bad = [k for k in f.keys() if "q_proj" in k or ".layers." in k or k.startswith("layers.")]
-            assert not bad, f"{path}/{fname}: non-classic tensor names {bad[:3]}"
-
-
-def check_reload(model_cls, path, inputs_np, expected, extra=None, **kw):
-    check_classic_names(path)
-    re = load(model_cls, path, **kw).float()
-    got, got_extra = primary(re, to_torch(inputs_np))
-    err = float((got - expected).abs().max())
-    assert err <= RELOAD_ATOL, f"{path}: reloaded model differs by {err}"
-    if extra is not None:
-        assert float((got_extra - extra).abs().max()) <= RELOAD_ATOL, f"{path}: pooler differs"
-    return re
+from golden_common import (ATOL, Writer, add_noise, bert_ids, check_reload, eager, gpt2_ids,
+                           gpt2_lm_config, load, make_generation, primary, to_torch)
+from golden_heads import (fixture_bert_mlm, fixture_bert_mlm_untied, fixture_bert_qa,
+                          fixture_bert_token_cls, fixture_gpt2_seq_cls, fixture_gpt2_seq_cls_nopad)
 
 
 # ---------------------------------------------------------------- ViT
@@ -263,13 +137,6 @@ def fixture_vit_cls_legacy(w):
 
 # ---------------------------------------------------------------- BERT
 
-def bert_ids(seed, n, t, vocab):
-    rng = np.random.default_rng(seed)
-    ids = rng.integers(3, vocab, size=(n, t), dtype=np.int64)
-    ids[:, 0] = 1  # a CLS-like first token
-    return ids
-
-
 def fixture_bert_cls(w, seed=201):
     labels = ["negative", "neutral", "positive"]
     cfg = BertConfig(vocab_size=120, hidden_size=48, num_attention_heads=3, num_hidden_layers=2,
@@ -345,18 +212,6 @@ def fixture_bert_cls_sharded(w, seed=203):
 
 
 # ---------------------------------------------------------------- GPT-2
-
-def gpt2_ids(seed, n, t, vocab):
-    return np.random.default_rng(seed).integers(0, vocab - 1, size=(n, t), dtype=np.int64)
-
-
-def gpt2_lm_config(**kw):
-    # bos/eos default to 50256, outside a tiny vocab: put them on the last id instead
-    base = dict(vocab_size=150, n_embd=48, n_head=3, n_layer=2, n_positions=64, n_inner=None,
-                activation_function="gelu_new", bos_token_id=149, eos_token_id=149)
-    base.update(kw)
-    return GPT2Config(**base)
-
 
 def fixture_gpt2_lm(w, seed=301):
     torch.manual_seed(seed)
@@ -455,21 +310,40 @@ def fixture_gpt2_legacy(w, seed=304):
                 " it and reproduces expected")
 
 
+FIXTURES = (fixture_vit_cls, fixture_vit_base_gelu_new, fixture_vit_cls_legacy,
+            fixture_bert_cls, fixture_bert_base_relu, fixture_bert_cls_sharded,
+            fixture_bert_mlm, fixture_bert_mlm_untied, fixture_bert_token_cls, fixture_bert_qa,
+            fixture_gpt2_lm, fixture_gpt2_base_scaled, fixture_gpt2_lm_bf16,
+            fixture_gpt2_legacy, fixture_gpt2_seq_cls, fixture_gpt2_seq_cls_nopad)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                                   "..", "tests", "data", "golden"))
+    ap.add_argument("--only", default="",
+                    help="comma-separated fixture names: write only these folders and replace or add"
+                         " only their manifest entries, leaving the other fixtures byte for byte")
     args = ap.parse_args()
     torch.use_deterministic_algorithms(True)
     torch.set_num_threads(1)
     os.makedirs(args.out, exist_ok=True)
     w = Writer(args.out)
-    for fixture in (fixture_vit_cls, fixture_vit_base_gelu_new, fixture_vit_cls_legacy,
-                    fixture_bert_cls, fixture_bert_base_relu, fixture_bert_cls_sharded,
-                    fixture_gpt2_lm, fixture_gpt2_base_scaled, fixture_gpt2_lm_bf16,
-                    fixture_gpt2_legacy):
-        fixture(w)
-    with open(os.path.join(args.out, "manifest.json"), "w") as f:
+    only = set(filter(None, args.only.split(",")))
+    known = {f.__name__[len("fixture_"):] for f in FIXTURES}
+    assert only <= known, f"unknown fixtures {sorted(only - known)}; known: {sorted(known)}"
+    manifest_path = os.path.join(args.out, "manifest.json")
+    kept = {}
+    if only:
+        with open(manifest_path) as f:
+            kept = {e["name"]: e for e in json.load(f)}
+    for fixture in FIXTURES:
+        name = fixture.__name__[len("fixture_"):]
+        if not only or name in only:
+            fixture(w)
+        elif name in kept:
+            w.manifest.append(kept[name])
+    with open(manifest_path, "w") as f:
         json.dump(w.manifest, f, indent=1)
         f.write("\n")
     total = 0

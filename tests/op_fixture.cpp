@@ -134,6 +134,24 @@ void build_select(Fixture& f, OpKind k) {
              k == OpKind::SelectFirst ? Rows::Batch : Rows::TokensOrLast, f.d.N);
 }
 
+// Token ids with every padding pattern among the sequences (pad 0; the others are 1..11): the
+// last two padded, one inside, all padding, the first two padded, none.
+void build_select_non_pad(Fixture& f) {
+  const Dims& d = f.d;
+  ValueId x = f.input("x", Rows::Tokens, d.N, 27);
+  ValueId ids = f.g.add_value("input_ids", Rows::Tokens, 1, DType::I64);
+  f.value_data.resize(f.g.values.size());
+  f.g.input_ids = ids;
+  for (int64_t b = 0; b < d.B; ++b)
+    for (int64_t t = 0; t < d.T; ++t) {
+      const bool pad = (b % 5 == 0 && t >= d.T - 2) || (b % 5 == 1 && t == 1) || b % 5 == 2 || (b % 5 == 3 && t < 2);
+      f.ids.push_back(pad && d.pad >= 0 ? d.pad : (t * 7 + b * 3) % 11 + 1);
+    }
+  OpParams p;
+  p.pad_id = d.pad;
+  f.g.add_op(OpKind::SelectLastNonPad, "last_non_pad", {x, ids}, {}, p, Rows::Batch, d.N);
+}
+
 void build(Fixture& f, OpKind k) {
   switch (k) {
     case OpKind::Embeddings: return build_embeddings(f);
@@ -145,6 +163,7 @@ void build(Fixture& f, OpKind k) {
     case OpKind::Attention: return build_attention(f);
     case OpKind::SelectFirst:
     case OpKind::SelectLast: return build_select(f, k);
+    case OpKind::SelectLastNonPad: return build_select_non_pad(f);
   }
 }
 
@@ -229,6 +248,17 @@ Expected reference(const Fixture& f) {
       for (int64_t b = 0; b < rows; ++b) {
         const int64_t src = rows == d.B * d.T ? b : b * d.T + (op.kind == OpKind::SelectFirst ? 0 : d.T - 1);
         std::copy(f.in(0) + src * cols, f.in(0) + (src + 1) * cols, r.begin() + b * cols);
+      }
+      break;
+    case OpKind::SelectLastNonPad:  // transformers: argmax over t of t * (id != pad), the first maximum
+      for (int64_t b = 0; b < rows; ++b) {
+        int64_t src = d.T - 1;
+        if (d.pad >= 0) {
+          src = 0;
+          for (int64_t t = 0; t < d.T; ++t)
+            if (t * (f.ids[b * d.T + t] != d.pad) > src) src = t;
+        }
+        std::copy(f.in(0) + (b * d.T + src) * cols, f.in(0) + (b * d.T + src + 1) * cols, r.begin() + b * cols);
       }
       break;
   }

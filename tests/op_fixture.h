@@ -19,6 +19,7 @@ struct Dims {
   int64_t C = 0, S = 0, P = 0;  // PatchEmbed: channels, image side, patch
   bool bias = true, in_out = false, chunk = false;  // Linear (chunk: columns [3, 3 + N) of N + 7)
   bool fused = false, causal = false, mask = false, last_only = false;
+  int64_t pad = -1;           // SelectLastNonPad: the pad id (-1: none)
   AttnVariant attn = AttnVariant::Softmax;
   ActKind act = ActKind::GeluErf;
 };

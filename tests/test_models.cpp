@@ -44,12 +44,6 @@ uint16_t f32_to_f16(float f) {
   return static_cast<uint16_t>(o | (sign >> 16));
 }
 
-namespace {
-struct Tensors {
-  std::vector<SafetensorsEntry> entries;
-  std::vector<std::vector<uint8_t>> bytes;
-};
-
 Tensors read_all_tensors(const std::string& path) {
   Tensors t;
   SafetensorsFile f = SafetensorsFile::open(path);
@@ -62,13 +56,18 @@ Tensors read_all_tensors(const std::string& path) {
   }
   return t;
 }
-}  // namespace
+
+void write_all_tensors(const std::string& path, const Tensors& t) {
+  std::vector<SafetensorsWriteItem> items;
+  for (size_t i = 0; i < t.entries.size(); ++i)
+    items.push_back({t.entries[i].name, t.entries[i].dtype, t.entries[i].shape, t.bytes[i].data()});
+  write_safetensors(path, items);
+}
 
 void rewrite_weights_dtype(const std::string& dir, DType dtype) {
   if (dtype != DType::F16 && dtype != DType::BF16) throw std::runtime_error("rewrite_weights_dtype: F16 or BF16");
   const std::string path = dir + "/model.safetensors";
   Tensors t = read_all_tensors(path);
-  std::vector<SafetensorsWriteItem> items;
   for (size_t i = 0; i < t.entries.size(); ++i) {
     SafetensorsEntry& e = t.entries[i];
     if (e.dtype == DType::F32) {
@@ -83,9 +82,8 @@ void rewrite_weights_dtype(const std::string& dir, DType dtype) {
       t.bytes[i] = std::move(half);
       e.dtype = dtype;
     }
-    items.push_back({e.name, e.dtype, e.shape, t.bytes[i].data()});
   }
-  write_safetensors(path, items);
+  write_all_tensors(path, t);
   // config.json's "dtype" (transformers 5) says what the weights are stored as.
   auto cfg = nlohmann::json::parse(read_text_file(dir + "/config.json"));
   cfg["dtype"] = dtype == DType::F16 ? "float16" : "bfloat16";

@@ -4,9 +4,11 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "edgerun/dtype.h"
 #include "edgerun/edgerun.h"
+#include "formats/safetensors.h"
 #include "test_util.h"
 
 namespace edgerun::test {
@@ -18,6 +20,14 @@ struct TestModelSpec {
   int shards = 1;            // > 1: model-0000i-of-0000n.safetensors + model.safetensors.index.json
   uint64_t seed = 7;
 };
+
+// Every tensor of one safetensors file, in file order, with its bytes.
+struct Tensors {
+  std::vector<SafetensorsEntry> entries;
+  std::vector<std::vector<uint8_t>> bytes;
+};
+Tensors read_all_tensors(const std::string& path);
+void write_all_tensors(const std::string& path, const Tensors& t);
 
 // Writes the model into dir/name and returns its path.
 std::string make_test_model(const TempDir& dir, const std::string& name, const TestModelSpec& spec);

@@ -39,7 +39,8 @@ double threshold(OpKind k, Precision p) {
     case OpKind::Embeddings:
     case OpKind::Add:
     case OpKind::SelectFirst:
-    case OpKind::SelectLast: return 0;
+    case OpKind::SelectLast:
+    case OpKind::SelectLastNonPad: return 0;
     case OpKind::Activation: return 1e-6;
     case OpKind::Attention: return 2e-5;
     default: return 1e-5;
@@ -106,6 +107,7 @@ std::string describe(const Case& c) {
       break;
     }
     case OpKind::Embeddings: add("D", d.N); s += d.bias ? " types" : ""; break;
+    case OpKind::SelectLastNonPad: add("N", d.N); s += d.pad >= 0 ? " pad" + std::to_string(d.pad) : " nopad"; break;
     default: add("N", d.N); s += d.last_only ? " last" : "";
   }
   return s;
@@ -194,6 +196,9 @@ const std::vector<Case>& cases() {
       {OpKind::SelectFirst, F32, cols(3, 17, 33)},
       {OpKind::SelectLast, F32, cols(3, 17, 33)},
       {OpKind::SelectLast, F32, with(cols(3, 17, 33), [](Dims& d) { d.last_only = true; })},
+      {OpKind::SelectLastNonPad, F32, with(cols(5, 7, 33), [](Dims& d) { d.pad = 0; })},
+      {OpKind::SelectLastNonPad, F32, with(cols(1, 1, 3), [](Dims& d) { d.pad = 0; })},
+      {OpKind::SelectLastNonPad, F32, cols(1, 5, 17)},
   };
   return t;
 }
@@ -239,7 +244,7 @@ TEST(Ops, EveryCaseOnEveryBackendMatchesItsReference) {
     for (Backend* b : backends()) {
       const Support s = b->supports(f.g, f.op());
       if (!s.ok) {
-        std::printf("%-11s %-5s %-5s %-40s skipped: %s\n", op_kind_name(c.kind), b->name(), to_string(c.precision),
+        std::printf("%-16s %-5s %-5s %-40s skipped: %s\n", op_kind_name(c.kind), b->name(), to_string(c.precision),
                     describe(c).c_str(), s.reason.c_str());
         continue;
       }
@@ -254,7 +259,7 @@ TEST(Ops, EveryCaseOnEveryBackendMatchesItsReference) {
       b->run(call);
       const double err = rel_to_max(got, want), limit = threshold(c.kind, c.precision);
       const bool ok = err <= limit;
-      std::printf("%-11s %-5s %-5s %-40s err %.2e <= %.0e %s", op_kind_name(c.kind), b->name(), to_string(c.precision),
+      std::printf("%-16s %-5s %-5s %-40s err %.2e <= %.0e %s", op_kind_name(c.kind), b->name(), to_string(c.precision),
                   describe(c).c_str(), err, limit, ok ? "ok" : "FAIL");
       if (perf) {
         const double sec = median_seconds([&] {

@@ -135,6 +135,10 @@ struct ModelSummary {
   AttnVariant attention = AttnVariant::Softmax;  // what the run computes with
   Precision precision = Precision::Fp32;
   std::vector<std::string> outputs;  // run_outputs()' names: primary_output first
+  // As ModelDescription's (edgerun/models.h): the note that config.json names no architecture
+  // (empty when it does), and the weight files' tensors `arch` does not use.
+  std::string architecture_note;
+  std::vector<std::string> unused_tensors;
 };
 
 class Session {

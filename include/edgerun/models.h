@@ -29,6 +29,11 @@ struct ModelDescription {
   uint64_t streamed_bytes_per_pass = 0;   // what a fully streamed pass reads
   int64_t ops = 0;                        // graph ops
   std::vector<LayerDescription> layers;   // in execution order
+  // config.json names no architecture: the base model runs, and this says so (else empty).
+  std::string architecture_note;
+  // Tensors in the weight files that `arch` does not use, sorted (buffers and a base model's
+  // pooler are not listed): each is worth a warning.
+  std::vector<std::string> unused_tensors;
 };
 
 // Builds the model's graph (validating every tensor) and describes it. Throws FormatError /

@@ -78,6 +78,9 @@ struct OpParams {
   int8_t q_w = 0, q_mid = 0, q_out = 0;
   // PatchEmbed
   int32_t channels = 0, image_h = 0, image_w = 0, patch = 0;
+  // SelectLastNonPad: the padding token's id; kNone: config.json defines none, and each
+  // sequence's last token is taken (one sequence per pass, as transformers requires).
+  int64_t pad_id = kNone;
 };
 
 struct Op {

@@ -16,8 +16,10 @@ enum class OpKind : uint8_t {
   Attention,        // fused or separate q/k/v -> context (rows, D)
   SelectFirst,      // (B*T, D) -> (B, D): the first ([CLS]) token of each sequence
   SelectLast,       // (B*T, D) -> (B, D): the last token of each sequence (generation)
+  SelectLastNonPad, // (B*T, D), ids -> (B, D): each sequence's rightmost token whose id is not
+                    // pad_id (GPT2ForSequenceClassification's pooling)
 };
-constexpr int kOpKindCount = 9;
+constexpr int kOpKindCount = 10;
 
 enum class ActKind : uint8_t { GeluErf, GeluTanh, Relu, Tanh, QuickGelu, Silu };
 

@@ -124,6 +124,14 @@ void validate_select(const Graph& g, const Op& op) {
   if (in(g, op, 0).cols != out(g, op).cols) fail(op, "input and output columns differ");
 }
 
+void validate_select_non_pad(const Graph& g, const Op& op) {
+  validate_select(g, op);
+  const Value& ids = in(g, op, 1);
+  if (op.inputs[1] != g.input_ids || ids.dtype != DType::I64) fail(op, "input 1 must be the graph's int64 input_ids");
+  if (in(g, op, 0).rows != Rows::Tokens || out(g, op).rows != Rows::Batch)
+    fail(op, "selects one row per sequence from every token's row");
+}
+
 void validate_add(const Graph& g, const Op& op) { check_same_shape(g, op); }
 
 double rows_d(const Graph& g, const Op& op, const PassShape& s) {
@@ -168,6 +176,8 @@ const std::array<OpSchema, kOpKindCount>& table() {
        validate_attention, flops_attention},
       {OpKind::SelectFirst, "SelectFirst", {"x"}, {}, {}, validate_select, flops_elementwise},
       {OpKind::SelectLast, "SelectLast", {"x"}, {}, {}, validate_select, flops_elementwise},
+      {OpKind::SelectLastNonPad, "SelectLastNonPad", {"x", "input_ids"}, {}, {"pad_id"}, validate_select_non_pad,
+       flops_elementwise},
   }};
   return t;
 }

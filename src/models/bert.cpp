@@ -1,5 +1,6 @@
-// BERT (BertModel, BertForSequenceClassification): post-LN encoder with absolute positions,
-// token types and a padding mask. Relative position embeddings are refused, not approximated.
+// BERT (BertModel and its sequence-classification, masked-LM, token-classification and
+// question-answering heads): post-LN encoder with absolute positions, token types and a padding
+// mask. Relative position embeddings are refused, not approximated.
 #include <cmath>
 
 #include "core/error.h"
@@ -73,20 +74,52 @@ void build_bert(const ConfigJson& cfg, const WeightSet& ws, ModelInfo& info, Gra
     g.end_layer();
   }
 
-  if (info.arch == "BertForSequenceClassification") {
-    info.head = Head::SequenceClassification;
-    g.begin_layer("head");
-    ValueId c = g.add_op(OpKind::SelectFirst, "cls_token", {x}, {}, {}, Rows::Batch, D);
-    c = add_linear(w, c, "pooler.dense", D, D, false);
-    c = add_activation(g, c, ActKind::Tanh, "pooler.act");
-    g.output = add_linear(head, c, "classifier", D, info.num_labels, false);
-    info.primary_output = "logits";
-    g.end_layer();
-  } else {
-    info.head = Head::Base;
+  if (info.head == Head::Base) {
     g.output = x;
     info.primary_output = "last_hidden_state";
+    return;
   }
+  g.begin_layer("head");
+  switch (info.head) {
+    case Head::SequenceClassification: {
+      ValueId c = g.add_op(OpKind::SelectFirst, "cls_token", {x}, {}, {}, Rows::Batch, D);
+      c = add_linear(w, c, "pooler.dense", D, D, false);
+      c = add_activation(g, c, ActKind::Tanh, "pooler.act");
+      g.output = add_linear(head, c, "classifier", D, info.num_labels, false);
+      info.primary_output = "logits";
+      break;
+    }
+    case Head::MaskedLm: {  // BertOnlyMLMHead: dense, activation, LayerNorm, decoder onto the vocabulary
+      ValueId h = add_linear(head, x, "cls.predictions.transform.dense", D, D, false);
+      h = add_activation(g, h, act, "cls.predictions.transform.act");
+      h = add_layernorm(head, h, "cls.predictions.transform.LayerNorm", D, eps);
+      g.end_layer();
+      // The decoder's bias: an untied decoder's own (transformers then leaves cls.predictions.bias
+      // unread), else cls.predictions.bias, to which it ties decoder.bias and which a tied save
+      // holds alone. Chunks no larger than the largest other layer (the MLP, 2 D F weights).
+      const char* bias =
+          head.has("cls.predictions.decoder.bias") ? "cls.predictions.decoder.bias" : "cls.predictions.bias";
+      g.output = add_vocab_projection(cfg, w, head, h,
+                                      {"cls.predictions.decoder.weight", "embeddings.word_embeddings.weight", bias, V,
+                                       std::max<int64_t>(1, 2 * F), "cls.predictions.decoder"});
+      info.primary_output = "logits";
+      return;
+    }
+    case Head::TokenClassification:
+      g.output = add_linear(head, x, "classifier", D, info.num_labels, false);
+      info.primary_output = "logits";
+      break;
+    case Head::QuestionAnswering:
+      // transformers splits qa_outputs' columns into start and end logits, which takes two.
+      if (info.num_labels != 2)
+        ER_THROW(FormatError, cfg.path(), ": BertForQuestionAnswering needs num_labels 2 (start and end logits), not ",
+                 info.num_labels);
+      g.output = add_linear(head, x, "qa_outputs", D, 2, false);
+      info.primary_output = "start_end_logits";
+      break;
+    default: ER_CHECK(false, info.arch, ": no BERT head");
+  }
+  g.end_layer();
 }
 
 }  // namespace edgerun

@@ -56,14 +56,15 @@ SlotId WeightFinder::slot(const std::string& name, const Shape& expect, bool gat
 
 SlotId WeightFinder::slot_rows(const std::string& name, const Shape& expect, int64_t r0, int64_t r1) {
   SlotId full = slot(name, expect);
-  ER_CHECK(expect.size() == 2 && 0 <= r0 && r0 < r1 && r1 <= expect[0]);
+  ER_CHECK((expect.size() == 1 || expect.size() == 2) && 0 <= r0 && r0 < r1 && r1 <= expect[0]);
   // Reuse the validated full slot's record for the sub-range, then drop the full one.
   WeightSlot s = g_.slots[full];
   g_.slots.pop_back();
-  const uint64_t row_bytes = static_cast<uint64_t>(expect[1] * dtype_size(s.file_dtype));
+  const int64_t row = expect.size() == 2 ? expect[1] : 1;
+  const uint64_t row_bytes = static_cast<uint64_t>(row * dtype_size(s.file_dtype));
   s.end = s.begin + static_cast<uint64_t>(r1) * row_bytes;
   s.begin += static_cast<uint64_t>(r0) * row_bytes;
-  s.shape = {r1 - r0, expect[1]};
+  s.shape = expect.size() == 2 ? Shape{r1 - r0, row} : Shape{r1 - r0};
   s.name += "[" + std::to_string(r0) + ":" + std::to_string(r1) + "]";
   return g_.add_slot(std::move(s));
 }
@@ -115,7 +116,8 @@ ValueId add_residual(Graph& g, ValueId a, ValueId b, const std::string& name) {
 }
 
 ValueId add_linear_row_chunked(WeightFinder& w, ValueId x, const std::string& weight, int64_t k,
-                               int64_t n, int64_t chunk_rows, Rows out_rows, const std::string& name) {
+                               int64_t n, int64_t chunk_rows, Rows out_rows, const std::string& name,
+                               const std::string& bias) {
   Graph& g = w.graph();
   ValueId y = kNone;
   int c = 0;
@@ -123,14 +125,25 @@ ValueId add_linear_row_chunked(WeightFinder& w, ValueId x, const std::string& we
     const int64_t r1 = std::min(n, r0 + chunk_rows);
     g.begin_layer(name + "." + std::to_string(c));
     SlotId s = w.slot_rows(weight, {n, k}, r0, r1);
+    SlotId b = bias.empty() ? kNone : w.slot_rows(bias, {n}, r0, r1);
     OpParams p;
     p.chunk_begin = r0;
     std::vector<ValueId> in{x};
     if (y != kNone) in.push_back(y);
-    y = g.add_op(OpKind::Linear, name + "." + std::to_string(c), in, {s, kNone}, p, out_rows, n);
+    y = g.add_op(OpKind::Linear, name + "." + std::to_string(c), in, {s, b}, p, out_rows, n);
     g.end_layer();
   }
   return y;
+}
+
+ValueId add_vocab_projection(const ConfigJson& cfg, WeightFinder& base, WeightFinder& head, ValueId x,
+                             const VocabProjection& v) {
+  const bool own = head.has(v.own_weight);
+  if (!own && !cfg.get_bool("tie_word_embeddings", true))
+    ER_THROW(FormatError, cfg.path(), ": tie_word_embeddings is false but the weights have no ", v.own_weight);
+  WeightFinder& src = own ? head : base;
+  return add_linear_row_chunked(src, x, own ? v.own_weight : v.tied_weight, base.graph().values[x].cols, v.vocab,
+                                v.chunk_rows, base.graph().values[x].rows, v.name, v.bias);
 }
 
 namespace {

@@ -41,12 +41,26 @@ ValueId add_layernorm(WeightFinder& w, ValueId x, const std::string& prefix, int
 ValueId add_linear(WeightFinder& w, ValueId x, const std::string& prefix, int64_t k, int64_t n,
                    bool w_in_out, bool bias_required = true);
 ValueId add_activation(Graph& g, ValueId x, ActKind act, const std::string& name);
-// y = x W^T with W (n, k) stored torch-style and too large to load whole at small budgets: one
-// layer per chunk of at most `chunk_rows` output rows, each writing its columns of y in place.
-// The chunking depends only on the graph, never on the budget, so every executor makes the
-// same kernel calls. Opens and closes its own layers.
+// y = x W^T (+ b) with W (n, k) stored torch-style and too large to load whole at small budgets:
+// one layer per chunk of at most `chunk_rows` output rows, each writing its columns of y in
+// place. The chunking depends only on the graph, never on the budget, so every executor makes
+// the same kernel calls. bias: the name of an (n) tensor, or empty for none. Opens and closes its
+// own layers.
 ValueId add_linear_row_chunked(WeightFinder& w, ValueId x, const std::string& weight, int64_t k,
-                               int64_t n, int64_t chunk_rows, Rows out_rows, const std::string& name);
+                               int64_t n, int64_t chunk_rows, Rows out_rows, const std::string& name,
+                               const std::string& bias = {});
+// A projection of x (rows, D) onto the vocabulary (GPT-2's lm_head, BERT's MLM decoder): the
+// head's own (V, D) weight where the files hold one, else the token embedding it is tied to
+// (tie_word_embeddings; FormatError when the config unties them and there is no own weight),
+// row-chunked as add_linear_row_chunked (rows as x's). `head` finds head tensors, `base` the
+// embedding (and the bias, when the weight is the embedding).
+struct VocabProjection {
+  std::string own_weight, tied_weight, bias;  // bias: empty for none
+  int64_t vocab = 0, chunk_rows = 0;
+  std::string name;
+};
+ValueId add_vocab_projection(const ConfigJson& cfg, WeightFinder& base, WeightFinder& head, ValueId x,
+                             const VocabProjection& v);
 ValueId add_residual(Graph& g, ValueId a, ValueId b, const std::string& name);
 // transformers' pooler (BertPooler, ViTPooler): tanh(dense(first token of x)), added as the
 // extra output "pooler_output" in a layer of its own. Returns false, adding nothing, where the

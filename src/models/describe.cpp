@@ -18,6 +18,8 @@ ModelDescription describe_model(const std::string& model_dir) {
   d.weight_bytes = mg.graph.model_weight_bytes();
   d.streamed_bytes_per_pass = mg.graph.total_weight_bytes();
   d.ops = static_cast<int64_t>(mg.graph.ops.size());
+  d.architecture_note = i.architecture_note;
+  d.unused_tensors = i.unused_tensors;
   for (size_t l = 0; l < mg.graph.layers.size(); ++l)
     d.layers.push_back({mg.graph.layers[l].name, mg.graph.layer_weight_bytes(static_cast<int32_t>(l)),
                         static_cast<int64_t>(mg.graph.layers[l].end_op - mg.graph.layers[l].first_op)});

@@ -1,5 +1,6 @@
-// GPT-2 (GPT2Model, GPT2LMHeadModel): pre-LN causal decoder with Conv1D weights stored (in, out),
-// learned positions, a KV cache per layer and an LM head tied to the token embedding.
+// GPT-2 (GPT2Model, GPT2LMHeadModel, GPT2ForSequenceClassification): pre-LN causal decoder with
+// Conv1D weights stored (in, out), learned positions, a KV cache per layer, an LM head tied to
+// the token embedding, or a classifier scoring each sequence's last real token.
 // Leaves out: cross-attention (add_cross_attention) and padded batches for generation.
 #include <algorithm>
 #include <cmath>
@@ -79,23 +80,29 @@ void build_gpt2(const ConfigJson& cfg, const WeightSet& ws, ModelInfo& info, Gra
 
   g.begin_layer("head");
   x = add_layernorm(w, x, "ln_f", D, eps);
-  if (info.arch == "GPT2LMHeadModel") {
-    info.head = Head::LmHead;
+  if (info.head == Head::LmHead) {
     ValueId last = g.add_op(OpKind::SelectLast, "last_token", {x}, {}, {}, Rows::TokensOrLast, D);
     g.end_layer();
-    const bool tied = cfg.get_bool("tie_word_embeddings", true);
-    const bool own = head.has("lm_head.weight");
-    if (!own && !tied)
-      ER_THROW(FormatError, cfg.path(), ": tie_word_embeddings is false but the weights have no "
-               "lm_head.weight");
     // The (V, D) head is the model's largest tensor (321 MB on GPT-2 XL): cut it into chunks no
     // larger than the largest other layer (the MLP, 8 D^2 weights), the same at every budget.
-    WeightFinder& src = own ? head : w;
-    g.output = add_linear_row_chunked(src, last, own ? "lm_head.weight" : "wte.weight", D, V,
-                                      std::max<int64_t>(1, 8 * D), Rows::TokensOrLast, "lm_head");
+    g.output = add_vocab_projection(cfg, w, head, last,
+                                    {"lm_head.weight", "wte.weight", "", V, std::max<int64_t>(1, 8 * D), "lm_head"});
     info.primary_output = "logits";
+  } else if (info.head == Head::SequenceClassification) {
+    // transformers pools the score at each sequence's rightmost token that is not pad_token_id;
+    // without one, at the last token, and only one sequence per pass.
+    OpParams p;
+    if (cfg.has("pad_token_id")) {
+      p.pad_id = cfg.get_int("pad_token_id");
+      if (p.pad_id < 0) ER_THROW(FormatError, cfg.path(), ": pad_token_id ", p.pad_id, " is not a token id");
+    }
+    ValueId last = g.add_op(OpKind::SelectLastNonPad, "last_non_pad_token", {x, g.input_ids}, {}, p, Rows::Batch, D);
+    // nn.Linear(bias=False): a score.bias in the files is none of transformers' either.
+    SlotId score = head.slot("score.weight", {info.num_labels, D});
+    g.output = g.add_op(OpKind::Linear, "score", {last}, {score, kNone}, {}, Rows::Batch, info.num_labels);
+    info.primary_output = "logits";
+    g.end_layer();
   } else {
-    info.head = Head::Base;
     g.output = x;
     info.primary_output = "last_hidden_state";
     g.end_layer();

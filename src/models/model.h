@@ -16,7 +16,16 @@
 namespace edgerun {
 
 enum class Family : uint8_t { Vit, Bert, Gpt2 };
-enum class Head : uint8_t { Base, ImageClassification, SequenceClassification, LmHead };
+// What runs on top of the family's base model (one per architecture edgerun knows: model.cpp).
+enum class Head : uint8_t {
+  Base,
+  ImageClassification,     // logits (N, labels)
+  SequenceClassification,  // logits (N, labels)
+  LmHead,                  // logits (N, T, V), or (N, V) for generation's last token
+  MaskedLm,                // logits (N, T, V)
+  TokenClassification,     // logits (N, T, labels)
+  QuestionAnswering,       // start_end_logits (N, T, 2)
+};
 
 struct ModelInfo {
   std::string dir;
@@ -24,13 +33,24 @@ struct ModelInfo {
   std::string model_type;    // config.json "model_type"
   std::string arch;          // class built, e.g. "ViTForImageClassification"
   Head head = Head::Base;
+  // Set when config.json names no architecture ("architectures" absent or empty): the family's
+  // base model runs, as transformers' AutoModel would, and this says so in a sentence.
+  std::string architecture_note;
+  // Tensors of the weight files the graph reads none of, sorted by name: weights that are not
+  // `arch`'s (another head's, a pretraining checkpoint's). Left out: the buffers older
+  // transformers saved (*.position_ids, GPT-2's h.N.attn.bias / masked_bias), a base model's
+  // pooler (read only for all_outputs), and tensors transformers ties to one that is read.
+  std::vector<std::string> unused_tensors;
   int64_t hidden = 0, n_layer = 0, n_head = 0;
   int64_t vocab_size = 0, max_positions = 0, type_vocab_size = 0;
   int64_t image_size = 0, patch_size = 0, num_channels = 0;
   int64_t num_labels = 0;
   std::map<int64_t, std::string> id2label;
   int64_t eos_token_id = -1;
-  std::string primary_output;  // "logits" or "last_hidden_state"
+  // "logits", "last_hidden_state", or "start_end_logits" (BertForQuestionAnswering: transformers'
+  // start_logits and end_logits as [..., 0] and [..., 1] of one (N, T, 2) output, the qa_outputs
+  // projection before its split)
+  std::string primary_output;
   AttnVariant attention = AttnVariant::Softmax;  // every Attention op's variant
   Precision precision = Precision::Fp32;
 };
@@ -54,9 +74,11 @@ struct ModelGraph {
   WeightSet weights;
 };
 
-// Reads DIR/config.json, dispatches on model_type (vit, bert, gpt2), opens the weights and builds
-// the graph, checking every tensor the graph uses: present, dtype computable (F32, BF16, F16),
-// shape as the config implies. Throws FormatError / UnsupportedError naming file and tensor.
+// Reads DIR/config.json, dispatches on model_type (vit, bert, gpt2) and "architectures"[0] (one
+// of the family's architectures model.cpp lists, else UnsupportedError naming it and them),
+// opens the weights and builds the graph, checking every tensor the graph uses: present, dtype
+// computable (F32, BF16, F16), shape as the config implies. Throws FormatError /
+// UnsupportedError naming file and tensor.
 ModelGraph build_model(const std::string& dir, const BuildOptions& opts = {});
 
 const char* family_name(Family f);

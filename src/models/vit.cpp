@@ -76,13 +76,11 @@ void build_vit(const ConfigJson& cfg, const WeightSet& ws, ModelInfo& info, Grap
 
   g.begin_layer("head");
   x = add_layernorm(w, x, "layernorm", D, eps);
-  if (info.arch == "ViTForImageClassification") {
-    info.head = Head::ImageClassification;
+  if (info.head == Head::ImageClassification) {
     ValueId c = g.add_op(OpKind::SelectFirst, "cls_token", {x}, {}, {}, Rows::Batch, D);
     g.output = add_linear(head, c, "classifier", D, info.num_labels, false);
     info.primary_output = "logits";
   } else {
-    info.head = Head::Base;
     g.output = x;  // last_hidden_state; the pooler does not change the primary output
     info.primary_output = "last_hidden_state";
   }

@@ -60,8 +60,10 @@ class CpuBackend final : public Backend {
   const char* name() const override { return "cpu"; }
 
   Support supports(const Graph& g, const Op& op) const override {
+    // int64 inputs are the pass's token ids, which the ops that read them take from OpCall::ids / tt.
+    const bool reads_ids = op.kind == OpKind::Embeddings || op.kind == OpKind::SelectLastNonPad;
     for (ValueId v : op.inputs)
-      if (g.values[v].dtype != DType::F32 && !(op.kind == OpKind::Embeddings && g.values[v].dtype == DType::I64))
+      if (g.values[v].dtype != DType::F32 && !(reads_ids && g.values[v].dtype == DType::I64))
         return Support::no(std::string("input ") + g.values[v].name + " is " + std::string(dtype_name(g.values[v].dtype)));
     for (size_t i = 0; i < op.slots.size(); ++i) {
       if (op.slots[i] == kNone) continue;
@@ -191,6 +193,16 @@ class CpuBackend final : public Backend {
           std::memcpy(y, c.in[0], static_cast<size_t>(c.rows * cols) * 4);
         else
           select_rows(c.in[0], st.B, st.T, cols, op.kind == OpKind::SelectFirst ? 0 : st.T - 1, y);
+        break;
+      case OpKind::SelectLastNonPad:
+        // Without a pad id the last token is taken, which is right only if no sequence is padded:
+        // transformers refuses batches then, and so does edgerun.
+        if (op.p.pad_id < 0 && st.B > 1)
+          ER_THROW(InputError, "a batch of ", st.B, " sequences needs config.json's \"pad_token_id\" to find each "
+                   "sequence's last token; it defines none (transformers: \"Cannot handle batch sizes > 1 if no "
+                   "padding token is defined\"): run one sequence at a time");
+        ER_CHECK(c.ids, op.name, ": no token ids");
+        select_last_non_pad(c.in[0], c.ids, st.B, st.T, cols, op.p.pad_id, y);
         break;
     }
   }

@@ -40,6 +40,11 @@ void add(const float* a, const float* b, int64_t n, float* y);
 // Row selection: out (B, D) = row `pick` of each sequence of x (B*T, D) (SelectFirst: 0,
 // SelectLast: T - 1). A copy: it is its own reference.
 void select_rows(const float* x, int64_t B, int64_t T, int64_t D, int64_t pick, float* out);
+// out (B, D) = per sequence b, the row of x (B*T, D) of its rightmost token whose id (ids (B, T))
+// is not pad_id, row 0 when every token is padding (transformers' argmax of t * (id != pad));
+// pad_id < 0: the last row. A copy: it is its own reference.
+void select_last_non_pad(const float* x, const int64_t* ids, int64_t B, int64_t T, int64_t D, int64_t pad_id,
+                         float* out);
 
 // Token embeddings: out (B*T, D) = word[ids] (+ type[tt]) + pos[past + t]. Rows come from
 // `word_rows` (B*T, D) already gathered by the caller (the table itself is never loaded whole).
