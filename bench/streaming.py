@@ -159,7 +159,7 @@ def main():
                                              (["--budget", f"{budget}%"] if budget else []) +
                                              ([] if cfg["model_type"] == "vit" else ["--seq", "128"]),
                                              capture_output=True, text=True).stdout or "{}")
-            per_pass = plan.get("streamed_bytes") or plan.get("weight_bytes") or pair_bytes
+            per_pass = plan.get("streamed_bytes_per_pass") or plan.get("full_pass_bytes") or pair_bytes
             stream_bytes[f"{ex}" + (f" @{budget}%" if budget else "")] = (
                 per_pass * (9 if gen and ex != "resident" else 1))
         for r in range(a.rounds):
@@ -210,7 +210,7 @@ def main():
                                                  capture_output=True, text=True).stdout or "{}")
                 first = next((l["bytes"] for l in plan.get("layers", []) if l["bytes"]), 0)
                 B = j["B_pair"]
-                s_over_b = j["streamed_bytes"] / B * 1e3
+                s_over_b = j["streamed_bytes_per_pass"] / B * 1e3
                 bound = max(s_over_b, C_prefill) + (passes - 1) * max(s_over_b, C_dec) + first / B * 1e3
                 j["bound_harness_ms"] = bound
                 ratios.append(j["latency_ms"] / bound)

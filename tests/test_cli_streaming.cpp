@@ -36,6 +36,7 @@ struct CliModel {
   std::string dir, input;  // input: the CLI arguments that give it its input
   uint64_t input_bytes = 0, output_bytes = 0;
   bool generate = false;
+  std::string plan_args;  // plan's input shape: --seq 8 for the text models (a ViT's is its image)
 };
 
 // A model folder and its input as CLI arguments (pixel values in a .npy for ViT, ids for text).
@@ -56,6 +57,7 @@ CliModel cli_model(const std::string& synth, int64_t n_layer, bool generate = fa
     m.input = "--input " + npy;
     m.input_bytes = in.pixel_values->bytes.size();
   } else {
+    m.plan_args = " --seq 8";
     std::string ids;
     for (int64_t i = 0; i < in.input_ids->numel(); ++i) ids += (i ? "," : "") + std::to_string(in.input_ids->as<int64_t>()[i]);
     m.input = "--ids " + ids;
@@ -72,7 +74,7 @@ CliModel cli_model(const std::string& synth, int64_t n_layer, bool generate = fa
 // The smallest budget `plan` accepts for the model's input (and new tokens).
 uint64_t min_budget(const CliModel& m, int new_tokens = -1) {
   if (new_tokens < 0) new_tokens = m.generate ? 4 : 0;
-  const auto r = run_edgerun("plan " + m.dir + " --json --seq 8" + (new_tokens ? " --new-tokens " + std::to_string(new_tokens) : ""));
+  const auto r = run_edgerun("plan " + m.dir + " --json" + m.plan_args + (new_tokens ? " --new-tokens " + std::to_string(new_tokens) : ""));
   EXPECT_TRUE(cli_ok(r));
   return nlohmann::json::parse(r.out)["min_budget_bytes"].get<uint64_t>();
 }

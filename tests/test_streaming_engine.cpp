@@ -406,7 +406,7 @@ TEST(StreamingGeneration, EveryTokenStreamsAndMatchesResident) {
     ASSERT_EQ(got.shape, want.shape);
     EXPECT_EQ(std::memcmp(got.bytes.data(), want.bytes.data(), got.bytes.size()), 0) << ex;
     Report r = s->report();
-    EXPECT_EQ(planned["streamed_bytes"].get<uint64_t>(), r.streamed_bytes) << ex;
+    EXPECT_EQ(planned["streamed_bytes_per_pass"].get<uint64_t>(), r.streamed_bytes) << ex;
     EXPECT_EQ(planned["executor"].get<std::string>(), to_string(r.executor)) << ex;
     EXPECT_LE(r.budget_high_water_bytes, r.budget_bytes);
     // Each of the 12 passes reads the streamed weights again.

@@ -287,6 +287,9 @@ CmdResult run_process(const std::vector<std::string>& argv_in, const CmdOptions&
   }
   if (errors != 1)
     return ::testing::AssertionFailure() << "expected one error line, got " << errors << "; " << r.describe();
+  // One line a user can read: no dumps (a 309-digit DBL_MAX was once printed).
+  if (error.size() > 1000)
+    return ::testing::AssertionFailure() << "the error is " << error.size() << " characters long: " << error;
   if (!contains(error, needle))
     return ::testing::AssertionFailure() << "the error does not name \"" << needle << "\": " << error;
   for (const auto& p : absent)

@@ -51,7 +51,9 @@ struct SessionOptions {
   // Numerics (DESIGN.md "Numerics"). Empty: the variant the model's config.json names
   // ("edgerun_attention"), else softmax. Causal models: softmax only.
   std::optional<AttnVariant> attention;
-  Precision precision = Precision::Fp32;  // Q16: ViT and BERT, with a calibrated sidecar
+  // Q16: ViT and BERT, with a calibrated sidecar. Empty: what the folder holds (q16 for a folder
+  // `edgerun convert --dtype q16` wrote, else fp32).
+  std::optional<Precision> precision;
   // Also compute the outputs transformers returns beside the primary one (pooler_output of
   // BertModel and ViTModel), for run_outputs(); their weights are then read every pass.
   bool all_outputs = false;
@@ -92,9 +94,10 @@ struct Report {
   int agents = 0;
   uint64_t min_budget_bytes = 0;
   uint64_t fixed_baseline_bytes = 0;    // RSS outside the budget: binary, libraries, BLAS buffers, stacks
+  // Per pass (JSON: *_per_pass), where latency_ms is the whole run's (passes of them):
   uint64_t streamed_bytes = 0;          // weight bytes read per steady-state pass
-  double predicted_ms = 0;
-  double bound_ms = 0;                  // physical lower bound max(S/B, C) + fill for this run
+  double predicted_ms = 0;              // the planner's prediction of one steady-state pass
+  double bound_ms = 0;                  // physical lower bound max(S/B, C) + fill of one pass
   double read_bytes_per_s = 0;          // B of the bound and the plan
   std::string read_bandwidth_source;    // "iobench <when>" (recorded), "cost model FILE" or "default"
   int64_t passes = 0;
@@ -121,8 +124,9 @@ struct PlanSummary {
   std::vector<std::string> resident_layers;         // kept resident between passes
   double predicted_ms = 0, predicted_first_ms = 0;
   uint64_t predicted_peak_bytes = 0, min_budget_bytes = 0;
-  uint64_t weight_bytes = 0;    // bytes a fully streamed pass reads
-  uint64_t streamed_bytes = 0;  // bytes a steady-state pass reads
+  uint64_t weight_bytes = 0;     // the model's weight bytes (as ModelSummary; the base of --budget N%)
+  uint64_t full_pass_bytes = 0;  // bytes a fully streamed pass reads (embedding tables are read by rows)
+  uint64_t streamed_bytes = 0;   // bytes a steady-state pass reads
   std::vector<PlanLayer> layers;
 };
 

@@ -5,6 +5,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -16,7 +17,8 @@ namespace edgerun {
 
 struct LayerDescription {
   std::string name;
-  uint64_t weight_bytes = 0;
+  uint64_t weight_bytes = 0;    // streamed: read whole when the layer runs
+  uint64_t gathered_bytes = 0;  // embedding tables it reads only the rows of the tokens at hand from
   int64_t ops = 0;
 };
 
@@ -25,8 +27,20 @@ struct ModelDescription {
   std::string arch;    // class built, e.g. "ViTForImageClassification"
   std::string primary_output;
   int64_t hidden = 0, n_layer = 0, n_head = 0;
-  uint64_t weight_bytes = 0;              // the model's weights
-  uint64_t streamed_bytes_per_pass = 0;   // what a fully streamed pass reads
+  // The model's weight bytes: every tensor it reads, as stored, embedding tables included and a
+  // tied table once. The one size edgerun gives a model (info, plan, reports, --budget N%).
+  uint64_t weight_bytes = 0;
+  uint64_t full_pass_bytes = 0;           // what a fully streamed pass reads (no embedding tables)
+  std::map<std::string, uint64_t> bytes_by_dtype;  // weight_bytes by stored dtype ("F32", "BF16", ...)
+  uint64_t parameters = 0;                // elements of those tensors
+  std::string converted_dtype;            // "bf16" / "q16" for a folder `edgerun convert` wrote
+  std::string precision;                  // what a run computes in by default (fp32, q16)
+  int64_t vocab_size = 0, max_positions = 0;  // text models
+  int64_t image_size = 0, patch_size = 0;     // ViT
+  std::map<int64_t, std::string> id2label;    // classifiers
+  // The tokenizer files found (tokenizer.json, vocab.txt, vocab.json + merges.txt), empty if none;
+  // for ViT, the image preprocessing config (preprocessor_config.json) or empty for the defaults.
+  std::string tokenizer, preprocessor;
   int64_t ops = 0;                        // graph ops
   std::vector<LayerDescription> layers;   // in execution order
   // config.json names no architecture: the base model runs, and this says so (else empty).

@@ -14,6 +14,13 @@
 
 namespace edgerun {
 
+// ---- model folders ----
+// A Hugging Face hub cache repo folder (models--ORG--NAME, as huggingface_hub downloads it)
+// resolves to the snapshot refs/main names (or its only snapshot); any other path is returned
+// as it is. Throws FormatError for a broken cache (refs/main naming no snapshot), InputError for
+// an ambiguous one.
+std::string resolve_model_folder(const std::string& path);
+
 // ---- tokenizers ----
 // Read from the files transformers saves: tokenizer.json first; else vocab.txt +
 // tokenizer_config.json (WordPiece) or vocab.json + merges.txt (BPE).

@@ -47,6 +47,7 @@ SimOutput run_systolic(const SystolicRequest& req);
 
 struct SammRequest {
   std::string model;  // a ViT (or BERT) folder
+  int64_t seq = 0;    // BERT: tokens per sequence (a ViT's come from its image)
   Precision precision = Precision::Q16;
   double beta = -1;   // < 0: the table's
   std::string out;    // write SAMM_REPORT.json here

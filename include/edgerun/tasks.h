@@ -18,8 +18,9 @@
 namespace edgerun {
 
 // Exactly one of file, text, ids. `file`: .npy (pixel values float32 (N, C, H, W) or token ids
-// int64 (N, T)), an image (ViT) or a text file (BERT, GPT-2). `ids`: comma- or space-separated
-// token ids (text models).
+// int64 (N, T)), an image (ViT) or a text file (BERT, GPT-2); "-" reads standard input, told
+// apart by content (.npy magic, else an image for ViT, text otherwise). `ids`: comma-separated
+// token ids (text models). Unreadable or malformed input files are InputError.
 struct InputSpec {
   std::string file, text, ids;
   std::string attention_mask_npy, token_type_ids_npy;  // BERT, int64 .npy (N, T); optional
@@ -35,6 +36,8 @@ class EncodedInput {
   std::string decode(const std::vector<int64_t>& ids) const;
   // Every token id of inputs.input_ids, row after row (empty for pixel inputs).
   std::vector<int64_t> input_ids() const;
+  // Tokens the input's tokenizer can decode (0 unless from_text()).
+  int64_t vocab_size() const;
 
   EncodedInput();
   ~EncodedInput();

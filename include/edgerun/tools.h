@@ -63,6 +63,8 @@ struct ConvertRequest {
   int64_t batch = 64;          // calibration batch
   int headroom_bits = 1;       // calibration: room above the largest activation seen
   bool sidecar_only = false;   // only write MODEL/edgerun_q16.json from calib_npy
+  // After each tensor is read and converted: weight bytes done so far and in all.
+  std::function<void(uint64_t done, uint64_t total)> progress;
 };
 
 struct ConvertReport {

@@ -2,10 +2,14 @@
 // dtype, so that streaming reads about half the bytes; and the q16 calibration:
 // `--calib X.npy` calibrates on those inputs (else MODEL/edgerun_q16.json is used), and
 // `--sidecar-only` writes just MODEL/edgerun_q16.json, leaving the weights as they are.
+#include <unistd.h>
+
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "edgerun/format.h"
+#include "edgerun/preprocess.h"
 #include "edgerun/tools.h"
 
 namespace edgerun::cli {
@@ -17,8 +21,17 @@ struct ConvertArgs {
 };
 
 int run(const ConvertArgs& args) {
-  const ConvertRequest& a = args.req;
+  ConvertRequest a = args.req;
+  if (!a.sidecar_only) check_output_folder("--out", a.out);
+  // On a terminal, one line that counts up; nothing in logs.
+  const bool tty = isatty(STDERR_FILENO);
+  if (tty)
+    a.progress = [](uint64_t done, uint64_t total) {
+      std::fprintf(stderr, "\rconverting: %s of %s", format_bytes(static_cast<double>(done)).c_str(),
+                   format_bytes(static_cast<double>(total)).c_str());
+    };
   const ConvertReport r = convert(a);
+  if (tty && !a.sidecar_only) std::fputc('\n', stderr);
   if (args.json) {
     nlohmann::json j;
     j["model"] = a.model;
@@ -65,7 +78,10 @@ Runner add_convert(CLI::App& app) {
   c->add_flag("--sidecar-only", a->req.sidecar_only,
               "Only write MODEL/edgerun_q16.json from --calib (then `run --precision q16` works on MODEL)");
   c->add_flag("--json", a->json, "Print a JSON summary");
-  return [a] { return run(*a); };
+  return [a] {
+    a->req.model = resolve_model_folder(a->req.model);
+    return run(*a);
+  };
 }
 
 }  // namespace edgerun::cli

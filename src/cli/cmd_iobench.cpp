@@ -94,11 +94,11 @@ int iobench(const IoBenchArgs& a) {
   }
   std::printf("%s: %.1f MiB read per measurement, %s I/O, cold start each time\n", r.path.c_str(),
               r.bytes / 1048576.0, r.direct ? ("direct, " + r.engine).c_str() : "buffered");
-  std::printf("%6s %12s %12s %6s\n", "depth", "block", "MiB/s", "cold");
+  std::printf("%6s %12s %12s %6s\n", "depth", "block", "GB/s", "cold");
   for (size_t i = 0; i < r.grid.size(); ++i) {
     const auto& p = r.grid[i];
-    std::printf("%6d %9.0f KiB %12.1f %6s%s\n", p.depth, p.block_bytes / 1024.0,
-                p.bytes_per_s / 1048576.0, p.cold() ? "yes" : "NO", i == r.best ? "  <- best" : "");
+    std::printf("%6d %9.0f KiB %12.3f %6s%s\n", p.depth, p.block_bytes / 1024.0,
+                p.bytes_per_s / 1e9, p.cold() ? "yes" : "NO", i == r.best ? "  <- best" : "");
   }
   std::printf("read_bytes_per_s: %.0f\n", r.read_bytes_per_s);
   return 0;

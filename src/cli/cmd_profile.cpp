@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "cli/commands.h"
+#include "edgerun/preprocess.h"
 #include "edgerun/tools.h"
 
 namespace edgerun::cli {
@@ -23,6 +24,7 @@ void write_file(const std::string& path, const std::string& text) {
 }
 
 int profile(const ProfileArgs& a) {
+  check_output_folder("--out", a.out);
   ProfileRequest o;
   o.threads = a.threads;
   o.repeats = a.repeats;
@@ -65,7 +67,10 @@ Runner add_profile(CLI::App& app) {
   c->add_option("--max-block", a->max_block, "Load samples: blocks of 1..k layers")->check(CLI::Range(1, 64));
   c->add_flag("--warm", a->warm, "Do not drop the page cache before load samples");
   c->add_flag("--json", a->json, "Print the profile as JSON");
-  return [a] { return profile(*a); };
+  return [a] {
+    a->model = resolve_model_folder(a->model);
+    return profile(*a);
+  };
 }
 
 }  // namespace edgerun::cli

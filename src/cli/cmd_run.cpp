@@ -2,12 +2,16 @@
 // or a .npy tensor; prints labels / generated text, or a JSON report with --json.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "cli/commands.h"
+#include "edgerun/preprocess.h"
 #include "edgerun/edgerun.h"
+#include "edgerun/format.h"
 #include "edgerun/types.h"
 #include "edgerun/tasks.h"
 
@@ -15,23 +19,29 @@ namespace edgerun::cli {
 
 namespace {
 struct RunArgs {
-  std::string model, output_npy, budget;
+  std::string model, output_npy;
+  SessionArgs session;  // --budget, --executor, --agents, --threads, --cost-model
   InputSpec spec;  // --input, --text, --ids, --attention-mask, --token-type-ids
-  std::string executor = "auto", trace, cost_model, labels;
-  std::string attention, precision = "fp32";
-  int agents = 0, io_depth = 0;
+  std::string trace, labels;
+  std::string attention, precision;  // precision empty: what the folder holds
+  int io_depth = 0;
   std::string io_chunk;
   std::string io_engine = "auto";
   int64_t repeat = 1;
   bool no_prefetch = false, buffered = false, no_huge_pages = false, no_commit = false;
   bool json = false, quiet = false;
-  int threads = 0;
-  int64_t top = 5;
+  std::optional<int64_t> top;
   int64_t new_tokens = 0;
   int64_t sample_top_k = 0;
-  float temperature = 1.0f;
-  uint64_t seed = 0;
+  std::optional<double> temperature;
+  std::optional<uint64_t> seed;
+  // Options given with an empty value (--ids "") are refused, not taken as absent.
+  std::vector<std::string> given_empty;
 };
+
+// Direct reads go to O_DIRECT: sizes that are whole 4 KiB blocks, no larger than one read can be.
+constexpr int64_t kDefaultTop = 5;
+constexpr uint64_t kMinIoChunk = 4096, kMaxIoChunk = uint64_t{256} << 20;
 
 // The run's summary line(s) on stderr, from the typed report.
 void print_report(const Report& r) {
@@ -47,49 +57,87 @@ void print_report(const Report& r) {
                static_cast<double>(r.bytes_read) / mib, static_cast<double>(r.peak_rss_bytes) / mib,
                static_cast<double>(r.budget_high_water_bytes) / mib,
                (static_cast<double>(r.peak_rss_bytes) - static_cast<double>(r.budget_high_water_bytes)) / mib,
-               r.budget_bytes ? (std::to_string(static_cast<int64_t>(r.budget_bytes / mib)) + " MiB").c_str() : "unlimited",
+               r.budget_bytes ? format_bytes(static_cast<double>(r.budget_bytes)).c_str() : "unlimited",
                r.threads, r.blas_core.c_str());
-  if (r.bound_ms > 0 && r.streamed_bytes > 0)
-    std::fprintf(stderr, "; %.2fx the physical bound (%.1f ms, B %.2f GB/s: %s)",
-                 r.latency_ms / static_cast<double>(r.passes) / r.bound_ms, r.bound_ms, r.read_bytes_per_s / 1e9,
-                 r.read_bandwidth_source.c_str());
+  if (r.bound_ms > 0 && r.streamed_bytes > 0) {
+    // The bound is per pass (a generation makes one per token): compare the run's time per pass.
+    const double passes = static_cast<double>(std::max<int64_t>(1, r.passes));
+    const double per_pass = r.latency_ms / passes, ratio = per_pass / r.bound_ms;
+    std::fprintf(stderr, "\n  %s%.1f ms per pass = %.2fx the physical bound per pass (%.1f ms at B %.2f GB/s: %s)",
+                 r.passes > 1 ? (std::to_string(r.passes) + " passes, ").c_str() : "", per_pass, ratio, r.bound_ms,
+                 r.read_bytes_per_s / 1e9, r.read_bandwidth_source.c_str());
+    // Below the bound, the disk delivered more than the B it was measured at: show how much.
+    if (ratio < 1 && r.latency_ms > 0)
+      std::fprintf(stderr, "; this run read %.2f GB/s, faster than the recorded B (re-run `edgerun iobench`)",
+                   static_cast<double>(r.bytes_read) / (r.latency_ms / 1e3) / 1e9);
+  }
   if (r.committed_bytes > 0)
     std::fprintf(stderr, "\n  prepared in %.1f ms before the run: %.1f MiB of the budget committed", r.prepare_ms,
                  static_cast<double>(r.committed_bytes) / mib);
   std::fputc('\n', stderr);
 }
 
+// Options that do not apply to this model or this kind of run are refused, not ignored.
+void check_applicable(const RunArgs& a, const ModelSummary& m) {
+  const bool generating = a.new_tokens > 0;
+  if (generating && m.family != "gpt2")
+    fail<InputError>("--new-tokens: only GPT-2 models generate; this one is ", m.arch);
+  if (!generating && (a.sample_top_k > 0 || a.temperature || a.seed))
+    fail<InputError>(a.sample_top_k > 0 ? "--sample-top-k" : a.temperature ? "--temperature" : "--seed",
+                     " applies to generation (--new-tokens N)");
+  if (generating && a.seed && a.sample_top_k == 0 && !a.temperature)
+    fail<InputError>("--seed applies to sampling (--sample-top-k K or --temperature T); without them generation is greedy");
+  const bool classifier = m.num_labels > 0 && !generating;
+  if (!a.labels.empty() && !classifier)
+    fail<InputError>("--labels: ", m.arch, " is not a classifier (its output is ", m.primary_output,
+                     generating ? ", and this run generates" : "", ")");
+  if (a.top && !classifier)
+    fail<InputError>("--top: ", m.arch, " is not a classifier; its output is ", m.primary_output);
+}
+
 int run(const RunArgs& a) {
-  SessionOptions so;
-  so.threads = a.threads;
-  set_budget(so, a.budget);
-  so.executor = parse_executor(a.executor);
-  so.agents = a.agents;
+  for (const std::string& opt : a.given_empty) fail<InputError>(opt, " is empty");
+  check_output_file("--output-npy", a.output_npy);
+  check_output_file("--trace", a.trace);
+  if (a.temperature && !(*a.temperature > 0 && *a.temperature <= 1e6))
+    fail<InputError>("--temperature ", *a.temperature, ": must be > 0 (and at most 1e6); for greedy "
+                     "decoding leave out --temperature and --sample-top-k");
+  SessionOptions so = session_options(a.session);
   so.prefetch = !a.no_prefetch;
   so.huge_pages = !a.no_huge_pages;
   so.commit_budget = !a.no_commit;
   so.direct_io = !a.buffered;
   so.io_depth = a.io_depth;
   so.io_engine = parse_io_engine(a.io_engine);
-  if (!a.io_chunk.empty()) so.io_chunk_bytes = parse_bytes(a.io_chunk, 0);
+  if (!a.io_chunk.empty()) {
+    so.io_chunk_bytes = parse_bytes(a.io_chunk, 0);
+    if (so.io_chunk_bytes < kMinIoChunk || so.io_chunk_bytes > kMaxIoChunk || so.io_chunk_bytes % 4096)
+      fail<InputError>("--io-chunk ", a.io_chunk, ": direct reads must be whole 4 KiB blocks, from 4K to 256M");
+  }
   so.trace_path = a.trace;
-  so.cost_model_path = a.cost_model;
   so.expected_calls = a.repeat;
   if (!a.attention.empty()) so.attention = parse_attn_variant(a.attention);
-  so.precision = parse_precision(a.precision);
+  if (!a.precision.empty()) so.precision = parse_precision(a.precision);
   auto session = Session::open(a.model, so);
   const ModelSummary& m = session->summary();
+  warn_about_model(m.architecture_note, m.unused_tensors);
+  check_applicable(a, m);
   const EncodedInput enc = encode_input(a.model, m, a.spec);
   const Inputs& in = enc.inputs;
+  // Generated ids the tokenizer could not decode would fail halfway through the printed text.
+  if (a.new_tokens > 0 && enc.from_text() && enc.vocab_size() < m.vocab_size)
+    fail<FormatError>(a.model, ": the tokenizer has ", enc.vocab_size(), " tokens but the model can generate ",
+                      m.vocab_size, " (config.json's vocab_size): the generated text could not be decoded");
 
   RunOutcome out;
   out.model = a.model;
   if (a.new_tokens > 0) {
     GenerateParams gp;
     gp.new_tokens = a.new_tokens;
-    gp.top_k = a.sample_top_k;
-    gp.temperature = a.temperature;
-    gp.seed = a.seed;
+    // --temperature alone samples from the whole vocabulary.
+    gp.top_k = a.sample_top_k > 0 ? a.sample_top_k : (a.temperature ? m.vocab_size : 0);
+    gp.temperature = static_cast<float>(a.temperature.value_or(1.0));
+    gp.seed = a.seed.value_or(0);
     const bool show = !a.json;
     const bool progress = a.json && isatty(STDERR_FILENO);
     gp.on_token = [&](int64_t i, int64_t t) {
@@ -119,7 +167,7 @@ int run(const RunArgs& a) {
     session->prepare(in);
     for (int64_t rep = 0; rep < a.repeat; ++rep) out.primary = session->run(in);
     if (m.num_labels > 0) {  // classifier: top-k labels per row
-      out.top = top_labels(out.primary, m, a.top);
+      out.top = top_labels(out.primary, m, a.top.value_or(kDefaultTop));
       const size_t B = out.top.size();
       if (!a.json && !a.quiet)
         for (size_t b = 0; b < B; ++b)
@@ -142,6 +190,7 @@ int run(const RunArgs& a) {
   }
   if (!a.output_npy.empty()) write_npy_atomic(a.output_npy, out.primary);
   const Report r = session->report();
+  if (a.session.agents > 0) warn_unused_agents(a.session, r.executor);
   if (a.json) {
     std::printf("%s\n", run_json(m, r, out).c_str());
   } else {
@@ -158,28 +207,30 @@ Runner add_run(CLI::App& app) {
   c->add_option("model", a->model, "Hugging Face model folder (config.json + *.safetensors)")->required();
   c->add_option("-i,--input", a->spec.file,
                 "Input file: .npy (pixel values float32 (N,C,H,W) or token ids int64 (N,T)), an "
-                "image (ViT) or a text file (BERT, GPT-2)");
+                "image (ViT) or a text file (BERT, GPT-2); - reads standard input");
   c->add_option("--text", a->spec.text, "Input text (BERT, GPT-2)");
   c->add_option("--ids", a->spec.ids, "Input token ids, comma separated (BERT, GPT-2)");
   c->add_option("--attention-mask", a->spec.attention_mask_npy, "BERT attention mask, int64 .npy (N,T)");
   c->add_option("--token-type-ids", a->spec.token_type_ids_npy, "BERT token type ids, int64 .npy (N,T)");
-  c->add_option("-o,--output-npy", a->output_npy, "Write the primary output (logits or last hidden state) as .npy");
+  c->add_option("-o,--output-npy", a->output_npy,
+                "Write the primary output as .npy: float32 logits or last hidden state; with --new-tokens, "
+                "the prompt and generated token ids (int64 (N, T+new))");
   c->add_flag("--json", a->json, "Print a JSON report on stdout");
   c->add_flag("-q,--quiet", a->quiet, "Do not print per-input labels");
   c->add_option("--labels", a->labels, "Classifiers: int64 .npy of true labels (N,); prints accuracy");
-  c->add_option("-t,--threads", a->threads, "Compute threads (default: all cores)")->check(CLI::Range(0, 1024));
-  c->add_option("--top", a->top, "Labels to print per input for classifiers")->check(CLI::Range(1, 1000000));
-  c->add_option("-n,--new-tokens", a->new_tokens, "GPT-2: generate this many tokens")->check(CLI::Range(0, 1 << 20));
-  c->add_option("--sample-top-k", a->sample_top_k, "GPT-2: sample from the top k (0: greedy)")->check(CLI::Range(0, 1 << 24));
-  c->add_option("--temperature", a->temperature, "GPT-2: sampling temperature")->check(CLI::PositiveNumber);
-  c->add_option("--seed", a->seed, "GPT-2: sampling seed");
-  c->add_option("-b,--budget", a->budget,
-                "Memory budget: bytes, K/M/G suffix (300M, 1.5G) or a percentage of the model's "
-                "weight bytes (10%)");
-  c->add_option("-e,--executor", a->executor, "auto | resident | swap | pipeload")
-      ->check(CLI::IsMember(executor_names()));
-  c->add_option("--agents", a->agents, "pipeload: loading agents (default: planner's choice)")
-      ->check(CLI::Range(1, 64));
+  add_session_options(c, a->session);
+  c->add_option("--top", a->top, "Classifiers: labels to print per input (default 5)")->check(CLI::Range(1, 1000000));
+  c->add_option("-n,--new-tokens", a->new_tokens, "GPT-2: generate this many tokens (0: one forward pass)")
+      ->check(CLI::Range(0, 1 << 20))
+      ->capture_default_str();
+  c->add_option("--sample-top-k", a->sample_top_k,
+                "GPT-2: sample from the k most likely tokens (0: greedy, unless --temperature is given)")
+      ->check(CLI::Range(0, 1 << 24))
+      ->capture_default_str();
+  c->add_option("--temperature", a->temperature,
+                "GPT-2: sampling temperature > 0; alone, samples from the whole vocabulary (default: greedy "
+                "decoding; 1 with --sample-top-k)");
+  c->add_option("--seed", a->seed, "GPT-2: sampling seed (default 0)");
   c->add_flag("--no-prefetch", a->no_prefetch, "swap: no one-block prefetch");
   c->add_flag("--no-huge-pages", a->no_huge_pages,
               "Under a budget, read weights into 4 KiB pages only (default: 2 MiB transparent huge pages where the kernel has them)");
@@ -188,21 +239,31 @@ Runner add_run(CLI::App& app) {
               "the clock starts, reported as prepare_ms, so that no pass pays for them)");
   c->add_flag("--buffered-io", a->buffered, "Read weights through the page cache instead of O_DIRECT");
   c->add_option("--io-depth", a->io_depth, "Direct reads in flight per weight file (default 32)")->check(CLI::Range(1, 256));
-  c->add_option("--io-chunk", a->io_chunk, "Size of each direct read (default 4M)");
+  c->add_option("--io-chunk", a->io_chunk, "Size of each direct read, whole 4 KiB blocks from 4K to 256M (default 4M)");
   c->add_option("--io-engine", a->io_engine,
                 "How direct reads are kept in flight: auto (io_uring where the kernel allows it, else threads) | uring | threads")
-      ->check(CLI::IsMember(io_engine_names()));
+      ->check(CLI::IsMember(io_engine_names()))
+      ->capture_default_str();
   c->add_option("--repeat", a->repeat, "Run the input this many times (residency across runs)")
-      ->check(CLI::Range(1, 1000000));
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
   c->add_option("--trace", a->trace, "Write a Chrome/Perfetto trace of the run (JSON)");
-  c->add_option("--cost-model", a->cost_model, "Cost model JSON from `edgerun profile` for the planner");
   c->add_option("--attention", a->attention,
                 "Attention variant: softmax | taylor | sima | shiftmax (default: the config's "
                 "\"edgerun_attention\", else softmax; causal models: softmax only)");
   c->add_option("--precision", a->precision,
                 "fp32 | bf16 (weights rounded to bf16) | q16 (16-bit fixed point, ViT/BERT, needs the "
-                "model's edgerun_q16.json; see docs/q16.md)");
-  return [a] { return run(*a); };
+                "model's edgerun_q16.json; see docs/q16.md) (default: fp32, or what a converted folder holds)");
+  // An option given as "" must not read as absent (--ids "" would fall back to another input).
+  c->callback([a, c] {
+    for (const char* opt : {"--input", "--text", "--ids", "--attention-mask", "--token-type-ids", "--output-npy",
+                            "--labels", "--trace", "--io-chunk", "--attention", "--cost-model"})
+      if (c->count(opt) > 0 && c->get_option(opt)->as<std::string>().empty()) a->given_empty.push_back(opt);
+  });
+  return [a] {
+    a->model = resolve_model_folder(a->model);
+    return run(*a);
+  };
 }
 
 }  // namespace edgerun::cli

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "edgerun/preprocess.h"
 #include "edgerun/sim.h"
 #include "edgerun/tools.h"
 
@@ -42,12 +43,14 @@ int print(const sim::SimOutput& o, bool json) {
 }
 
 int run_systolic(SystolicArgs& a) {
+  check_output_folder("--out", a.req.out);
   a.req.precision = parse_precision(a.precision);
   a.req.attention = parse_attn_variant(a.attention);
   return print(sim::run_systolic(a.req), a.json);
 }
 
 int run_samm(SammArgs& a) {
+  check_output_folder("--out", a.req.out);
   a.req.precision = parse_precision(a.precision);
   return print(sim::run_samm(a.req), a.json);
 }
@@ -101,7 +104,9 @@ Runner add_sim(CLI::App& app) {
 
   CLI::App* m = sim->add_subcommand(
       "samm", "The SAMM ViT ASIC (17x32, 16x32, 17x1 arrays): Taylor attention, gating sweep");
-  m->add_option("--model", ma->req.model, "Hugging Face ViT (or BERT) folder")->required();
+  m->add_option("--model", ma->req.model, "Hugging Face ViT (or BERT, with --seq) folder")->required();
+  m->add_option("--seq", ma->req.seq, "BERT: tokens per sequence (a ViT's come from its image)")
+      ->check(CLI::Range(1, 1 << 20));
   m->add_option("--out", ma->req.out, "write SAMM_REPORT.json here");
   m->add_option("--precision", ma->precision, "q16 | fp32")->capture_default_str();
   m->add_option("--beta", ma->req.beta, "idle energy of a clock-gated PE, fraction of active");
@@ -121,11 +126,20 @@ Runner add_sim(CLI::App& app) {
   r->add_flag("--isa", aa->req.isa, "print the instruction-set table (Markdown) and stop");
 
   return [sa, ma, aa, s, m, r]() -> int {
-    if (s->parsed()) return run_systolic(*sa);
-    if (m->parsed()) return run_samm(*ma);
-    if (r->parsed()) return run_arap(*aa);
+    if (s->parsed()) {
+      if (!sa->req.model.empty()) sa->req.model = resolve_model_folder(sa->req.model);
+      return run_systolic(*sa);
+    }
+    if (m->parsed()) {
+      ma->req.model = resolve_model_folder(ma->req.model);
+      return run_samm(*ma);
+    }
+    if (r->parsed()) {
+      if (!aa->req.model.empty()) aa->req.model = resolve_model_folder(aa->req.model);
+      return run_arap(*aa);
+    }
 
-    return 2;
+    fail<InternalError>("sim: no sim subcommand ran");
   };
 }
 

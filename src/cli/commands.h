@@ -4,9 +4,11 @@
 #include <CLI/CLI.hpp>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "edgerun/edgerun.h"
 #include "edgerun/errors.h"
@@ -24,13 +26,37 @@ Runner add_synth(CLI::App& app);
 Runner add_sim(CLI::App& app);
 Runner add_convert(CLI::App& app);
 
-// "300M", "1.5G", "4096", "25%" (of `percent_base` bytes). Throws InputError.
+// "300M", "1.5G", "500MB", "4096", "25%" (of `percent_base` bytes). Throws InputError.
 uint64_t parse_bytes(const std::string& s, uint64_t percent_base);
+// The size syntax, for --help texts.
+extern const char* const kSizeHelp;
 // "10%" -> 0.10. Throws InputError.
 double parse_percent(const std::string& s);
-// The --budget option of run and plan: "" (unlimited), bytes with K/M/G, or a percentage of the
-// model's weight bytes. Throws InputError.
-void set_budget(SessionOptions& so, const std::string& budget);
+// The --budget option of run and plan: absent (unlimited), a size, or a percentage of the
+// model's weight bytes. Throws InputError (an empty value or 0 included).
+void set_budget(SessionOptions& so, const std::optional<std::string>& budget);
+
+// The options run and plan share; add_session_options declares them on a subcommand and
+// session_options checks them (InputError) and fills SessionOptions, warning on stderr where a
+// value is allowed but unwise (more threads than cores).
+struct SessionArgs {
+  std::optional<std::string> budget;  // absent: no budget
+  std::string executor = "auto", cost_model;
+  int agents = 0, threads = 0;
+};
+void add_session_options(CLI::App* c, SessionArgs& a);
+SessionOptions session_options(const SessionArgs& a);
+// --agents with the auto executor: a warning when the planner chose an executor without agents.
+void warn_unused_agents(const SessionArgs& a, Executor chosen);
+
+// Warnings about what a model folder holds: no "architectures" (the base model runs), tensors
+// the architecture does not use.
+void warn_about_model(const std::string& architecture_note, const std::vector<std::string>& unused_tensors);
+
+// Output paths, checked before the work (InputError naming the option): a file whose folder
+// exists and is writable, not a folder; a folder that is writable or can be made in one.
+void check_output_file(const std::string& opt, const std::string& path);
+void check_output_folder(const std::string& opt, const std::string& path);
 
 // Throws E (an edgerun/errors.h type) with the parts streamed into its message.
 template <typename E, typename... Parts>

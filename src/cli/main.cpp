@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <strings.h>
 #include <exception>
 #include <string>
 #include <utility>
@@ -14,6 +15,44 @@
 #include "edgerun/errors.h"
 
 namespace {
+// The kernel sets of OpenBLAS's x86-64 DYNAMIC_ARCH builds (its corename table); OpenBLAS
+// compares them case-insensitively and silently runs its own choice for any other name.
+constexpr const char* kBlasCores[] = {"Katmai",  "Coppermine", "Northwood",  "Prescott",  "Banias",    "Atom",
+                                      "Core2",   "Penryn",     "Dunnington", "Nehalem",   "Athlon",    "Opteron",
+                                      "Opteron_SSE3", "Barcelona", "Nano",   "Sandybridge", "Bobcat",  "Bulldozer",
+                                      "Piledriver", "Haswell", "Steamroller", "Excavator", "Zen",      "SkylakeX",
+                                      "Cooperlake", "SapphireRapids"};
+
+bool known_blas_core(const char* name) {
+  for (const char* c : kBlasCores)
+    if (strcasecmp(c, name) == 0) return true;
+  return false;
+}
+
+std::string blas_core_list() {
+  std::string s;
+  for (const char* c : kBlasCores) s += (s.empty() ? "" : ", ") + std::string(c);
+  return s;
+}
+
+constexpr const char* kExitCodes =
+    "Exit codes: 0 success; 1 the model (file, format, unsupported op, architecture or opset) or I/O; "
+    "3 the input, options or config file (command-line errors and unknown subcommands included); "
+    "4 the budget (too small for the model and input); 70 internal error (a bug). "
+    "Every error is one line \"edgerun: ...\" on stderr.";
+
+// The first word that is neither an option nor the value of --blas-core: the subcommand.
+const char* subcommand_word(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--blas-core") == 0) {
+      ++i;
+      continue;
+    }
+    if (argv[i][0] != '-') return argv[i];
+  }
+  return nullptr;
+}
+
 // OpenBLAS picks its kernel set (OPENBLAS_CORETYPE) when the library loads, before main: to honour
 // --blas-core NAME the process re-executes itself once with the variable set.
 void apply_blas_core(int argc, char** argv) {
@@ -21,6 +60,11 @@ void apply_blas_core(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; ++i)
     if (std::strcmp(argv[i], "--blas-core") == 0) want = argv[i + 1];
   if (!want) return;
+  if (!known_blas_core(want)) {
+    std::fprintf(stderr, "edgerun: input error: --blas-core %s is not an OpenBLAS kernel set (%s)\n", want,
+                 blas_core_list().c_str());
+    std::exit(3);
+  }
   const char* have = std::getenv("OPENBLAS_CORETYPE");
   if (have && std::strcmp(have, want) == 0) return;
   if (std::getenv("EDGERUN_REEXEC")) return;  // never loop
@@ -36,6 +80,8 @@ int main(int argc, char** argv) {
   CLI::App app{"edgerun: run DNNs inside a hard memory budget (ViT, BERT, GPT-2 from Hugging Face "
                "folders)"};
   app.require_subcommand(1);
+  app.fallthrough();  // global options (--blas-core) also after the subcommand
+  app.footer(kExitCodes);
   app.set_version_flag("--version", "edgerun 0.1.0");
   std::string blas_core;
   app.add_option("--blas-core", blas_core,
@@ -49,6 +95,19 @@ int main(int argc, char** argv) {
       {"sim", edgerun::cli::add_sim(app)},
       {"convert", edgerun::cli::add_convert(app)},
   };
+  if (const char* w = subcommand_word(argc, argv)) {
+    bool known = false;
+    std::string names;
+    for (const auto& [name, runner] : cmds) {
+      known |= name == w;
+      names += (names.empty() ? "" : ", ") + name;
+    }
+    if (!known) {
+      std::fprintf(stderr, "edgerun: input error: unknown subcommand \"%s\" (the subcommands: %s; see edgerun --help)\n", w,
+                   names.c_str());
+      return 3;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -74,5 +133,6 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "edgerun: error: %s\n", e.what());
     return 1;
   }
-  return 2;
+  std::fprintf(stderr, "edgerun: internal error (a bug, please report): no subcommand ran\n");
+  return 70;
 }

@@ -20,6 +20,28 @@
 namespace edgerun {
 
 namespace {
+// stb_image's failure reasons are terse codes ("outofdata", "IDA"): say what is wrong in words,
+// with the code for reference. A PNG without its IEND chunk or a JPEG without its end marker was
+// cut short, whatever stb_image stumbled on first.
+constexpr uint8_t kJpegEnd[2] = {0xff, 0xd9};
+
+[[noreturn]] void decode_failure(const std::string& path, const std::vector<uint8_t>& data) {
+  const std::string bytes(data.begin(), data.end());
+  const std::string code = stbi_failure_reason() ? stbi_failure_reason() : "?";
+  const bool png = bytes.rfind("\x89PNG\r\n\x1a\n", 0) == 0;
+  const bool jpeg = bytes.size() >= 2 && bytes[0] == '\xff' && bytes[1] == '\xd8';
+  std::string why;
+  if (png && bytes.find("IEND") == std::string::npos) why = "the PNG file is truncated (it has no IEND chunk)";
+  else if (jpeg && bytes.find("\xff\xd9") == std::string::npos)
+    why = "the JPEG file is truncated (it has no end-of-image marker)";
+  else if (code == "unknown image type") why = "not an image format edgerun reads (PNG, JPEG, BMP, GIF, TGA, PNM, PSD, HDR)";
+  else if (code == "outofdata") why = "the file ends before its image data does";
+  else why = std::string("the ") + (png ? "PNG" : jpeg ? "JPEG" : "image") + " data is corrupt";
+  ER_THROW(InputError, path, ": cannot decode image: ", why, " (stb_image: ", code, ")");
+}
+}  // namespace
+
+namespace {
 
 constexpr int64_t kMaxSide = 1 << 15;            // any image side or target size
 constexpr int64_t kMaxPixels = int64_t{1} << 27;  // decoded image (512 MiB as RGBA)
@@ -137,8 +159,12 @@ Decoded decode(const std::string& path, const std::vector<uint8_t>& bytes, int w
   const auto* data = reinterpret_cast<const stbi_uc*>(bytes.data());
   const int len = static_cast<int>(bytes.size());
   int w = 0, h = 0, comp = 0;
+  // stb_image decodes a cut-off JPEG, gray below the cut; PIL (and so transformers) refuses it.
+  if (bytes.size() >= 2 && bytes[0] == 0xff && bytes[1] == 0xd8 &&
+      std::search(bytes.begin(), bytes.end(), kJpegEnd, kJpegEnd + 2) == bytes.end())
+    ER_THROW(InputError, path, ": cannot decode image: the JPEG file is truncated (it has no end-of-image marker)");
   if (!stbi_info_from_memory(data, len, &w, &h, &comp))
-    ER_THROW(InputError, path, ": cannot decode image (stb_image: ", stbi_failure_reason(), ")");
+    decode_failure(path, bytes);
   if (w < 1 || h < 1 || w > kMaxSide || h > kMaxSide || int64_t{w} * h > kMaxPixels)
     ER_THROW(InputError, path, ": image is ", w, "x", h, " pixels, over the limit of ", kMaxSide,
              " per side and ", kMaxPixels, " in all");
@@ -151,7 +177,7 @@ Decoded decode(const std::string& path, const std::vector<uint8_t>& bytes, int w
   int w2 = 0, h2 = 0, c2 = 0;
   if (comp == 1 && stbi_is_16_bit_from_memory(data, len)) {
     stbi_us* p = stbi_load_16_from_memory(data, len, &w2, &h2, &c2, 1);
-    if (!p) ER_THROW(InputError, path, ": cannot decode image (stb_image: ", stbi_failure_reason(), ")");
+    if (!p) decode_failure(path, bytes);
     d.image.pixels.resize(n);
     const int color = want == 2 || want == 4 ? want - 1 : want;  // the rest is alpha: opaque
     for (size_t i = 0; i < static_cast<size_t>(w) * static_cast<size_t>(h); ++i)
@@ -160,7 +186,7 @@ Decoded decode(const std::string& path, const std::vector<uint8_t>& bytes, int w
     stbi_image_free(p);
   } else {
     stbi_uc* p = stbi_load_from_memory(data, len, &w2, &h2, &c2, want);
-    if (!p) ER_THROW(InputError, path, ": cannot decode image (stb_image: ", stbi_failure_reason(), ")");
+    if (!p) decode_failure(path, bytes);
     d.image.pixels.assign(p, p + n);
     stbi_image_free(p);
   }

@@ -14,6 +14,7 @@
 #include <system_error>
 
 #include "core/error.h"
+#include "formats/hf_hub.h"
 #include "formats/json_strict.h"
 #include "io/file.h"
 
@@ -200,7 +201,8 @@ bool is_inside(const fs::path& p, const fs::path& dir) {
   return d == dir.end() && q != p.end();
 }
 
-// Resolves a shard name from the index to a regular file inside `dir` (canonical), or throws.
+// Resolves a shard name from the index to a regular file inside `dir` (canonical), or inside the
+// hub cache repo folder when `dir` is one of its snapshots, or throws.
 fs::path resolve_shard(const fs::path& dir, const std::string& index_path,
                        const std::string& name) {
   auto fail = [&](const auto&... msg) -> void {
@@ -216,9 +218,15 @@ fs::path resolve_shard(const fs::path& dir, const std::string& index_path,
   std::error_code ec;
   fs::path full = fs::canonical(dir / rel, ec);
   if (ec) fail("cannot be resolved in ", dir.string(), ": ", ec.message());
-  if (!is_inside(full, dir))
+  const fs::path hub = hub_repo_root(dir);
+  if (!hub.empty()) {
+    if (!is_inside(full, hub))
+      fail("resolves to ", full.string(), ", outside the hub cache folder ", hub.string(),
+           " (a snapshot's links may point into its own models--* folder only)");
+  } else if (!is_inside(full, dir)) {
     fail("resolves to ", full.string(), ", outside the model folder ", dir.string(),
          " (symlinks out of the folder are refused)");
+  }
   if (!fs::is_regular_file(full, ec)) fail("is not a regular file");
   return full;
 }
@@ -228,13 +236,13 @@ fs::path resolve_shard(const fs::path& dir, const std::string& index_path,
   const std::string f = ckpt.filename().string();
   ER_THROW(FormatError, dir, " holds only a PyTorch pickle checkpoint (", f,
            "); edgerun never loads pickle files, which can run arbitrary code. Convert it to "
-           "safetensors once, in Python, with:\n  python -c \"import torch; from safetensors.torch "
+           "safetensors once, in Python, with: python -c \"import torch; from safetensors.torch "
            "import save_file; sd = torch.load('",
            (fs::path(dir) / f).string(),
            "', map_location='cpu', weights_only=True); save_file({k: v.clone().contiguous() for "
            "k, v in sd.items()}, '",
            (fs::path(dir) / "model.safetensors").string(),
-           "', metadata={'format': 'pt'})\"\n(or, for a transformers model: "
+           "', metadata={'format': 'pt'})\" (or, for a transformers model: "
            "AutoModel.from_pretrained(DIR).save_pretrained(DIR, safe_serialization=True), "
            "with the model's own Auto class so no head is dropped)");
 }
@@ -302,6 +310,11 @@ WeightSet open_weights(const std::string& model_dir) {
   if (ec) ER_THROW(IoError, model_dir, ": cannot resolve the folder: ", ec.message());
 
   const fs::path single = dir / "model.safetensors";
+  const fs::path index = dir / "model.safetensors.index.json";
+  for (const fs::path& p : {single, index})
+    if (fs::is_symlink(fs::symlink_status(p, ec)) && !fs::exists(p, ec))
+      ER_THROW(IoError, p.string(), ": a symbolic link to ", fs::read_symlink(p, ec).string(),
+               ", which does not exist (an incomplete download or a moved file?)");
   if (fs::exists(single, ec)) {
     // open_file() refuses non-regular files, but checking first avoids blocking on a FIFO.
     if (!fs::is_regular_file(single, ec))
@@ -311,7 +324,6 @@ WeightSet open_weights(const std::string& model_dir) {
     for (const auto& e : ws.files[0].entries()) ws.tensors.emplace(e.name, WeightRef{0, &e});
     return ws;
   }
-  const fs::path index = dir / "model.safetensors.index.json";
   if (fs::exists(index, ec)) {
     if (!fs::is_regular_file(index, ec))
       ER_THROW(FormatError, index.string(), ": not a regular file");

@@ -2,6 +2,7 @@
 #include "graph/graph.h"
 
 #include <algorithm>
+#include <map>
 #include <tuple>
 
 #include "core/error.h"
@@ -63,30 +64,46 @@ uint64_t Graph::layer_weight_bytes(int32_t layer) const {
   return n;
 }
 
+uint64_t Graph::layer_gathered_bytes(int32_t layer) const {
+  std::vector<SlotId> seen;
+  uint64_t n = 0;
+  for (int32_t i = layers[layer].first_op; i < layers[layer].end_op; ++i)
+    for (SlotId s : ops[i].slots)
+      if (s != kNone && slots[s].gather_rows && std::find(seen.begin(), seen.end(), s) == seen.end()) {
+        seen.push_back(s);
+        n += slots[s].nbytes();
+      }
+  return n;
+}
+
 uint64_t Graph::total_weight_bytes() const {
   uint64_t n = 0;
   for (size_t i = 0; i < layers.size(); ++i) n += layer_weight_bytes(static_cast<int32_t>(i));
   return n;
 }
 
-uint64_t Graph::model_weight_bytes() const {
-  std::vector<std::tuple<int32_t, uint64_t, uint64_t>> r;
-  for (const WeightSlot& s : slots) r.emplace_back(s.file, s.begin, s.end);
+std::map<DType, uint64_t> Graph::weight_bytes_by_dtype() const {
+  // Union of the slots' file ranges: chunks of one tensor and a tied table read twice count once.
+  std::vector<std::tuple<int32_t, uint64_t, uint64_t, DType>> r;
+  for (const WeightSlot& s : slots) r.emplace_back(s.file, s.begin, s.end, s.file_dtype);
   std::sort(r.begin(), r.end());
-  uint64_t total = 0;
+  std::map<DType, uint64_t> out;
   int32_t file = -1;
-  uint64_t cur_b = 0, cur_e = 0;
-  for (auto [f, b, e] : r) {
-    if (f != file || b > cur_e) {
-      total += cur_e - cur_b;
-      file = f;
-      cur_b = b;
-      cur_e = e;
-    } else {
-      cur_e = std::max(cur_e, e);
-    }
+  uint64_t cur_e = 0;
+  for (auto [f, b, e, d] : r) {
+    if (f != file) cur_e = 0;
+    file = f;
+    const uint64_t from = std::max(b, cur_e);
+    if (e > from) out[d] += e - from;
+    cur_e = std::max(cur_e, e);
   }
-  return total + (cur_e - cur_b);
+  return out;
+}
+
+uint64_t Graph::model_weight_bytes() const {
+  uint64_t total = 0;
+  for (const auto& [d, n] : weight_bytes_by_dtype()) total += n;
+  return total;
 }
 
 double Graph::layer_flops(int32_t layer, int64_t B, int64_t T, int64_t past) const {

@@ -5,6 +5,7 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -148,11 +149,17 @@ struct Graph {
   // Weight bytes a layer reads (gather_rows slots excluded), and its FLOPs for (B, T, past): the
   // sum of its ops' schema counts (op_flops).
   uint64_t layer_weight_bytes(int32_t layer) const;
+  // Bytes of the gather_rows tables (embeddings) a layer's ops read a few rows of, apart from the
+  // streamed ones: they are part of the model's weight bytes, not of a pass's reads.
+  uint64_t layer_gathered_bytes(int32_t layer) const;
   double layer_flops(int32_t layer, int64_t B, int64_t T, int64_t past) const;
   uint64_t total_weight_bytes() const;  // bytes a fully streamed pass reads (layers' slots)
   // Bytes of the model's weights: the union of every slot's file range (an embedding table
   // counted once even when its rows are gathered and the LM head reads it again in chunks).
+  // Everywhere a model's size is given (info, plan, reports, --budget N%) it is this figure.
   uint64_t model_weight_bytes() const;
+  // The same bytes by stored dtype (a parameter count is their sum over dtype sizes).
+  std::map<DType, uint64_t> weight_bytes_by_dtype() const;
 };
 
 }  // namespace edgerun

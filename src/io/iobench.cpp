@@ -106,9 +106,9 @@ IoBenchResult run_iobench(const std::string& path, const IoBenchOptions& o) {
       pt.bytes_per_s = pt.seconds > 0 ? static_cast<double>(read) / pt.seconds : 0;
       if (o.progress) {
         char line[256];
-        std::snprintf(line, sizeof line, "iobench: depth %d, block %s: %s/s%s", depth,
-                      format_bytes(static_cast<double>(block)).c_str(),
-                      format_bytes(pt.bytes_per_s).c_str(),
+        // Rates in decimal GB/s, as storage is rated and as every edgerun report gives them.
+        std::snprintf(line, sizeof line, "iobench: depth %d, block %s: %.3f GB/s%s", depth,
+                      format_bytes(static_cast<double>(block)).c_str(), pt.bytes_per_s / 1e9,
                       pt.cold() ? "" : " (NOT cold: pages stayed cached after the drop)");
         o.progress(line);
       }

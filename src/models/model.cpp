@@ -129,14 +129,26 @@ void resolve_numerics(const ConfigJson& cfg, const BuildOptions& opts, ModelInfo
       ER_THROW(UnsupportedError, cfg.path(), ": \"edgerun_attention\" = \"", name,
                "\" is not an attention variant edgerun has (", names_of_attn_variant(), ")");
   }
-  if (!supports_causal(info.attention) && info.family == Family::Gpt2)
-    ER_THROW(UnsupportedError, cfg.path(), ": ", to_string(info.attention),
-             " attention is not causal; causal models (gpt2) run softmax attention only",
-             from_config ? " (the config's \"edgerun_attention\" asks for it)" : "");
-  info.precision = opts.precision;
+  // Asked for by an option, it is the user's input (InputError); by config.json, the model's.
+  if (!supports_causal(info.attention) && info.family == Family::Gpt2) {
+    if (from_config)
+      ER_THROW(UnsupportedError, cfg.path(), ": ", to_string(info.attention),
+               " attention is not causal; causal models (gpt2) run softmax attention only (the config's "
+               "\"edgerun_attention\" asks for it)");
+    ER_THROW(InputError, "--attention ", to_string(info.attention), ": not causal; causal models (",
+             family_name(info.family), ") run softmax attention only");
+  }
+  // A folder `edgerun convert` wrote says what it holds ("edgerun_dtype"); q16 weights run q16.
+  const std::string held = cfg.get_string("edgerun_dtype", "");
+  if (!held.empty() && held != "bf16" && held != "q16")
+    ER_THROW(FormatError, cfg.path(), ": \"edgerun_dtype\" = \"", held, "\" is not a dtype edgerun converts to (bf16, q16)");
+  if (held == "q16" && opts.precision && *opts.precision != Precision::Q16)
+    ER_THROW(InputError, "--precision ", to_string(*opts.precision), ": ", cfg.path(),
+             " holds q16 weights (written by `edgerun convert --dtype q16`); leave --precision out or give q16");
+  info.precision = opts.precision ? *opts.precision : (held == "q16" ? Precision::Q16 : Precision::Fp32);
+  info.converted_dtype = held;
   if (info.precision == Precision::Q16 && info.family == Family::Gpt2)
-    ER_THROW(UnsupportedError, cfg.path(), ": precision q16 is implemented for vit and bert models, not ",
-             family_name(info.family));
+    ER_THROW(InputError, "--precision q16 is implemented for vit and bert models, not ", family_name(info.family));
 }
 }  // namespace
 

@@ -53,6 +53,7 @@ struct ModelInfo {
   std::string primary_output;
   AttnVariant attention = AttnVariant::Softmax;  // every Attention op's variant
   Precision precision = Precision::Fp32;
+  std::string converted_dtype;  // "bf16" / "q16" for a folder `edgerun convert` wrote, else empty
 };
 
 struct BuildOptions {
@@ -61,7 +62,8 @@ struct BuildOptions {
   std::optional<AttnVariant> attention;
   // Bf16: weights rounded to bf16 when stored wider; Q16 (DESIGN.md "Numerics"): needs the
   // calibration sidecar edgerun_q16.json in the model folder; ViT and BERT only.
-  Precision precision = Precision::Fp32;
+  // Empty: what the folder holds (q16 for a folder `edgerun convert --dtype q16` wrote, else fp32).
+  std::optional<Precision> precision;
   // Also build the outputs transformers returns beside the primary one: pooler_output of
   // BertModel and ViTModel (where the file holds the pooler). Off by default: the primary
   // output does not need them, and their weights would be read every pass.

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <vector>
 
 #include "core/error.h"
@@ -91,7 +92,7 @@ Q16Sidecar calibrate_q16(const std::string& dir, const HostArray& inputs, const 
 }
 
 ConvertReport convert_model(const std::string& src, const std::string& dst, const std::string& dtype,
-                            const Q16Sidecar* sidecar) {
+                            const Q16Sidecar* sidecar, const std::function<void(uint64_t, uint64_t)>& progress) {
   namespace fs = std::filesystem;
   if (dtype != "bf16" && dtype != "q16") ER_THROW(InputError, "convert: unknown --dtype \"", dtype, "\" (bf16, q16)");
   std::error_code ec;
@@ -100,6 +101,9 @@ ConvertReport convert_model(const std::string& src, const std::string& dst, cons
   if (fs::exists(dst, ec) && fs::equivalent(src, dst, ec))
     ER_THROW(InputError, "convert: the output folder is the input folder");
   ModelGraph mg = build_model(src);  // validates the model; its graph names the Linear weights
+  if (mg.info.converted_dtype == "q16")
+    ER_THROW(InputError, src, " already holds q16 weights (written by `edgerun convert --dtype q16`); convert the "
+             "folder it was made from");
   std::map<std::string, int> q16_exp;  // Linear weight -> exponent
   const std::string sidecar_path = (fs::path(src) / kQ16SidecarName).string();
   Q16Sidecar sc;
@@ -126,6 +130,8 @@ ConvertReport convert_model(const std::string& src, const std::string& dst, cons
   };
   std::vector<Item> items;
   ConvertReport r;
+  uint64_t total = 0;
+  for (const auto& [name, ref] : mg.weights.tensors) total += ref.entry->nbytes();
   for (const auto& [name, ref] : mg.weights.tensors) {
     const SafetensorsEntry& e = *ref.entry;
     Item it{name, e.dtype, e.shape, std::vector<uint8_t>(e.nbytes())};
@@ -153,6 +159,7 @@ ConvertReport convert_model(const std::string& src, const std::string& dst, cons
     }
     r.bytes_out += it.bytes.size();
     items.push_back(std::move(it));
+    if (progress) progress(r.bytes_in, total);
   }
   // Widest dtype first: with no holes allowed between tensors, that keeps each one aligned.
   std::stable_sort(items.begin(), items.end(),
@@ -164,6 +171,13 @@ ConvertReport convert_model(const std::string& src, const std::string& dst, cons
     if (!entry.is_regular_file() || entry.is_symlink()) continue;
     if (entry.path().extension() == ".safetensors" || fname == "model.safetensors.index.json") continue;
     if (fname == kQ16SidecarName) continue;  // written below for q16; other weights' for bf16
+    if (fname == "README.md") continue;      // it describes the source's weights, not these
+    if (fname == "config.json") {            // the converted folder says what it holds
+      nlohmann::ordered_json cfg = nlohmann::ordered_json::parse(read_text_file(entry.path().string(), 16 << 20));
+      cfg["edgerun_dtype"] = dtype;
+      write_text_file_atomic((fs::path(dst) / fname).string(), cfg.dump(2) + "\n");
+      continue;
+    }
     fs::copy_file(entry.path(), fs::path(dst) / fname, ec);
     if (ec) ER_THROW(IoError, (fs::path(dst) / fname).string(), ": cannot copy: ", ec.message());
   }

@@ -4,6 +4,7 @@
 // models/quantize.h.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "edgerun/array.h"
@@ -29,7 +30,9 @@ Q16Sidecar calibrate_q16(const std::string& dir, const HostArray& inputs, const 
 // weights go to one model.safetensors, widest dtype first so every tensor stays aligned.
 // `sidecar` (q16): use this calibration instead of SRC's edgerun_q16.json.
 // Fills the tensor and byte counts of the public ConvertReport (edgerun/tools.h).
+// `progress` (optional): weight bytes converted so far and in all, after each tensor.
 ConvertReport convert_model(const std::string& src, const std::string& dst, const std::string& dtype,
-                            const Q16Sidecar* sidecar = nullptr);
+                            const Q16Sidecar* sidecar = nullptr,
+                            const std::function<void(uint64_t, uint64_t)>& progress = {});
 
 }  // namespace edgerun

@@ -179,6 +179,13 @@ void Engine::validate(const RunRequest& req, int64_t* B, int64_t* T) const {
   if (ids->shape[0] < 1 || ids->shape[1] < 1) ER_THROW(InputError, "the input is empty: ", shape_str(ids->shape));
   *B = ids->shape[0];
   *T = ids->shape[1];
+  // Without a pad id the classifier takes each sequence's last token, right only if none is
+  // padded: transformers refuses batches then, and so does edgerun, before any weight is read.
+  for (const Op& op : g_.ops)
+    if (op.kind == OpKind::SelectLastNonPad && op.p.pad_id < 0 && *B > 1)
+      ER_THROW(InputError, "a batch of ", *B, " sequences needs config.json's \"pad_token_id\" to find each "
+               "sequence's last token; it defines none (transformers: \"Cannot handle batch sizes > 1 if no "
+               "padding token is defined\"): run one sequence at a time");
   if (info.max_positions && *T > info.max_positions)
     ER_THROW(InputError, "sequence of ", *T, " tokens is longer than the model's ",
              info.max_positions, " positions");

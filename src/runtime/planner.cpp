@@ -3,6 +3,8 @@
 
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <limits>
 
 #include "core/error.h"
@@ -136,6 +138,18 @@ std::pair<double, uint64_t> simulate_plan(const ExecPlan& p, const std::vector<L
   ER_THROW(InternalError, "simulate_plan: unresolved executor");
 }
 
+namespace {
+// " = 12.5% of the model's weights", rounded up so that the percentage given works.
+std::string min_budget_percent(uint64_t min_budget, uint64_t weight_bytes) {
+  if (!weight_bytes) return "";
+  const double pct = std::ceil(1000.0 * static_cast<double>(min_budget) / static_cast<double>(weight_bytes)) / 10.0;
+  char buf[96];
+  std::snprintf(buf, sizeof buf, " = %.1f%% of the model's %s of weights", pct,
+                format_bytes(static_cast<double>(weight_bytes)).c_str());
+  return buf;
+}
+}  // namespace
+
 PlanResult make_plan(const Graph& g, const WeightLoader& loader, const CostModel& cm, const PlanRequest& req) {
   PlanResult r;
   const size_t n = g.layers.size();
@@ -152,19 +166,21 @@ PlanResult make_plan(const Graph& g, const WeightLoader& loader, const CostModel
     c.load_ms = c.bytes ? cm.load_ms(c.peak, static_cast<int32_t>(i)) : 0.0;
     c.load_latency_ms = c.bytes ? cm.load_latency_ms(c.peak, static_cast<int32_t>(i)) : 0.0;
     c.compute_ms = cm.compute_ms(c.flops, static_cast<int32_t>(i));
-    r.weight_bytes += c.bytes;
+    r.full_pass_bytes += c.bytes;
     r.compute_ms += c.compute_ms;
     max_peak = std::max(max_peak, fp.limited_peak);
     total_resident += c.resident;
     max_extra = std::max(max_extra, c.peak - c.resident);
     r.layers.push_back(c);
   }
+  r.model_weight_bytes = req.model_weight_bytes;
   r.min_budget = req.reserved_bytes + max_peak;
   const uint64_t budget = req.budget;
   if (budget && budget < r.min_budget)
     ER_THROW(BudgetError, "budget ", format_bytes_exact(budget), " is below the minimum ", format_bytes_exact(r.min_budget),
-             " for this model and input: largest layer ", format_bytes_exact(max_peak), " + activation arena, KV cache and logits ",
-             format_bytes_exact(req.reserved_bytes));
+             min_budget_percent(r.min_budget, req.model_weight_bytes), " for this model and an input of ", req.B, " x ", req.T,
+             " tokens: largest layer ", format_bytes_exact(max_peak), " + activation arena, KV cache and logits ",
+             format_bytes_exact(req.reserved_bytes), " (fewer tokens or a smaller batch need less)");
   const uint64_t resident_need = req.reserved_bytes + total_resident + max_extra;
   const bool fits = !budget || resident_need <= budget;
 

@@ -23,6 +23,7 @@ struct PlanRequest {
   uint64_t budget = 0;            // 0: unlimited
   uint64_t reserved_bytes = 0;    // activation arena + KV cache + logits, taken before loads
   int64_t B = 1, T = 1, past = 0; // pass shape for FLOPs
+  uint64_t model_weight_bytes = 0;  // the base of --budget N%, for the error's percentage
   // Passes the plan will serve (calls x tokens): the score is the first pass plus passes - 1
   // steady ones, so a single pass never pins layers that only later passes would reuse.
   int64_t passes = 1;
@@ -42,7 +43,8 @@ struct PlanResult {
   double predicted_first_ms = 0;  // the first pass (pinned layers loaded too)
   uint64_t predicted_peak = 0;    // budget bytes at the worst moment
   uint64_t min_budget = 0;
-  uint64_t weight_bytes = 0;      // bytes read by a fully streamed pass
+  uint64_t full_pass_bytes = 0;   // bytes read by a fully streamed pass
+  uint64_t model_weight_bytes = 0;  // the model's weight bytes (Graph::model_weight_bytes)
   uint64_t streamed_bytes = 0;    // bytes read per steady-state pass
   double compute_ms = 0;          // sum of layer compute predictions
   std::vector<LayerCost> layers;

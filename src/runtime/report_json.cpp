@@ -12,8 +12,10 @@ nlohmann::json report_json_object(const Report& r) {
                       {"huge_pages", r.huge_pages},
                       {"executor", to_string(r.executor)},
                       {"agents", r.agents}, {"min_budget_bytes", r.min_budget_bytes},
-                      {"fixed_baseline_bytes", r.fixed_baseline_bytes}, {"streamed_bytes", r.streamed_bytes},
-                      {"predicted_ms", r.predicted_ms}, {"bound_ms", r.bound_ms}, {"passes", r.passes},
+                      {"fixed_baseline_bytes", r.fixed_baseline_bytes}, {"streamed_bytes_per_pass", r.streamed_bytes},
+                      {"predicted_ms_per_pass", r.predicted_ms}, {"bound_ms_per_pass", r.bound_ms},
+                      {"latency_ms_per_pass", r.passes > 0 ? r.latency_ms / static_cast<double>(r.passes) : r.latency_ms},
+                      {"passes", r.passes},
                       {"prepare_ms", r.prepare_ms}, {"committed_bytes", r.committed_bytes},
                       {"read_bytes_per_s", r.read_bytes_per_s}, {"read_bandwidth_source", r.read_bandwidth_source},
                       {"weight_bytes", r.weight_bytes},
@@ -38,7 +40,8 @@ PlanSummary plan_summary(const PlanResult& p) {
   s.predicted_first_ms = p.predicted_first_ms;
   s.predicted_peak_bytes = p.predicted_peak;
   s.min_budget_bytes = p.min_budget;
-  s.weight_bytes = p.weight_bytes;
+  s.weight_bytes = p.model_weight_bytes;
+  s.full_pass_bytes = p.full_pass_bytes;
   s.streamed_bytes = p.streamed_bytes;
   for (const auto& l : p.layers)
     s.layers.push_back({l.name, l.bytes, l.resident, l.peak, l.flops, l.load_ms, l.compute_ms});
@@ -57,12 +60,13 @@ nlohmann::json plan_json_object(const PlanSummary& p) {
           {"prefetch", p.prefetch},
           {"blocks", blocks},
           {"resident_layers", p.resident_layers},
-          {"predicted_ms", p.predicted_ms},
-          {"predicted_first_ms", p.predicted_first_ms},
+          {"predicted_ms_per_pass", p.predicted_ms},
+          {"predicted_first_pass_ms", p.predicted_first_ms},
           {"predicted_peak_bytes", p.predicted_peak_bytes},
           {"min_budget_bytes", p.min_budget_bytes},
           {"weight_bytes", p.weight_bytes},
-          {"streamed_bytes", p.streamed_bytes},
+          {"full_pass_bytes", p.full_pass_bytes},
+          {"streamed_bytes_per_pass", p.streamed_bytes},
           {"layers", ls}};
 }
 

@@ -239,6 +239,7 @@ class SessionImpl final : public Session {
     pr.B = shape.B;
     pr.T = shape.T;
     pr.past = shape.past;
+    pr.model_weight_bytes = mg_.graph.model_weight_bytes();
     plan_ = make_plan(mg_.graph, engine_->loader(), cost_, pr);
     reserved_ = pr.reserved_bytes;
     if (apply && !same_plan(plan_.plan, engine_->plan())) engine_->set_plan(plan_.plan);
@@ -283,7 +284,9 @@ class SessionImpl final : public Session {
     sum_.n_layer = i.n_layer;
     sum_.n_head = i.n_head;
     sum_.vocab_size = i.vocab_size;
-    sum_.num_labels = i.head == Head::Base || i.head == Head::LmHead ? 0 : i.num_labels;
+    // Labels per input row (top-k, accuracy): the classifiers whose output is (N, labels).
+    const bool per_input = i.head == Head::ImageClassification || i.head == Head::SequenceClassification;
+    sum_.num_labels = per_input ? i.num_labels : 0;
     sum_.image_size = i.image_size;
     sum_.num_channels = i.num_channels;
     sum_.max_positions = i.max_positions;
@@ -292,6 +295,8 @@ class SessionImpl final : public Session {
     sum_.id2label = i.id2label;
     sum_.attention = i.attention;
     sum_.precision = i.precision;
+    sum_.architecture_note = i.architecture_note;
+    sum_.unused_tensors = i.unused_tensors;
   }
 
   SessionOptions opts_;

@@ -4,7 +4,13 @@
 
 #include <algorithm>
 #include <cctype>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -26,27 +32,81 @@ HostArray ids_array(const std::vector<int64_t>& v) {
   return a;
 }
 
+// "1,2,3" (spaces around the commas allowed): every field one integer, none empty.
 std::vector<int64_t> parse_ids(const std::string& s) {
+  if (s.find_first_not_of(" \t") == std::string::npos) ER_THROW(InputError, "--ids is empty; give token ids, e.g. --ids 101,2023,102");
   std::vector<int64_t> out;
   size_t i = 0;
-  while (i < s.size()) {
-    size_t j = s.find_first_of(", ", i);
+  for (int64_t field = 1;; ++field) {
+    size_t j = s.find(',', i);
     if (j == std::string::npos) j = s.size();
-    if (j > i) {
-      std::string tok = s.substr(i, j - i);
-      try {
-        size_t used = 0;
-        out.push_back(std::stoll(tok, &used));
-        if (used != tok.size()) throw std::invalid_argument("x");
-      } catch (const std::exception&) {
-        ER_THROW(InputError, "--ids: \"", tok, "\" is not an integer token id");
-      }
+    std::string tok = s.substr(i, j - i);
+    tok.erase(0, tok.find_first_not_of(" \t"));
+    tok.erase(tok.find_last_not_of(" \t") + 1);
+    if (tok.empty()) ER_THROW(InputError, "--ids \"", s, "\": id ", field, " is empty");
+    try {
+      size_t used = 0;
+      out.push_back(std::stoll(tok, &used));
+      if (used != tok.size()) throw std::invalid_argument("x");
+    } catch (const std::exception&) {
+      ER_THROW(InputError, "--ids: \"", tok, "\" is not an integer token id");
     }
+    if (j == s.size()) break;
     i = j + 1;
   }
-  if (out.empty()) ER_THROW(InputError, "--ids: no token ids given");
   return out;
 }
+
+// Input files are the user's: a missing or malformed one is bad input (exit 3), not a broken model.
+template <typename F>
+auto user_file(const std::string& what, const std::string& path, F&& read) {
+  if (path == "-" && what != "--input") ER_THROW(InputError, what, ": standard input (-) is only taken by --input");
+  try {
+    return read(path);
+  } catch (const FormatError& e) {
+    ER_THROW(InputError, what, " ", e.what());
+  } catch (const IoError& e) {
+    ER_THROW(InputError, what, " ", e.what());
+  } catch (const UnsupportedError& e) {
+    ER_THROW(InputError, what, " ", e.what());
+  }
+}
+
+// `--input -`: standard input, up to kMaxStdin bytes, told apart by its content: an .npy file by
+// its magic, else an image for ViT and text for the text models.
+constexpr size_t kMaxStdin = size_t{1} << 30;
+std::string read_stdin() {
+  std::string data;
+  char buf[1 << 16];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, stdin)) > 0) {
+    data.append(buf, n);
+    if (data.size() > kMaxStdin) ER_THROW(InputError, "--input -: standard input holds more than 1 GiB");
+  }
+  if (std::ferror(stdin)) ER_THROW(InputError, "--input -: cannot read standard input");
+  if (data.empty()) ER_THROW(InputError, "--input -: standard input is empty");
+  return data;
+}
+
+// A private temporary file holding `data`, removed with the object: the npy and image readers
+// take paths.
+class TempInput {
+ public:
+  TempInput(const std::string& data, const char* ext) {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "edgerun-stdin-XXXXXX").string() + ext;
+    const int fd = ::mkstemps(tmpl.data(), static_cast<int>(std::strlen(ext)));
+    if (fd < 0) ER_THROW(IoError, tmpl, ": cannot create a temporary file for standard input");
+    path_ = tmpl;
+    const bool ok = ::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size());
+    ::close(fd);
+    if (!ok) ER_THROW(IoError, path_, ": cannot write standard input to a temporary file");
+  }
+  ~TempInput() { ::unlink(path_.c_str()); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
 }  // namespace
 
 EncodedInput::EncodedInput() = default;
@@ -69,22 +129,44 @@ EncodedInput encode_input(const std::string& model_dir, const ModelSummary& m, c
   const bool text_model = m.family != "vit";
   EncodedInput out;
   auto tokenize = [&](const std::string& text) {
-    if (!out.tokenizer_) out.tokenizer_ = load_tokenizer(model_dir, m.family == "bert" ? "wordpiece" : "bpe");
+    if (!out.tokenizer_) {
+      out.tokenizer_ = load_tokenizer(model_dir, m.family == "bert" ? "wordpiece" : "bpe");
+      // Ids past the model's embeddings would fail in the middle of a run: refuse the pair here.
+      if (out.tokenizer_->vocab_size() > m.vocab_size)
+        ER_THROW(FormatError, model_dir, ": the tokenizer has ", out.tokenizer_->vocab_size(),
+                 " tokens but config.json's vocab_size is ", m.vocab_size,
+                 ": they do not belong together");
+    }
     return ids_array(out.tokenizer_->encode(text).ids);
   };
   Inputs& in = out.inputs;
   const int given = !spec.file.empty() + !spec.text.empty() + !spec.ids.empty();
   if (given != 1) ER_THROW(InputError, "give exactly one of --input, --text, --ids");
   if (!spec.file.empty()) {
-    if (is_npy(spec.file)) {
-      HostArray x = read_npy(spec.file);
+    std::string data;
+    std::unique_ptr<TempInput> tmp;
+    std::string file = spec.file;
+    bool npy = is_npy(file);
+    if (file == "-") {
+      data = read_stdin();
+      npy = data.rfind("\x93NUMPY", 0) == 0;
+      if (npy || !text_model) {
+        tmp = std::make_unique<TempInput>(data, npy ? ".npy" : ".img");
+        file = tmp->path();
+      }
+    }
+    const std::string what = "--input";
+    if (npy) {
+      HostArray x = user_file(what, file, [](const std::string& p) { return read_npy(p); });
       if (text_model) in.input_ids = std::move(x);
       else in.pixel_values = std::move(x);
     } else if (!text_model) {
       ImagePreprocess pp = load_image_preprocess(model_dir, m.num_channels, m.image_size);
-      in.pixel_values = load_image(spec.file, pp, m.num_channels);
+      in.pixel_values = user_file(what, file, [&](const std::string& p) { return load_image(p, pp, m.num_channels); });
     } else {
-      in.input_ids = tokenize(read_text_file(spec.file, 64ull << 20));
+      in.input_ids = tokenize(spec.file == "-" ? data : user_file(what, file, [](const std::string& p) {
+        return read_text_file(p, 64ull << 20);
+      }));
     }
   } else if (!spec.text.empty()) {
     if (!text_model) ER_THROW(InputError, "--text needs a text model; ", m.arch, " takes images");
@@ -93,11 +175,24 @@ EncodedInput encode_input(const std::string& model_dir, const ModelSummary& m, c
     if (!text_model) ER_THROW(InputError, "--ids needs a text model; ", m.arch, " takes images");
     in.input_ids = ids_array(parse_ids(spec.ids));
   }
-  if (!spec.attention_mask_npy.empty()) in.attention_mask = read_npy(spec.attention_mask_npy);
-  if (!spec.token_type_ids_npy.empty()) in.token_type_ids = read_npy(spec.token_type_ids_npy);
+  const auto only_bert = [&](const std::string& opt, const std::string& path) {
+    if (path.empty()) return;
+    if (m.family != "bert")
+      ER_THROW(InputError, opt, ": only BERT models take it; ", m.arch,
+               m.family == "gpt2" ? " is causal and runs unpadded sequences" : " takes images");
+  };
+  only_bert("--attention-mask", spec.attention_mask_npy);
+  only_bert("--token-type-ids", spec.token_type_ids_npy);
+  auto npy = [](const std::string& p) { return read_npy(p); };
+  if (!spec.attention_mask_npy.empty())
+    in.attention_mask = user_file("--attention-mask", spec.attention_mask_npy, npy);
+  if (!spec.token_type_ids_npy.empty())
+    in.token_type_ids = user_file("--token-type-ids", spec.token_type_ids_npy, npy);
   if (in.input_ids && in.input_ids->numel() == 0) ER_THROW(InputError, "the input holds no tokens");
   return out;
 }
+
+int64_t EncodedInput::vocab_size() const { return tokenizer_ ? tokenizer_->vocab_size() : 0; }
 
 std::vector<std::vector<TopLabel>> top_labels(const HostArray& logits, const ModelSummary& m, int64_t k) {
   ER_CHECK(logits.dtype == DType::F32 && logits.shape.size() == 2, "top_labels needs (B, labels) float32 logits");
@@ -122,7 +217,7 @@ std::vector<std::vector<TopLabel>> top_labels(const HostArray& logits, const Mod
 
 Accuracy top1_accuracy(const std::vector<std::vector<TopLabel>>& top, const std::string& labels_npy) {
   const int64_t B = static_cast<int64_t>(top.size());
-  HostArray y = read_npy(labels_npy);
+  HostArray y = user_file("--labels", labels_npy, [](const std::string& p) { return read_npy(p); });
   if (y.dtype != DType::I64 || y.numel() != B)
     ER_THROW(InputError, labels_npy, ": labels must be int64 with ", B, " entries, one per input");
   Accuracy a;

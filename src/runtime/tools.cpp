@@ -53,7 +53,7 @@ ConvertReport convert(const ConvertRequest& a) {
   }
   if (a.dtype.empty() || a.out.empty()) ER_THROW(InputError, "convert needs --dtype bf16|q16 and --out DIR");
   if (sc && a.dtype != "q16") ER_THROW(InputError, "--calib applies to --dtype q16 only");
-  ConvertReport out = convert_model(a.model, a.out, a.dtype, sc.get());
+  ConvertReport out = convert_model(a.model, a.out, a.dtype, sc.get(), a.progress);
   if (sc) out.samples = sc->samples;
   return out;
 }

@@ -102,7 +102,7 @@ SimOutput run_systolic(const SystolicRequest& a) {
 SimOutput run_samm(const SammRequest& a) {
   const EnergyParams e = energy_from(a.precision, a.beta);
   ModelGraph mg = build_model(a.model);
-  const int64_t T = model_tokens(mg.info, 0);
+  const int64_t T = model_tokens(mg.info, a.seq);
   SammReport r = simulate_samm(mg, T, SammConfig{}, e);
   nlohmann::json j = samm_json(r);
   if (!a.out.empty()) write_report_files(a.out, {{"SAMM_REPORT.json", j.dump(2) + "\n"}});

@@ -195,12 +195,8 @@ class CpuBackend final : public Backend {
           select_rows(c.in[0], st.B, st.T, cols, op.kind == OpKind::SelectFirst ? 0 : st.T - 1, y);
         break;
       case OpKind::SelectLastNonPad:
-        // Without a pad id the last token is taken, which is right only if no sequence is padded:
-        // transformers refuses batches then, and so does edgerun.
-        if (op.p.pad_id < 0 && st.B > 1)
-          ER_THROW(InputError, "a batch of ", st.B, " sequences needs config.json's \"pad_token_id\" to find each "
-                   "sequence's last token; it defines none (transformers: \"Cannot handle batch sizes > 1 if no "
-                   "padding token is defined\"): run one sequence at a time");
+        // Engine::validate refuses a batch without a pad id before the pass starts.
+        ER_CHECK(op.p.pad_id >= 0 || st.B == 1, op.name, ": a batch of ", st.B, " without a pad id");
         ER_CHECK(c.ids, op.name, ": no token ids");
         select_last_non_pad(c.in[0], c.ids, st.B, st.T, cols, op.p.pad_id, y);
         break;
