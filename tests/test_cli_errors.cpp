@@ -132,6 +132,7 @@ TEST(CliErrors, EveryBadInputIsOneLineWithItsExitCodeAndNoOutput) {
       {"info /nonexistent", 1, "/nonexistent", {}},
       {"info " + trunc, 1, "model.safetensors", {}},
       {"plan " + bert + " --budget 4K --seq 8", 4, "fewer tokens", {}},
+      {"plan " + bert + " --budget 4K", 4, "plan assumed --seq 64 --batch 1 (--seq's default)", {}},
       {"plan " + bert + " --seq 8 --budget 1Q", 3, "1Q", {}},
       {"plan " + vit + " --seq 5", 3, "--seq: a ViT's sequence is fixed", {}},
       {"plan " + bert + " --executor resident --agents 2", 3, "--agents", {}},
@@ -192,6 +193,17 @@ TEST(CliErrors, AcceptedOptionsDoWhatTheySay) {
   gp.top_k = 0;
   const HostArray greedy = session->generate(prompt, gp);
   EXPECT_NE(greedy.bytes, want.bytes) << "temperature 3 over the whole vocabulary picked the greedy tokens";
+  // sim samm takes the BERT folders its help offers, with --seq.
+  const auto samm = run_edgerun("sim samm --model " + bert + " --seq 8 --json");
+  ASSERT_TRUE(cli_ok(samm));
+  EXPECT_EQ(nlohmann::json::parse(samm.out)["shape"]["tokens"], 8) << samm.out;
+  // A config.json naming no architecture runs the base model, and says so.
+  TempDir t("cli_noarch");
+  const std::string noarch = edited_copy(t, "bert_cls", "noarch", [](auto& c) { c.erase("architectures"); });
+  const auto base = run_edgerun("run " + noarch + " --ids 1,2 --json");
+  ASSERT_TRUE(cli_ok(base));
+  EXPECT_EQ(nlohmann::json::parse(base.out)["arch"], "BertModel");
+  EXPECT_TRUE(edgerun::test::contains(base.err, "edgerun: warning: config.json has no \"architectures\"")) << base.err;
 }
 
 TEST(CliErrors, InputFromStandardInput) {

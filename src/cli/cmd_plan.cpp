@@ -38,7 +38,15 @@ int plan(const PlanArgs& a) {
   const Inputs in = planning_input(m, a.batch, seq);
   if (a.new_tokens > 0 && m.family != "gpt2")
     fail<InputError>("--new-tokens: only GPT-2 models generate; this one is ", m.family);
-  const PlanSummary p = a.new_tokens > 0 ? s->plan_generate(*in.input_ids, a.new_tokens) : s->plan(in);
+  PlanSummary p;
+  try {
+    p = a.new_tokens > 0 ? s->plan_generate(*in.input_ids, a.new_tokens) : s->plan(in);
+  } catch (const BudgetError& e) {
+    // The minimum depends on the input plan assumed: say which options set it.
+    if (m.family == "vit") throw;
+    fail<BudgetError>(e.what(), "; plan assumed --seq ", seq, " --batch ", a.batch,
+                      a.seq ? "" : " (--seq's default)");
+  }
   const uint64_t budget = s->report().budget_bytes;
   if (a.json) {
     std::printf("%s\n", plan_json(p, a.model, budget).c_str());
