@@ -136,6 +136,7 @@ TEST(CliErrors, EveryBadInputIsOneLineWithItsExitCodeAndNoOutput) {
       {"plan " + bert + " --seq 8 --budget 1Q", 3, "1Q", {}},
       {"plan " + vit + " --seq 5", 3, "--seq: a ViT's sequence is fixed", {}},
       {"plan " + bert + " --executor resident --agents 2", 3, "--agents", {}},
+      {"plan " + kGolden + "/gpt2_seq_cls_nopad --seq 4 --new-tokens 2", 3, "generation needs a language-model head", {}},
       {"profile " + trunc + " --out " + prof, 1, "model.safetensors", {prof}},
       {"profile " + vit + " --out " + a_file, 3, "exists and is not a folder", {}},
       {"profile " + vit + " --out " + gone + "/prof", 3, "does not exist", {gone}},

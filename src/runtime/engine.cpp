@@ -237,10 +237,14 @@ void Engine::ensure_kv(int64_t B, int64_t capacity) {
   kv_cap_ = capacity;
 }
 
-HostArray Engine::generate(const HostArray& prompt, const GenerateParams& gen) {
+void Engine::require_generator() const {
   if (mg_.info.head != Head::LmHead)
     ER_THROW(InputError, "generation needs a language-model head (GPT2LMHeadModel); this model is ",
              mg_.info.arch);
+}
+
+HostArray Engine::generate(const HostArray& prompt, const GenerateParams& gen) {
+  require_generator();
   RunRequest req;
   req.input_ids = &prompt;
   int64_t B = 0, T0 = 0;

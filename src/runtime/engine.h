@@ -59,6 +59,8 @@ class Engine {
   HostArray forward(const RunRequest& req, NamedOutputs* extras = nullptr);
   // Greedy / top-k generation for GPT-2 LM models: ids (B, T0) -> (B, T0 + new_tokens).
   HostArray generate(const HostArray& prompt_ids, const GenerateParams& g);
+  // InputError unless the model has a language-model head (generate, and plans for it).
+  void require_generator() const;
 
   // Bytes of the activation arena for a pass of this shape (exact: a dry run of the allocator).
   uint64_t activation_arena_bytes(const PassShape& s) const;

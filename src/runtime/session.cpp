@@ -209,6 +209,7 @@ class SessionImpl final : public Session {
   // Plans a generation: the decode shape, with the arena, KV cache and logits reserved, and one
   // pass per new token.
   void plan_generation(const HostArray& prompt, int64_t new_tokens, bool apply) {
+    engine_->require_generator();  // a plan (or prepare) for generation on a classifier is refused too
     RunRequest r;
     r.input_ids = &prompt;
     const int64_t passes = std::max<int64_t>(new_tokens, 1);
