@@ -36,8 +36,7 @@ int plan(const PlanArgs& a) {
                      m.image_size, " images); leave --seq out");
   const int64_t seq = a.seq.value_or(std::min(kDefaultSeq, m.max_positions > 0 ? m.max_positions : kDefaultSeq));
   const Inputs in = planning_input(m, a.batch, seq);
-  if (a.new_tokens > 0 && m.family != "gpt2")
-    fail<InputError>("--new-tokens: only GPT-2 models generate; this one is ", m.family);
+  if (a.new_tokens > 0) check_generates(m);
   PlanSummary p;
   try {
     p = a.new_tokens > 0 ? s->plan_generate(*in.input_ids, a.new_tokens) : s->plan(in);

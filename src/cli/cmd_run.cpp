@@ -39,8 +39,8 @@ struct RunArgs {
   std::vector<std::string> given_empty;
 };
 
-// Direct reads go to O_DIRECT: sizes that are whole 4 KiB blocks, no larger than one read can be.
 constexpr int64_t kDefaultTop = 5;
+// Direct reads go to O_DIRECT: sizes that are whole 4 KiB blocks, no larger than one read can be.
 constexpr uint64_t kMinIoChunk = 4096, kMaxIoChunk = uint64_t{256} << 20;
 
 // The run's summary line(s) on stderr, from the typed report.
@@ -80,8 +80,7 @@ void print_report(const Report& r) {
 // Options that do not apply to this model or this kind of run are refused, not ignored.
 void check_applicable(const RunArgs& a, const ModelSummary& m) {
   const bool generating = a.new_tokens > 0;
-  if (generating && m.family != "gpt2")
-    fail<InputError>("--new-tokens: only GPT-2 models generate; this one is ", m.arch);
+  if (generating) check_generates(m);
   if (!generating && (a.sample_top_k > 0 || a.temperature || a.seed))
     fail<InputError>(a.sample_top_k > 0 ? "--sample-top-k" : a.temperature ? "--temperature" : "--seed",
                      " applies to generation (--new-tokens N)");
@@ -190,7 +189,7 @@ int run(const RunArgs& a) {
   }
   if (!a.output_npy.empty()) write_npy_atomic(a.output_npy, out.primary);
   const Report r = session->report();
-  if (a.session.agents > 0) warn_unused_agents(a.session, r.executor);
+  warn_unused_agents(a.session, r.executor);
   if (a.json) {
     std::printf("%s\n", run_json(m, r, out).c_str());
   } else {

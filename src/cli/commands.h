@@ -46,6 +46,9 @@ struct SessionArgs {
 };
 void add_session_options(CLI::App* c, SessionArgs& a);
 SessionOptions session_options(const SessionArgs& a);
+// --new-tokens (run and plan): InputError unless the model's family generates, before any prompt
+// is built (a ViT has no token ids to prompt with); the library refuses heads that do not.
+void check_generates(const ModelSummary& m);
 // --agents with the auto executor: a warning when the planner chose an executor without agents.
 void warn_unused_agents(const SessionArgs& a, Executor chosen);
 

@@ -44,6 +44,10 @@ SessionOptions session_options(const SessionArgs& a) {
   return so;
 }
 
+void check_generates(const ModelSummary& m) {
+  if (m.family != "gpt2") fail<InputError>("--new-tokens: only GPT-2 models generate; this one is ", m.arch);
+}
+
 void warn_unused_agents(const SessionArgs& a, Executor chosen) {
   if (a.agents > 0 && chosen != Executor::Pipeload)
     std::fprintf(stderr, "edgerun: warning: --agents %d is unused: the planner chose the %s executor\n", a.agents,

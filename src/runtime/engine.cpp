@@ -99,6 +99,7 @@ Engine::Engine(ModelGraph& mg, MemoryBudget& budget, const EngineOptions& opts)
   loader_ = std::make_unique<WeightLoader>(g_, mg_.weights, budget_);
   loader_->set_trace(opts_.trace);
   set_plan(opts_.plan);
+  for (const Op& op : g_.ops) one_sequence_only_ |= op.kind == OpKind::SelectLastNonPad && op.p.pad_id < 0;
   last_use_.assign(g_.values.size(), -1);
   for (size_t i = 0; i < g_.ops.size(); ++i)
     for (ValueId v : g_.ops[i].inputs) last_use_[v] = static_cast<int32_t>(i);
@@ -181,11 +182,10 @@ void Engine::validate(const RunRequest& req, int64_t* B, int64_t* T) const {
   *T = ids->shape[1];
   // Without a pad id the classifier takes each sequence's last token, right only if none is
   // padded: transformers refuses batches then, and so does edgerun, before any weight is read.
-  for (const Op& op : g_.ops)
-    if (op.kind == OpKind::SelectLastNonPad && op.p.pad_id < 0 && *B > 1)
-      ER_THROW(InputError, "a batch of ", *B, " sequences needs config.json's \"pad_token_id\" to find each "
-               "sequence's last token; it defines none (transformers: \"Cannot handle batch sizes > 1 if no "
-               "padding token is defined\"): run one sequence at a time");
+  if (one_sequence_only_ && *B > 1)
+    ER_THROW(InputError, "a batch of ", *B, " sequences needs config.json's \"pad_token_id\" to find each "
+             "sequence's last token; it defines none (transformers: \"Cannot handle batch sizes > 1 if no "
+             "padding token is defined\"): run one sequence at a time");
   if (info.max_positions && *T > info.max_positions)
     ER_THROW(InputError, "sequence of ", *T, " tokens is longer than the model's ",
              info.max_positions, " positions");

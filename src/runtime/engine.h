@@ -100,6 +100,7 @@ class Engine {
   std::unique_ptr<WeightLoader> loader_;
   std::unique_ptr<LayerSource> source_;
   std::vector<int32_t> last_use_;
+  bool one_sequence_only_ = false;  // a last-token select without a pad id: batches are refused
   std::vector<bool> keep_;  // values live to the end of a pass: the outputs
   Allocation arena_;
   Allocation kv_;             // (L, 2, B, H, cap, hd)
