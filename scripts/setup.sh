@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PKGS=(build-essential cmake pkg-config libopenblas-dev nlohmann-json3-dev libcli11-dev libstb-dev
-      libgtest-dev libbenchmark-dev liburing-dev python3)
+      libgtest-dev libbenchmark-dev liburing-dev libprotobuf-dev libonnx-dev
+      libonnx-testdata python3)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

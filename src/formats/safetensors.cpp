@@ -275,6 +275,7 @@ WeightSet open_sharded(const std::string& model_dir, const fs::path& dir,
     fs::path full = resolve_shard(dir, index_path, name);
     idx = static_cast<int>(ws.files.size());
     ws.files.push_back(SafetensorsFile::open(full.string()));
+    ws.paths.push_back(ws.files.back().path());
   }
 
   // A tensor stored in two shards is ambiguous, whichever one the index names.
@@ -321,6 +322,7 @@ WeightSet open_weights(const std::string& model_dir) {
       ER_THROW(FormatError, single.string(), ": not a regular file");
     WeightSet ws;
     ws.files.push_back(SafetensorsFile::open((fs::path(model_dir) / "model.safetensors").string()));
+    ws.paths.push_back(ws.files.back().path());
     for (const auto& e : ws.files[0].entries()) ws.tensors.emplace(e.name, WeightRef{0, &e});
     return ws;
   }

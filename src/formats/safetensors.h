@@ -61,6 +61,10 @@ struct WeightSet {
   WeightSet& operator=(WeightSet&&) = default;
   WeightSet(const WeightSet&) = delete;
   WeightSet& operator=(const WeightSet&) = delete;
+  // The files slots index (WeightSlot::file), whatever their format: what executors read.
+  std::vector<std::string> paths;
+  // Safetensors headers, one per path, for a Hugging Face folder; empty for other formats
+  // (ONNX: the .onnx file and its external data files hold raw tensor bytes).
   std::vector<SafetensorsFile> files;
   std::map<std::string, WeightRef, std::less<>> tensors;
   const WeightRef* find(std::string_view name) const;

@@ -35,7 +35,7 @@ std::vector<std::unique_ptr<RandomAccessFile>> open_weight_files_direct(const We
   o.queue_depth = queue_depth > 0 ? queue_depth : kWeightReadDepth;
   o.chunk_bytes = chunk_bytes > 0 ? chunk_bytes : kWeightReadChunk;
   std::vector<std::unique_ptr<RandomAccessFile>> out;
-  for (const auto& f : ws.files) out.push_back(open_direct(f.path(), o));
+  for (const std::string& path : ws.paths) out.push_back(open_direct(path, o));
   return out;
 }
 

@@ -29,7 +29,7 @@ HostArray slice_rows(const HostArray& a, int64_t r0, int64_t r1) {
 int weight_exponent(const ModelGraph& mg, const WeightSlot& w) {
   if (w.file_dtype == DType::I16)
     ER_THROW(InputError, mg.info.dir, ": weight \"", w.name, "\" is already int16; calibrate the floating-point model");
-  auto f = open_file(mg.weights.files[w.file].path());
+  auto f = open_file(mg.weights.paths[w.file]);
   std::vector<uint8_t> raw(w.nbytes());
   f->read_at(w.begin, w.nbytes(), raw.data());
   std::vector<float> x(static_cast<size_t>(w.numel()));

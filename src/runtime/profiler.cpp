@@ -57,7 +57,7 @@ ProfileResult profile_model(const std::string& dir, const ProfileRequest& o) {
   r.layers.resize(n);
   auto make_cold = [&] {
     if (!o.cold) return;
-    for (const auto& f : mg.weights.files) edgerun::make_cold(f.path());
+    for (const std::string& path : mg.weights.paths) edgerun::make_cold(path);
   };
 
   // Loads: every layer alone, then blocks of 2..k layers; freeing timed as t_out.

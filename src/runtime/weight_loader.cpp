@@ -15,9 +15,9 @@ void round_to_bf16(float* x, int64_t n) {
 
 WeightLoader::WeightLoader(Graph& g, const WeightSet& ws, MemoryBudget& budget)
     : g_(g), budget_(budget) {
-  for (const auto& f : ws.files) {
-    files_.push_back(open_file(f.path()));
-    row_files_.push_back(open_file(f.path()));
+  for (const std::string& path : ws.paths) {
+    files_.push_back(open_file(path));
+    row_files_.push_back(open_file(path));
   }
 }
 

@@ -217,7 +217,7 @@ const Op& find_op(const ModelGraph& mg, const std::string& name) {
 std::vector<float> read_slot(const ModelGraph& mg, SlotId s, std::vector<int16_t>* i16 = nullptr) {
   ER_CHECK(s != kNone);
   const WeightSlot& w = mg.graph.slots[static_cast<size_t>(s)];
-  const std::string& path = mg.weights.files[static_cast<size_t>(w.file)].path();
+  const std::string& path = mg.weights.paths[static_cast<size_t>(w.file)];
   std::vector<uint8_t> raw(w.nbytes());
   open_file(path)->read_at(w.begin, w.nbytes(), raw.data());
   const int64_t n = w.numel();

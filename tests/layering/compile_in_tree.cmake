@@ -7,7 +7,8 @@ foreach(v CXX TREE SOURCE EXPECT)
     message(FATAL_ERROR "compile_in_tree.cmake: -D${v}= is required")
   endif()
 endforeach()
-execute_process(COMMAND ${CXX} -std=c++20 -fsyntax-only -I${TREE} ${SOURCE}
+# libonnx's headers (formats/onnx.h) need the definitions its CMake target carries.
+execute_process(COMMAND ${CXX} -std=c++20 -fsyntax-only -DONNX_ML=1 -DONNX_NAMESPACE=onnx -I${TREE} ${SOURCE}
   RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET)
 if(EXPECT STREQUAL "pass")
   if(NOT rc EQUAL 0)
