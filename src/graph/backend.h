@@ -65,6 +65,12 @@ struct OpCall {
   // Calibration (models/quantize.cpp): max |x| of this op's {input, intermediate, output}, to
   // be raised by the backend's fp32 pass; null when not calibrating.
   std::array<double, 3>* q16_amax = nullptr;
+  // N-D kinds: every input (an absent optional one has null data) and every output, with the
+  // dims and dtypes the bind gave them (in[], out and rows are unused).
+  const Tensor* t_in = nullptr;
+  int n_in = 0;
+  const Tensor* t_out = nullptr;
+  int n_out = 0;
 };
 
 class Backend {

@@ -10,6 +10,11 @@
 
 namespace edgerun {
 
+namespace {
+// The slots a layer's ops read (gather_rows tables excluded), each once.
+void gather_layer_slots(const Graph& g, Layer& l);
+}  // namespace
+
 ValueId Graph::add_value(std::string name, Rows rows, int64_t cols, DType dt) {
   values.push_back(Value{std::move(name), rows, cols, dt, false});
   return static_cast<ValueId>(values.size() - 1);
@@ -35,6 +40,37 @@ ValueId Graph::add_op(OpKind kind, std::string name, std::vector<ValueId> inputs
   return out;
 }
 
+ValueId Graph::add_nd_value(std::string name, DType dt, Shape dims) {
+  Value v;
+  v.name = std::move(name);
+  v.rows = Rows::One;
+  v.cols = shape_numel(dims);
+  v.dtype = dt;
+  v.nd = true;
+  v.dims = std::move(dims);
+  values.push_back(std::move(v));
+  return static_cast<ValueId>(values.size() - 1);
+}
+
+ValueId Graph::add_nd_op(OpKind kind, std::string name, std::vector<ValueId> inputs,
+                         const std::vector<std::string>& outputs, std::vector<SlotId> op_slots, OpParams p) {
+  for (ValueId v : inputs) ER_CHECK(v == kNone || (v >= 0 && v < static_cast<ValueId>(values.size())));
+  ER_CHECK(!outputs.empty(), name, ": no outputs");
+  const size_t first_value = values.size();
+  Op op{kind, std::move(name), std::move(inputs), kNone, std::move(op_slots), std::move(p)};
+  for (const std::string& o : outputs) op.outputs.push_back(add_nd_value(o, DType::F32, {}));
+  op.output = op.outputs[0];
+  ops.push_back(std::move(op));
+  try {
+    validate_op(*this, ops.back());
+  } catch (...) {
+    ops.pop_back();
+    values.resize(first_value);
+    throw;
+  }
+  return ops.back().output;
+}
+
 void Graph::begin_layer(std::string name) {
   ER_CHECK(layers.empty() || layers.back().end_op >= 0, "previous layer not closed");
   Layer l;
@@ -47,16 +83,33 @@ void Graph::begin_layer(std::string name) {
 
 void Graph::end_layer() {
   ER_CHECK(!layers.empty() && layers.back().end_op == -1, "no open layer");
-  Layer& l = layers.back();
-  l.end_op = static_cast<int32_t>(ops.size());
+  layers.back().end_op = static_cast<int32_t>(ops.size());
+  gather_layer_slots(*this, layers.back());
+}
+
+void Graph::add_layer(std::string name, int32_t first, int32_t end) {
+  ER_CHECK((layers.empty() ? 0 : layers.back().end_op) == first && first < end &&
+           end <= static_cast<int32_t>(ops.size()), "layers must tile the ops in order");
+  Layer l;
+  l.name = std::move(name);
+  l.first_op = first;
+  l.end_op = end;
+  l.depth = static_cast<int32_t>(layers.size());
+  gather_layer_slots(*this, l);
+  layers.push_back(std::move(l));
+}
+
+namespace {
+void gather_layer_slots(const Graph& g, Layer& l) {
   for (int32_t i = l.first_op; i < l.end_op; ++i)
-    for (SlotId s : ops[i].slots) {
-      if (s == kNone || slots[s].gather_rows) continue;
+    for (SlotId s : g.ops[i].slots) {
+      if (s == kNone || g.slots[s].gather_rows) continue;
       bool seen = false;
       for (SlotId t : l.slots) seen |= (t == s);
       if (!seen) l.slots.push_back(s);
     }
 }
+}  // namespace
 
 uint64_t Graph::layer_weight_bytes(int32_t layer) const {
   uint64_t n = 0;

@@ -11,6 +11,7 @@
 
 #include "edgerun/dtype.h"
 #include "core/tensor.h"
+#include "graph/nd_params.h"
 #include "graph/op_kind.h"
 #include "edgerun/types.h"
 
@@ -31,6 +32,30 @@ struct Value {
   int64_t cols = 0;           // elements per row: (rows, cols)
   DType dtype = DType::F32;   // F32 activations; I64 for token ids
   bool is_input = false;
+  // N-D tensors (the N-D op kinds, ONNX graphs): `dims` is the shape bound for the run's input
+  // shapes (graph/nd_bind.h); rows is One and cols the element count, so the arena sizes an
+  // N-D value as any other.
+  bool nd = false;
+  Shape dims;
+  // A graph input's shape as the model declares it: -1 for a symbolic dimension, named in
+  // dim_params ("batch", "height"); bound from the actual input at run time.
+  Shape declared;
+  std::vector<std::string> dim_params;
+  SlotId slot = kNone;        // a weight read as a value: slots[slot]'s fp32 data while resident
+  int32_t constant = kNone;   // index into Graph::constants: known before any pass
+};
+
+// A value known before any pass: an initializer or Constant too small to stream (its bytes are
+// read into budgeted memory when the engine is built), or an output the bind computed from
+// shapes and other constants (shape arithmetic, held by the graph in `folded`).
+struct Constant {
+  DType dtype = DType::F32;
+  Shape shape;
+  const void* data = nullptr;
+  std::vector<uint8_t> folded;  // the bytes of a bind result
+  bool from_bind = false;
+  int64_t numel() const { return shape_numel(shape); }
+  uint64_t nbytes() const { return static_cast<uint64_t>(numel() * dtype_size(dtype)); }
 };
 
 // A weight tensor as stored in a model file. `data` is bound (pointer assignment) only while
@@ -82,6 +107,8 @@ struct OpParams {
   // SelectLastNonPad: the padding token's id; kNone: config.json defines none, and each
   // sequence's last token is taken (one sequence per pass, as transformers requires).
   int64_t pad_id = kNone;
+  // The N-D op kinds
+  NdAttrs nd;
 };
 
 struct Op {
@@ -89,8 +116,13 @@ struct Op {
   std::string name;
   std::vector<ValueId> inputs;
   ValueId output = kNone;
-  std::vector<SlotId> slots;    // meaning per kind (weight, bias, ...); kNone for absent
+  std::vector<SlotId> slots;    // meaning per kind (weight, bias, ...); kNone for absent.
+                                // N-D kinds: the slots of its weight inputs, for the layer
   OpParams p;
+  // N-D kinds with several outputs (Split, TopK): every output, outputs[0] == output.
+  std::vector<ValueId> outputs;
+  // The bind computed its outputs (constants): the pass skips it.
+  bool folded = false;
 };
 
 // The smallest streaming unit: a run of ops and the slots they use.
@@ -121,6 +153,11 @@ struct Graph {
   int64_t max_positions = 0;    // longest sequence the position table allows (0: no limit)
   // Calibration (models/quantize.cpp): while set, fp32 passes record max |x| per op here.
   Q16Stats* q16_stats = nullptr;
+  // N-D graphs (ONNX): inputs and outputs in the model's order (the primary output is
+  // outputs[0], the others are also extra_outputs), and the constants values refer to.
+  bool nd = false;
+  std::vector<ValueId> nd_inputs, nd_outputs;
+  std::vector<Constant> constants;
 
   ValueId add_value(std::string name, Rows rows, int64_t cols, DType dt = DType::F32);
   SlotId add_slot(WeightSlot s);
@@ -128,9 +165,17 @@ struct Graph {
   // validated against its schema (graph/op_schema.h) and not added when it does not fit.
   ValueId add_op(OpKind kind, std::string name, std::vector<ValueId> inputs,
                  std::vector<SlotId> slots, OpParams p, Rows out_rows, int64_t out_cols);
+  // Appends an N-D op with outputs named `outputs` (their dims and dtypes come from the bind);
+  // `slots` are those of its weight inputs. Returns the first output.
+  ValueId add_nd_op(OpKind kind, std::string name, std::vector<ValueId> inputs,
+                    const std::vector<std::string>& outputs, std::vector<SlotId> slots, OpParams p);
+  // An N-D value that is not an op's output: a graph input, a weight (slot) or a constant.
+  ValueId add_nd_value(std::string name, DType dt, Shape dims);
   // Starts a new layer at the next op; end_layer closes it and gathers its slots.
   void begin_layer(std::string name);
   void end_layer();
+  // A layer over ops [first, end) already added (the ONNX frontend partitions after mapping).
+  void add_layer(std::string name, int32_t first, int32_t end);
 
   // Row count of a value for batch B and T new tokens.
   static int64_t row_count(Rows r, int64_t B, int64_t T, bool last_only = false) {

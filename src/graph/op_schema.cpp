@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "graph/graph.h"
+#include "graph/nd_bind.h"
 
 namespace edgerun {
 
@@ -25,12 +26,26 @@ const WeightSlot* slot(const Graph& g, const Op& op, size_t i) {
 // Counts and indices every kind shares: inputs and slots as the schema names them.
 void check_common(const Graph& g, const Op& op, const OpSchema& s) {
   size_t required = 0;
-  for (const char* n : s.inputs) required += n[std::strlen(n) - 1] != '?';
-  if (op.inputs.size() < required || op.inputs.size() > s.inputs.size())
-    fail(op, op.inputs.size(), " inputs; the schema takes ", required, " to ", s.inputs.size());
+  bool variadic = false;
+  for (const char* n : s.inputs) {
+    const size_t len = std::strlen(n);
+    variadic |= len > 3 && std::strcmp(n + len - 3, "...") == 0;
+    required += n[len - 1] != '?';
+  }
+  if (op.inputs.size() < required || (!variadic && op.inputs.size() > s.inputs.size()))
+    fail(op, op.inputs.size(), " inputs; the schema takes ", required, variadic ? " or more" : " to ",
+         variadic ? "" : std::to_string(s.inputs.size()));
   for (ValueId v : op.inputs)
-    if (v < 0 || v >= static_cast<ValueId>(g.values.size())) fail(op, "input value ", v, " does not exist");
+    if ((v < 0 && !(s.nd && v == kNone)) || v >= static_cast<ValueId>(g.values.size()))
+      fail(op, "input value ", v, " does not exist");
   if (op.output < 0 || op.output >= static_cast<ValueId>(g.values.size())) fail(op, "no output value");
+  if (s.nd) {
+    // N-D kinds: op.slots are those of its weight inputs (a value bound to a slot), for the layer.
+    if (op.outputs.empty() || op.outputs[0] != op.output) fail(op, "outputs do not start with the output");
+    for (SlotId id : op.slots)
+      if (id < 0 || id >= static_cast<SlotId>(g.slots.size())) fail(op, "weight slot ", id, " does not exist");
+    return;
+  }
   if (op.slots.size() != s.slots.size())
     fail(op, op.slots.size(), " weight slots; the schema names ", s.slots.size());
   for (size_t i = 0; i < op.slots.size(); ++i) {
@@ -158,6 +173,19 @@ double flops_attention(const Graph& g, const Op& op, const PassShape& s) {
   return 4.0 * rows_d(g, op, s) * keys * static_cast<double>(out(g, op).cols);
 }
 
+void validate_nd(const Graph& g, const Op& op) {
+  for (ValueId v : op.inputs)
+    if (v != kNone && !g.values[v].nd) fail(op, "input ", g.values[v].name, " is not an N-D value");
+  for (ValueId v : op.outputs)
+    if (v < 0 || v >= static_cast<ValueId>(g.values.size()) || !g.values[v].nd) fail(op, "an output is not an N-D value");
+}
+double flops_nd(const Graph& g, const Op& op, const PassShape&) { return nd_flops(g, op); }
+
+// A row of an N-D kind: inputs as the ONNX node orders them ("?" optional, "..." any number).
+OpSchema nd_row(OpKind k, const char* name, std::vector<const char*> inputs, std::vector<const char*> params) {
+  return OpSchema{k, name, std::move(inputs), {}, std::move(params), validate_nd, flops_nd, true};
+}
+
 const std::array<OpSchema, kOpKindCount>& table() {
   static const std::array<OpSchema, kOpKindCount> t = {{
       {OpKind::Embeddings, "Embeddings", {"input_ids", "token_type_ids?"},
@@ -178,6 +206,35 @@ const std::array<OpSchema, kOpKindCount>& table() {
       {OpKind::SelectLast, "SelectLast", {"x"}, {}, {}, validate_select, flops_elementwise},
       {OpKind::SelectLastNonPad, "SelectLastNonPad", {"x", "input_ids"}, {}, {"pad_id"}, validate_select_non_pad,
        flops_elementwise},
+      nd_row(OpKind::Conv, "Conv", {"x", "w", "b?", "bn_scale?", "bn_bias?", "bn_mean?", "bn_var?"},
+             {"conv", "auto_pad", "folded_bn", "bn_eps"}),
+      nd_row(OpKind::ConvTranspose, "ConvTranspose", {"x", "w", "b?"}, {"conv", "auto_pad", "output_shape"}),
+      nd_row(OpKind::Pool, "Pool", {"x"}, {"pool", "auto_pad"}),
+      nd_row(OpKind::MatMul, "MatMul", {"a", "b", "bias?"}, {"epi"}),
+      nd_row(OpKind::Gemm, "Gemm", {"a", "b", "c?"}, {"gemm"}),
+      nd_row(OpKind::Unary, "Unary", {"x", "min?", "max?"}, {"unary", "epi"}),
+      nd_row(OpKind::Binary, "Binary", {"a", "b"}, {"binary"}),
+      nd_row(OpKind::Where, "Where", {"cond", "a", "b"}, {}),
+      nd_row(OpKind::Cast, "Cast", {"x"}, {"to"}),
+      nd_row(OpKind::Variadic, "Variadic", {"x..."}, {"binary", "mean"}),
+      nd_row(OpKind::Softmax, "Softmax", {"x"}, {"axis", "log"}),
+      nd_row(OpKind::LayerNormNd, "LayerNormNd", {"x", "scale", "bias?"}, {"axis", "eps"}),
+      nd_row(OpKind::BatchNorm, "BatchNorm", {"x", "scale", "bias", "mean", "var"}, {"eps"}),
+      nd_row(OpKind::Reduce, "Reduce", {"x", "axes?"}, {"reduce", "axes", "keepdims", "noop_with_empty_axes"}),
+      nd_row(OpKind::ArgExtreme, "ArgExtreme", {"x"}, {"axis", "keepdims", "is_max", "select_last"}),
+      nd_row(OpKind::TopK, "TopK", {"x", "k"}, {"axis", "largest", "sorted"}),
+      nd_row(OpKind::Concat, "Concat", {"x..."}, {"axis"}),
+      nd_row(OpKind::Split, "Split", {"x", "split?"}, {"axis", "sizes"}),
+      nd_row(OpKind::Transpose, "Transpose", {"x"}, {"perm"}),
+      nd_row(OpKind::Slice, "Slice", {"x", "starts", "ends", "axes?", "steps?"}, {}),
+      nd_row(OpKind::Gather, "Gather", {"data", "indices"}, {"axis"}),
+      nd_row(OpKind::Expand, "Expand", {"x", "shape"}, {}),
+      nd_row(OpKind::Pad, "Pad", {"x", "pads?", "constant_value?"}, {"pads", "pad_mode", "value"}),
+      nd_row(OpKind::Resize, "Resize", {"x", "roi?", "scales?", "sizes?"}, {"resize"}),
+      nd_row(OpKind::Copy, "Copy", {"x", "shape_or_axes?"}, {"reshaping", "axis", "axes", "allowzero"}),
+      nd_row(OpKind::Range, "Range", {"start", "limit", "delta"}, {}),
+      nd_row(OpKind::Fill, "Fill", {"shape", "value?"}, {}),
+      nd_row(OpKind::ShapeOf, "ShapeOf", {"x"}, {}),
   }};
   return t;
 }
@@ -217,7 +274,8 @@ OpCost op_cost(const Graph& g, const Op& op, const PassShape& s) {
     c.weight_bytes += w.gather_rows ? static_cast<uint64_t>(s.B * s.T) * (w.nbytes() / static_cast<uint64_t>(w.shape[0]))
                                     : w.nbytes();
   }
-  for (ValueId v : op.inputs) c.input_bytes += static_cast<uint64_t>(g.value_bytes(v, s.B, s.T, s.last_only));
+  for (ValueId v : op.inputs)
+    if (v != kNone) c.input_bytes += static_cast<uint64_t>(g.value_bytes(v, s.B, s.T, s.last_only));
   c.output_bytes = static_cast<uint64_t>(g.value_bytes(op.output, s.B, s.T, s.last_only));
   return c;
 }

@@ -42,6 +42,9 @@ struct OpSchema {
   // Throws InternalError naming the op when it does not fit its schema or its graph.
   void (*validate)(const Graph& g, const Op& op);
   double (*flops)(const Graph& g, const Op& op, const PassShape& s);
+  // An N-D kind (graph/nd_bind.h): its inputs may be absent (kNone), its slots are those of its
+  // weight inputs, and its shapes come from the bind.
+  bool nd = false;
 };
 
 const OpSchema& op_schema(OpKind k);

@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "kernels/cpu/kernels.h"
+#include "kernels/cpu/nd_backend.h"
 #include "kernels/cpu/q16.h"
 
 namespace edgerun::kernels {
@@ -60,6 +61,7 @@ class CpuBackend final : public Backend {
   const char* name() const override { return "cpu"; }
 
   Support supports(const Graph& g, const Op& op) const override {
+    if (op_schema(op.kind).nd) return nd_supports(g, op);
     // int64 inputs are the pass's token ids, which the ops that read them take from OpCall::ids / tt.
     const bool reads_ids = op.kind == OpKind::Embeddings || op.kind == OpKind::SelectLastNonPad;
     for (ValueId v : op.inputs)
@@ -90,6 +92,7 @@ class CpuBackend final : public Backend {
 
   uint64_t scratch_bytes(const Graph& g, const Op& op, const PassShape& s,
                          const RowGather& gather) const override {
+    if (op_schema(op.kind).nd) return nd_scratch_bytes(g, op);
     switch (op.kind) {
       case OpKind::Embeddings: {
         uint64_t n = gather.row_staging_bytes(op.slots[0]);
@@ -118,6 +121,7 @@ class CpuBackend final : public Backend {
   void set_threads(int n) override { set_blas_threads(n); }
 
   void run(const OpCall& c) override {
+    if (op_schema(c.op->kind).nd) return run_nd(c);
     const Graph& g = *c.g;
     const Op& op = *c.op;
     const PassShape& st = c.shape;
@@ -200,6 +204,8 @@ class CpuBackend final : public Backend {
         ER_CHECK(c.ids, op.name, ": no token ids");
         select_last_non_pad(c.in[0], c.ids, st.B, st.T, cols, op.p.pad_id, y);
         break;
+      default:
+        ER_CHECK(false, op.name, ": no CPU kernel for ", op_kind_name(op.kind));
     }
   }
 };
