@@ -64,6 +64,8 @@ struct Inputs {
   std::optional<HostArray> attention_mask;  // int64 (N, T)
   std::optional<HostArray> token_type_ids;  // int64 (N, T)
   std::optional<HostArray> pixel_values;    // float32 (N, C, H, W)
+  // ONNX models: every graph input by name (ModelSummary::inputs lists them).
+  std::vector<std::pair<std::string, HostArray>> named;
 };
 
 // GPT-2 generation (Session::generate): greedy, or sampling from the top k.
@@ -139,6 +141,15 @@ struct ModelSummary {
   AttnVariant attention = AttnVariant::Softmax;  // what the run computes with
   Precision precision = Precision::Fp32;
   std::vector<std::string> outputs;  // run_outputs()' names: primary_output first
+  // ONNX models: the graph's inputs as declared (dims: -1 where symbolic, with its name in
+  // dim_params, e.g. "batch"); empty for Hugging Face models.
+  struct Input {
+    std::string name;
+    DType dtype = DType::F32;
+    std::vector<int64_t> dims;
+    std::vector<std::string> dim_params;
+  };
+  std::vector<Input> inputs;
   // As ModelDescription's (edgerun/models.h): the note that config.json names no architecture
   // (empty when it does), and the weight files' tensors `arch` does not use.
   std::string architecture_note;

@@ -23,7 +23,7 @@ struct LayerDescription {
 };
 
 struct ModelDescription {
-  std::string family;  // vit | bert | gpt2
+  std::string family;  // vit | bert | gpt2 | onnx
   std::string arch;    // class built, e.g. "ViTForImageClassification"
   std::string primary_output;
   int64_t hidden = 0, n_layer = 0, n_head = 0;
@@ -48,6 +48,17 @@ struct ModelDescription {
   // Tensors in the weight files that `arch` does not use, sorted (buffers and a base model's
   // pooler are not listed): each is worth a warning.
   std::vector<std::string> unused_tensors;
+  // ONNX models (family "onnx"): the default-domain opset, the IR version and producer, the
+  // graph's inputs as declared (dims -1 where symbolic, named in dim_params) and its outputs.
+  int64_t opset = 0, ir_version = 0;
+  std::string producer;
+  struct Input {
+    std::string name, dtype;
+    std::vector<int64_t> dims;
+    std::vector<std::string> dim_params;
+  };
+  std::vector<Input> inputs;
+  std::vector<std::string> outputs;
 };
 
 // Builds the model's graph (validating every tensor) and describes it. Throws FormatError /

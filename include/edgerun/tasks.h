@@ -21,9 +21,18 @@ namespace edgerun {
 // int64 (N, T)), an image (ViT) or a text file (BERT, GPT-2); "-" reads standard input, told
 // apart by content (.npy magic, else an image for ViT, text otherwise). `ids`: comma-separated
 // token ids (text models). Unreadable or malformed input files are InputError.
+//
+// ONNX models take `files` instead: one "NAME=PATH" per graph input, or one PATH for a graph of
+// one input; a .npy is taken as it is (dtype and shape are checked against the graph when it
+// runs), an image is decoded, resized to image_size x image_size (default: the input's declared
+// height and width, else 224) with PIL's bilinear filter, scaled to [0, 1] and normalized by
+// mean and std (default torchvision's ImageNet values), as float32 (1, C, H, W).
 struct InputSpec {
   std::string file, text, ids;
   std::string attention_mask_npy, token_type_ids_npy;  // BERT, int64 .npy (N, T); optional
+  std::vector<std::string> files;                      // ONNX models
+  int64_t image_size = 0;
+  std::vector<float> mean, std;
 };
 
 // A model's input and, when it came from text, the tokenizer that encoded it.
@@ -84,7 +93,11 @@ std::string run_json(const ModelSummary& m, const Report& r, const RunOutcome& o
 
 // The model's input for `edgerun plan`: zeros of the shape a pass takes, `batch` images or
 // `batch` sequences of `seq` tokens. InputError when seq exceeds the model's positions.
-Inputs planning_input(const ModelSummary& m, int64_t batch, int64_t seq);
+// ONNX models: each graph input as declared, its first dimension `batch` when symbolic, or the
+// shape `input_shapes` gives it ("NAME=1x3x224x224", or the dims alone for a graph of one
+// input); another symbolic dimension without a shape given is an InputError naming it.
+Inputs planning_input(const ModelSummary& m, int64_t batch, int64_t seq,
+                      const std::vector<std::string>& input_shapes = {});
 // The JSON `edgerun plan --json` prints: the plan, the model folder and the budget.
 std::string plan_json(const PlanSummary& p, const std::string& model, uint64_t budget_bytes);
 

@@ -48,7 +48,16 @@ int info(const InfoArgs& a) {
     j["parameters"] = d.parameters;
     j["precision"] = d.precision;
     j["converted_dtype"] = d.converted_dtype.empty() ? nlohmann::json() : nlohmann::json(d.converted_dtype);
-    if (d.family != "vit") {
+    if (d.family == "onnx") {
+      j["opset"] = d.opset;
+      j["ir_version"] = d.ir_version;
+      j["producer"] = d.producer;
+      nlohmann::json ins = nlohmann::json::array();
+      for (const auto& i : d.inputs)
+        ins.push_back({{"name", i.name}, {"dtype", i.dtype}, {"dims", i.dims}, {"dim_params", i.dim_params}});
+      j["inputs"] = ins;
+      j["outputs"] = d.outputs;
+    } else if (d.family != "vit") {
       j["vocab_size"] = d.vocab_size;
       j["max_positions"] = d.max_positions;
       j["tokenizer"] = d.tokenizer.empty() ? nlohmann::json() : nlohmann::json(d.tokenizer);
@@ -76,9 +85,22 @@ int info(const InfoArgs& a) {
   std::string dtypes;
   for (const auto& [dt, n] : d.bytes_by_dtype)
     dtypes += (dtypes.empty() ? "" : ", ") + dt + (d.bytes_by_dtype.size() > 1 ? " " + format_bytes(static_cast<double>(n)) : "");
-  std::printf("%s (%s): hidden %lld, %lld layers, %lld heads, output %s\n", d.arch.c_str(), d.family.c_str(),
-              static_cast<long long>(d.hidden), static_cast<long long>(d.n_layer), static_cast<long long>(d.n_head),
-              d.primary_output.c_str());
+  if (d.family == "onnx") {
+    std::printf("%s (ONNX, opset %lld, IR %lld%s%s): %lld ops in %zu layers\n", d.arch.c_str(),
+                static_cast<long long>(d.opset), static_cast<long long>(d.ir_version), d.producer.empty() ? "" : ", by ",
+                d.producer.c_str(), static_cast<long long>(d.ops), d.layers.size());
+    for (const auto& i : d.inputs) {
+      std::string dims;
+      for (size_t k = 0; k < i.dims.size(); ++k)
+        dims += (k ? ", " : "") + (i.dims[k] >= 0 ? std::to_string(i.dims[k]) : (i.dim_params[k].empty() ? "?" : i.dim_params[k]));
+      std::printf("input  %s: %s (%s)\n", i.name.c_str(), i.dtype.c_str(), dims.c_str());
+    }
+    for (const auto& o : d.outputs) std::printf("output %s\n", o.c_str());
+  } else {
+    std::printf("%s (%s): hidden %lld, %lld layers, %lld heads, output %s\n", d.arch.c_str(), d.family.c_str(),
+                static_cast<long long>(d.hidden), static_cast<long long>(d.n_layer), static_cast<long long>(d.n_head),
+                d.primary_output.c_str());
+  }
   std::printf("weights: %s (%llu bytes), %.2fM parameters, stored as %s%s; computes in %s\n",
               format_bytes(static_cast<double>(d.weight_bytes)).c_str(), static_cast<unsigned long long>(d.weight_bytes),
               static_cast<double>(d.parameters) / 1e6, dtypes.c_str(),
@@ -89,11 +111,11 @@ int info(const InfoArgs& a) {
     std::printf("; the other %s are embedding tables, read a row per token",
                 format_bytes(static_cast<double>(d.weight_bytes - d.full_pass_bytes)).c_str());
   std::printf("\n");
-  if (d.family != "vit")
+  if (d.family == "bert" || d.family == "gpt2")
     std::printf("vocabulary %lld tokens, %lld positions; tokenizer: %s\n", static_cast<long long>(d.vocab_size),
                 static_cast<long long>(d.max_positions),
                 d.tokenizer.empty() ? "none (give --ids or token-id .npy inputs)" : d.tokenizer.c_str());
-  else
+  else if (d.family == "vit")
     std::printf("images %lldx%lld, patches %lldx%lld; preprocessing: %s\n", static_cast<long long>(d.image_size),
                 static_cast<long long>(d.image_size), static_cast<long long>(d.patch_size),
                 static_cast<long long>(d.patch_size),

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "cli/commands.h"
 #include "edgerun/preprocess.h"
@@ -21,6 +22,7 @@ struct PlanArgs {
   SessionArgs session;  // --budget, --executor, --agents, --threads, --cost-model
   std::optional<int64_t> seq;  // default kDefaultSeq for the text models; ViT: fixed by the image
   int64_t batch = 1, repeat = 1, new_tokens = 0;
+  std::vector<std::string> input_shapes;  // ONNX: NAME=1x3x224x224
   bool json = false;
 };
 constexpr int64_t kDefaultSeq = 128;
@@ -31,18 +33,20 @@ int plan(const PlanArgs& a) {
   auto s = Session::open(a.model, so);
   const ModelSummary& m = s->summary();
   warn_about_model(m.architecture_note, m.unused_tensors);
+  if (a.seq && m.family == "onnx")
+    fail<InputError>("--seq applies to transformers; give an ONNX model's input shapes with --input-shape NAME=DIMS");
   if (a.seq && m.family == "vit")
     fail<InputError>("--seq: a ViT's sequence is fixed by its image (", m.arch, " takes ", m.image_size, "x",
                      m.image_size, " images); leave --seq out");
   const int64_t seq = a.seq.value_or(std::min(kDefaultSeq, m.max_positions > 0 ? m.max_positions : kDefaultSeq));
-  const Inputs in = planning_input(m, a.batch, seq);
+  const Inputs in = planning_input(m, a.batch, seq, a.input_shapes);
   if (a.new_tokens > 0) check_generates(m);
   PlanSummary p;
   try {
     p = a.new_tokens > 0 ? s->plan_generate(*in.input_ids, a.new_tokens) : s->plan(in);
   } catch (const BudgetError& e) {
     // The minimum depends on the input plan assumed: say which options set it.
-    if (m.family == "vit") throw;
+    if (m.family == "vit" || m.family == "onnx") throw;
     fail<BudgetError>(e.what(), "; plan assumed --seq ", seq, " --batch ", a.batch,
                       a.seq ? "" : " (--seq's default)");
   }
@@ -55,7 +59,13 @@ int plan(const PlanArgs& a) {
   std::printf("model %s: %s of weights (a fully streamed pass reads %s), budget %s, minimum budget %s\n",
               a.model.c_str(), bytes(p.weight_bytes).c_str(), bytes(p.full_pass_bytes).c_str(),
               budget ? format_bytes_exact(budget).c_str() : "unlimited", bytes(p.min_budget_bytes).c_str());
-  if (m.family == "vit")
+  if (m.family == "onnx") {
+    for (const auto& [name, arr] : in.named) {
+      std::string dims;
+      for (size_t k = 0; k < arr.shape.size(); ++k) dims += (k ? "x" : "") + std::to_string(arr.shape[k]);
+      std::printf("input %s: %s\n", name.c_str(), dims.c_str());
+    }
+  } else if (m.family == "vit")
     std::printf("input: batch %lld, %lldx%lld images\n", static_cast<long long>(a.batch),
                 static_cast<long long>(m.image_size), static_cast<long long>(m.image_size));
   else
@@ -84,6 +94,9 @@ Runner add_plan(CLI::App& app) {
   c->add_option("model", a->model, "Hugging Face model folder")->required();
   add_session_options(c, a->session);
   c->add_option("--seq", a->seq, "Tokens per sequence (BERT, GPT-2; default 128, or the model's positions if fewer)")->check(CLI::Range(1, 1 << 20));
+  c->add_option("--input-shape", a->input_shapes,
+                "ONNX models: an input's shape as NAME=1x3x224x224 (the dims alone for a graph of one input); "
+                "symbolic dims other than the first (the batch) need one");
   c->add_option("--batch", a->batch, "Batch size")->check(CLI::Range(1, 1 << 16));
   c->add_option("-n,--new-tokens", a->new_tokens, "GPT-2: plan the generation of this many tokens after a --seq prompt (one pass each)")
       ->check(CLI::Range(0, 1 << 20));

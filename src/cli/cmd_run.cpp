@@ -3,7 +3,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,7 +21,9 @@ namespace edgerun::cli {
 
 namespace {
 struct RunArgs {
-  std::string model, output_npy;
+  std::string model;
+  std::vector<std::string> output_npy;  // FILE (the primary output) or NAME=FILE
+  std::string output_dir;
   SessionArgs session;  // --budget, --executor, --agents, --threads, --cost-model
   InputSpec spec;  // --input, --text, --ids, --attention-mask, --token-type-ids
   std::string trace, labels;
@@ -94,9 +98,45 @@ void check_applicable(const RunArgs& a, const ModelSummary& m) {
     fail<InputError>("--top: ", m.arch, " is not a classifier; its output is ", m.primary_output);
 }
 
-int run(const RunArgs& a) {
+// ONNX output names as file names: characters outside [A-Za-z0-9._-] become '_'.
+std::string output_file_name(const std::string& name) {
+  std::string f;
+  for (char ch : name) f += (std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '-' || ch == '_') ? ch : '_';
+  while (!f.empty() && f.front() == '.') f.erase(f.begin());
+  return (f.empty() ? "output" : f) + ".npy";
+}
+
+// Where each output goes: --output-npy FILE (the primary output), NAME=FILE, --output-dir DIR.
+std::vector<std::pair<std::string, std::string>> output_files(const RunArgs& a, const ModelSummary& m) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const std::string& arg : a.output_npy) {
+    const size_t eq = arg.find('=');
+    std::string name = m.primary_output, path = arg;
+    if (m.family == "onnx" && eq != std::string::npos && eq > 0) {
+      name = arg.substr(0, eq);
+      path = arg.substr(eq + 1);
+      if (std::find(m.outputs.begin(), m.outputs.end(), name) == m.outputs.end()) {
+        std::string names;
+        for (const auto& o : m.outputs) names += (names.empty() ? "" : ", ") + o;
+        fail<InputError>("--output-npy ", arg, ": the model has no output named '", name, "' (", names, ")");
+      }
+    } else if (a.output_npy.size() > 1) {
+      fail<InputError>("--output-npy is given ", a.output_npy.size(), " times; name each as NAME=FILE (ONNX models)");
+    }
+    check_output_file("--output-npy", path);
+    out.emplace_back(name, path);
+  }
+  if (!a.output_dir.empty())
+    for (const auto& o : m.outputs) out.emplace_back(o, (std::filesystem::path(a.output_dir) / output_file_name(o)).string());
+  return out;
+}
+
+int run(RunArgs a) {
   for (const std::string& opt : a.given_empty) fail<InputError>(opt, " is empty");
-  check_output_file("--output-npy", a.output_npy);
+  check_output_folder("--output-dir", a.output_dir);
+  for (const std::string& o : a.output_npy)  // before any work; NAME= is resolved once the model is open
+    check_output_file("--output-npy", o.find('=') != std::string::npos ? o.substr(o.find('=') + 1) : o);
+  if (a.spec.files.size() == 1) a.spec.file = a.spec.files[0];
   check_output_file("--trace", a.trace);
   if (a.temperature && !(*a.temperature > 0 && *a.temperature <= 1e6))
     fail<InputError>("--temperature ", *a.temperature, ": must be > 0 (and at most 1e6); for greedy "
@@ -121,6 +161,8 @@ int run(const RunArgs& a) {
   const ModelSummary& m = session->summary();
   warn_about_model(m.architecture_note, m.unused_tensors);
   check_applicable(a, m);
+  const auto out_files = output_files(a, m);
+  if (!a.output_dir.empty() && m.family != "onnx") fail<InputError>("--output-dir applies to ONNX models (every output as NAME.npy)");
   const EncodedInput enc = encode_input(a.model, m, a.spec);
   const Inputs& in = enc.inputs;
   // Generated ids the tokenizer could not decode would fail halfway through the printed text.
@@ -164,7 +206,23 @@ int run(const RunArgs& a) {
                                                            out.primary.as<int64_t>() + out.primary.numel()));
   } else {
     session->prepare(in);
-    for (int64_t rep = 0; rep < a.repeat; ++rep) out.primary = session->run(in);
+    std::vector<std::pair<std::string, HostArray>> all;
+    const bool every_output = m.outputs.size() > 1 && !out_files.empty();
+    for (int64_t rep = 0; rep < a.repeat; ++rep) {
+      if (every_output) {
+        all = session->run_outputs(in);
+        out.primary = all.front().second;
+      } else {
+        out.primary = session->run(in);
+      }
+    }
+    if (all.empty()) all.emplace_back(m.primary_output, out.primary);
+    if (!out_files.empty()) {
+      if (!a.output_dir.empty()) std::filesystem::create_directories(a.output_dir);
+      for (const auto& [name, path] : out_files)
+        for (const auto& [n, arr] : all)
+          if (n == name) write_npy_atomic(path, arr);
+    }
     if (m.num_labels > 0) {  // classifier: top-k labels per row
       out.top = top_labels(out.primary, m, a.top.value_or(kDefaultTop));
       const size_t B = out.top.size();
@@ -181,13 +239,16 @@ int run(const RunArgs& a) {
                       static_cast<long long>(acc.correct), static_cast<long long>(acc.total));
       }
     } else if (!a.json) {
-      std::printf("%s: shape (", m.primary_output.c_str());
-      for (size_t i = 0; i < out.primary.shape.size(); ++i)
-        std::printf("%s%lld", i ? ", " : "", static_cast<long long>(out.primary.shape[i]));
-      std::printf(")\n");
+      for (const auto& [name, arr] : all) {
+        std::printf("%s: %s (", name.c_str(), std::string(dtype_name(arr.dtype)).c_str());
+        for (size_t i = 0; i < arr.shape.size(); ++i)
+          std::printf("%s%lld", i ? ", " : "", static_cast<long long>(arr.shape[i]));
+        std::printf(")\n");
+      }
     }
   }
-  if (!a.output_npy.empty()) write_npy_atomic(a.output_npy, out.primary);
+  if (out.generated)
+    for (const auto& [name, path] : out_files) write_npy_atomic(path, out.primary);
   const Report r = session->report();
   warn_unused_agents(a.session, r.executor);
   if (a.json) {
@@ -203,17 +264,27 @@ int run(const RunArgs& a) {
 Runner add_run(CLI::App& app) {
   auto a = std::make_shared<RunArgs>();
   CLI::App* c = app.add_subcommand("run", "Run a model folder on an input");
-  c->add_option("model", a->model, "Hugging Face model folder (config.json + *.safetensors)")->required();
-  c->add_option("-i,--input", a->spec.file,
+  c->add_option("model", a->model,
+                "Hugging Face model folder (config.json + *.safetensors), or an .onnx file (or a folder holding model.onnx)")
+      ->required();
+  c->add_option("-i,--input", a->spec.files,
                 "Input file: .npy (pixel values float32 (N,C,H,W) or token ids int64 (N,T)), an "
-                "image (ViT) or a text file (BERT, GPT-2); - reads standard input");
+                "image (ViT) or a text file (BERT, GPT-2); - reads standard input. ONNX models: NAME=FILE "
+                "per graph input (FILE alone for a graph of one input), .npy or an image");
+  c->add_option("--image-size", a->spec.image_size,
+                "ONNX image inputs: resize to this square size (default: the input's declared height and width, else 224)")
+      ->check(CLI::Range(1, 16384));
+  c->add_option("--mean", a->spec.mean, "ONNX image inputs: per-channel mean after scaling to [0,1] (default 0.485 0.456 0.406)")
+      ->expected(1, 16);
+  c->add_option("--std", a->spec.std, "ONNX image inputs: per-channel std (default 0.229 0.224 0.225)")->expected(1, 16);
   c->add_option("--text", a->spec.text, "Input text (BERT, GPT-2)");
   c->add_option("--ids", a->spec.ids, "Input token ids, comma separated (BERT, GPT-2)");
   c->add_option("--attention-mask", a->spec.attention_mask_npy, "BERT attention mask, int64 .npy (N,T)");
   c->add_option("--token-type-ids", a->spec.token_type_ids_npy, "BERT token type ids, int64 .npy (N,T)");
   c->add_option("-o,--output-npy", a->output_npy,
                 "Write the primary output as .npy: float32 logits or last hidden state; with --new-tokens, "
-                "the prompt and generated token ids (int64 (N, T+new))");
+                "the prompt and generated token ids (int64 (N, T+new)). ONNX models: NAME=FILE for any output");
+  c->add_option("--output-dir", a->output_dir, "ONNX models: write every output as DIR/NAME.npy");
   c->add_flag("--json", a->json, "Print a JSON report on stdout");
   c->add_flag("-q,--quiet", a->quiet, "Do not print per-input labels");
   c->add_option("--labels", a->labels, "Classifiers: int64 .npy of true labels (N,); prints accuracy");
@@ -255,9 +326,12 @@ Runner add_run(CLI::App& app) {
                 "model's edgerun_q16.json; see docs/q16.md) (default: fp32, or what a converted folder holds)");
   // An option given as "" must not read as absent (--ids "" would fall back to another input).
   c->callback([a, c] {
-    for (const char* opt : {"--input", "--text", "--ids", "--attention-mask", "--token-type-ids", "--output-npy",
+    for (const char* opt : {"--text", "--ids", "--attention-mask", "--token-type-ids", "--output-dir",
                             "--labels", "--trace", "--io-chunk", "--attention", "--cost-model"})
       if (c->count(opt) > 0 && c->get_option(opt)->as<std::string>().empty()) a->given_empty.push_back(opt);
+    for (const auto* list : {&a->spec.files, &a->output_npy})
+      for (const std::string& v : *list)
+        if (v.empty()) a->given_empty.push_back(list == &a->spec.files ? "--input" : "--output-npy");
   });
   return [a] {
     a->model = resolve_model_folder(a->model);

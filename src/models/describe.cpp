@@ -38,7 +38,19 @@ ModelDescription describe_model(const std::string& model_dir) {
   }
   d.converted_dtype = i.converted_dtype;
   d.precision = to_string(i.precision);
-  if (i.family != Family::Vit) {
+  if (i.family == Family::Onnx) {
+    const onnx::ModelProto& mp = mg.onnx->proto();
+    for (const auto& o : mp.opset_import())
+      if (o.domain().empty() || o.domain() == "ai.onnx") d.opset = o.version();
+    d.ir_version = mp.ir_version();
+    d.producer = mp.producer_name() + (mp.producer_version().empty() ? "" : " " + mp.producer_version());
+    for (ValueId v : g.nd_inputs) {
+      const Value& val = g.values[v];
+      d.inputs.push_back({val.name, std::string(dtype_name(val.dtype)), val.declared, val.dim_params});
+    }
+    d.outputs.push_back(i.primary_output);
+    for (const auto& [name, v] : g.extra_outputs) d.outputs.push_back(name);
+  } else if (i.family != Family::Vit) {
     d.vocab_size = i.vocab_size;
     d.max_positions = i.max_positions;
     d.tokenizer = tokenizer_files(model_dir);

@@ -12,6 +12,7 @@
 #include "models/blocks.h"
 #include "models/config.h"
 #include "models/family.h"
+#include "models/onnx_build.h"
 #include "models/quantize.h"
 
 namespace edgerun {
@@ -153,16 +154,31 @@ void resolve_numerics(const ConfigJson& cfg, const BuildOptions& opts, ModelInfo
 }  // namespace
 
 const char* family_name(Family f) {
+  if (f == Family::Onnx) return "onnx";
   for (const FamilyArchs& fam : families())
     if (fam.family == f) return fam.model_type;
   return "?";
 }
 
+std::string onnx_model_path(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::path(path).extension() == ".onnx" && !fs::is_directory(path, ec)) return path;
+  if (!fs::is_directory(path, ec)) return "";
+  const fs::path m = fs::path(path) / "model.onnx";
+  if (!fs::exists(m, ec)) return "";
+  // A Hugging Face folder holding safetensors and an ONNX export runs its safetensors.
+  for (const auto& e : fs::directory_iterator(path, ec))
+    if (e.path().extension() == ".safetensors" || e.path().filename() == "model.safetensors.index.json") return "";
+  return m.string();
+}
+
 ModelGraph build_model(const std::string& dir, const BuildOptions& opts) {
   namespace fs = std::filesystem;
   std::error_code ec;
+  if (std::string onnx = onnx_model_path(dir); !onnx.empty()) return build_onnx(onnx, opts);
   if (!fs::is_directory(dir, ec))
-    ER_THROW(IoError, dir, ": not a directory (expected a Hugging Face model folder)");
+    ER_THROW(IoError, dir, ": not a directory (expected a Hugging Face model folder or an .onnx file)");
   const std::string cfg_path = (fs::path(dir) / "config.json").string();
   if (!fs::exists(cfg_path, ec)) ER_THROW(FormatError, dir, ": no config.json in this folder");
   ConfigJson cfg = ConfigJson::load(cfg_path);

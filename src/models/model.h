@@ -4,18 +4,21 @@
 #pragma once
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "edgerun/types.h"
 
+#include "formats/onnx.h"
 #include "formats/safetensors.h"
 #include "graph/graph.h"
 
 namespace edgerun {
 
-enum class Family : uint8_t { Vit, Bert, Gpt2 };
+// Onnx: an .onnx graph (models/onnx_graph.cpp), whatever it computes.
+enum class Family : uint8_t { Vit, Bert, Gpt2, Onnx };
 // What runs on top of the family's base model (one per architecture edgerun knows: model.cpp).
 enum class Head : uint8_t {
   Base,
@@ -74,9 +77,15 @@ struct ModelGraph {
   ModelInfo info;
   Graph graph;
   WeightSet weights;
+  // ONNX models: the parsed structure, and where the bytes of each model constant are (indexed
+  // as Graph::constants; nullopt for a constant whose bytes the graph holds): the engine reads
+  // them into budgeted memory.
+  std::shared_ptr<OnnxModel> onnx;
+  std::vector<std::optional<OnnxTensor>> constant_sources;
 };
 
-// Reads DIR/config.json, dispatches on model_type (vit, bert, gpt2) and "architectures"[0] (one
+// An .onnx file (or a folder of one, onnx_model_path) is built by the ONNX frontend
+// (models/onnx_graph.cpp). Otherwise: reads DIR/config.json, dispatches on model_type (vit, bert, gpt2) and "architectures"[0] (one
 // of the family's architectures model.cpp lists, else UnsupportedError naming it and them),
 // opens the weights and builds the graph, checking every tensor the graph uses: present, dtype
 // computable (F32, BF16, F16), shape as the config implies. Throws FormatError /
@@ -84,6 +93,10 @@ struct ModelGraph {
 ModelGraph build_model(const std::string& dir, const BuildOptions& opts = {});
 
 const char* family_name(Family f);
+
+// The .onnx file `path` names: itself when it ends in .onnx, its model.onnx when it is a folder
+// holding one and no safetensors; "" otherwise (a Hugging Face folder).
+std::string onnx_model_path(const std::string& path);
 
 // fp32 tensor `name` (e.g. "embeddings.cls_token", tried under the prefixes "vit." and "") read
 // from the model files in `dir`, widened from bf16/f16: for host work outside the graph.

@@ -35,24 +35,35 @@ class ArenaCursor {
       off[op.output] = off[op.inputs[1]];
       size_[op.output] = size_[op.inputs[1]];
       off[op.inputs[1]] = -1;
+    } else if (!op.outputs.empty()) {
+      for (ValueId v : op.outputs) place(v, s);
     } else {
-      size_[op.output] = arena_round(static_cast<uint64_t>(g_.value_bytes(op.output, s.B, s.T, s.last_only)));
-      off[op.output] = static_cast<int64_t>(take(size_[op.output]));
+      place(op.output, s);
     }
     scratch_ = arena_round(scratch_bytes);
     return scratch_ ? (scratch_off_ = take(scratch_)) : 0;
   }
   void end_op(int32_t i) {
     if (scratch_) ra_.give(scratch_off_, scratch_);
-    for (ValueId v : g_.ops[i].inputs)
-      if (last_use_[v] == i && !keep_[v] && off[v] >= 0) {
-        ra_.give(static_cast<uint64_t>(off[v]), size_[v]);
-        off[v] = -1;
-      }
+    const Op& op = g_.ops[i];
+    for (ValueId v : op.inputs)
+      if (v != kNone && last_use_[v] == i && !keep_[v]) release(v);
+    // Outputs nothing reads (a Split part, TopK's unused indices) go at once.
+    for (ValueId v : op.outputs)
+      if (last_use_[v] < 0 && !keep_[v]) release(v);
   }
   uint64_t high_end() const { return ra_.high_end(); }
 
  private:
+  void place(ValueId v, const PassShape& s) {
+    size_[v] = arena_round(static_cast<uint64_t>(g_.value_bytes(v, s.B, s.T, s.last_only)));
+    off[v] = static_cast<int64_t>(take(size_[v]));
+  }
+  void release(ValueId v) {
+    if (off[v] < 0) return;
+    ra_.give(static_cast<uint64_t>(off[v]), size_[v]);
+    off[v] = -1;
+  }
   uint64_t take(uint64_t n) {
     std::optional<uint64_t> o = ra_.take(n);
     ER_CHECK(o.has_value(), "activation arena smaller than its dry run");
@@ -100,9 +111,16 @@ Engine::Engine(ModelGraph& mg, MemoryBudget& budget, const EngineOptions& opts)
   loader_->set_trace(opts_.trace);
   set_plan(opts_.plan);
   for (const Op& op : g_.ops) one_sequence_only_ |= op.kind == OpKind::SelectLastNonPad && op.p.pad_id < 0;
+  if (g_.nd) load_constants();
+  compute_lifetimes();
+}
+
+void Engine::compute_lifetimes() {
   last_use_.assign(g_.values.size(), -1);
   for (size_t i = 0; i < g_.ops.size(); ++i)
-    for (ValueId v : g_.ops[i].inputs) last_use_[v] = static_cast<int32_t>(i);
+    if (!g_.ops[i].folded)
+      for (ValueId v : g_.ops[i].inputs)
+        if (v != kNone) last_use_[v] = static_cast<int32_t>(i);
   keep_.assign(g_.values.size(), false);
   keep_[g_.output] = true;
   for (const auto& [name, v] : g_.extra_outputs) keep_[v] = true;
@@ -122,6 +140,7 @@ void Engine::set_plan(const ExecPlan& plan) {
 }
 
 int64_t Engine::tokens_for(const RunRequest& req) const {
+  if (g_.nd) return 1;
   int64_t B = 0, T = 0;
   validate(req, &B, &T);
   return T;
@@ -132,8 +151,10 @@ uint64_t Engine::op_scratch_bytes(int32_t i, const PassShape& s) const {
 }
 
 uint64_t Engine::activation_arena_bytes(const PassShape& s) const {
+  ER_CHECK(!g_.nd || bound_, "an N-D graph sized before it is bound");
   ArenaCursor c(g_, last_use_, keep_, UINT64_MAX / 2);
   for (int32_t i = 0; i < static_cast<int32_t>(g_.ops.size()); ++i) {
+    if (g_.ops[i].folded) continue;
     c.begin_op(i, s, op_scratch_bytes(i, s));
     c.end_op(i);
   }
@@ -215,6 +236,7 @@ void Engine::validate(const RunRequest& req, int64_t* B, int64_t* T) const {
 }
 
 HostArray Engine::forward(const RunRequest& req, NamedOutputs* extras) {
+  if (g_.nd) return forward_nd(req, extras);
   int64_t B = 0, T = 0;
   validate(req, &B, &T);
   Step st;
@@ -313,7 +335,7 @@ HostArray Engine::generate(const HostArray& prompt, const GenerateParams& gen) {
   return cut;
 }
 
-void Engine::run_graph(const Step& st, float* out, NamedOutputs* extras) {
+void Engine::run_graph(const Step& st, void* out, NamedOutputs* extras) {
   ER_CHECK(arena_, "activation arena not prepared");
   ArenaCursor cur(g_, last_use_, keep_, arena_.size());
   auto t_pass = std::chrono::steady_clock::now();
@@ -340,8 +362,10 @@ void Engine::run_graph(const Step& st, float* out, NamedOutputs* extras) {
       auto tc = std::chrono::steady_clock::now();
       ScopedSpan span(tr, "inference", "compute " + layer.name);
       for (int32_t i = layer.first_op; i < layer.end_op; ++i) {
+        if (g_.ops[i].folded) continue;
         const uint64_t sc_off = cur.begin_op(i, st.shape, op_scratch_bytes(i, st.shape));
-        run_op(i, st, cur.off, arena_.as<char>() + sc_off);
+        if (g_.nd) run_nd_op(i, cur.off, arena_.as<char>() + sc_off);
+        else run_op(i, st, cur.off, arena_.as<char>() + sc_off);
         cur.end_op(i);
       }
       stats_.layer_compute_ms[l] = ms_since(tc);
@@ -358,12 +382,13 @@ void Engine::run_graph(const Step& st, float* out, NamedOutputs* extras) {
   stats_.bytes_read = loader_->bytes_read();
   ++stats_.passes;
   const uint64_t n = static_cast<uint64_t>(g_.value_bytes(g_.output, st.shape.B, st.shape.T, st.shape.last_only));
-  std::memcpy(out, arena_.as<char>() + cur.off[g_.output], n);
+  std::memcpy(out, value_ptr(g_.output, cur.off), n);
   if (!extras) return;
   extras->clear();
   for (const auto& [name, v] : g_.extra_outputs) {
-    HostArray a(g_.values[v].dtype, output_shape(g_.values[v], st.shape));
-    std::memcpy(a.bytes.data(), arena_.as<char>() + cur.off[v], a.bytes.size());
+    const Value& val = g_.values[v];
+    HostArray a(val.dtype, val.nd ? val.dims : output_shape(val, st.shape));
+    std::memcpy(a.bytes.data(), value_ptr(v, cur.off), a.bytes.size());
     extras->emplace_back(name, std::move(a));
   }
 }

@@ -37,6 +37,8 @@ struct RunRequest {
   const HostArray* attention_mask = nullptr;  // int64 (B, T): BERT (optional)
   const HostArray* token_type_ids = nullptr;  // int64 (B, T): BERT (optional)
   const HostArray* pixel_values = nullptr;    // float32 (B, C, H, W): ViT
+  // ONNX graphs: every graph input by name.
+  std::vector<std::pair<std::string, const HostArray*>> named;
 };
 
 struct EngineStats {
@@ -72,8 +74,13 @@ class Engine {
     uint64_t total() const { return arena + kv + logits; }
   };
   GenerationReserve generation_reserve(int64_t B, int64_t T0, int64_t total) const;
-  // Token count of one pass for this model and input (ViT: patches + 1).
+  // Token count of one pass for this model and input (ViT: patches + 1; ONNX graphs: 1).
   int64_t tokens_for(const RunRequest& req) const;
+  // ONNX graphs: checks the named inputs and binds the graph's shapes to theirs (graph/nd_bind.h)
+  // when they differ from the last bind's; before planning or running. No-op for other graphs.
+  void bind(const RunRequest& req);
+  // Budget bytes the engine holds for the whole session (an ONNX graph's constants).
+  uint64_t held_bytes() const { return constants_.size(); }
 
   // Replaces the executor (releasing every resident layer); pinned layers are then loaded by the
   // next pass.
@@ -88,8 +95,14 @@ class Engine {
   void validate(const RunRequest& req, int64_t* B, int64_t* T) const;
   uint64_t op_scratch_bytes(int32_t i, const PassShape& s) const;
   void prepare_arena(uint64_t bytes);
-  void run_graph(const Step& step, float* out, NamedOutputs* extras);
+  void run_graph(const Step& step, void* out, NamedOutputs* extras);
   void run_op(int32_t i, const Step& step, std::vector<int64_t>& off, void* scratch);
+  // N-D graphs (engine_nd.cpp).
+  void load_constants();
+  void compute_lifetimes();
+  void run_nd_op(int32_t i, std::vector<int64_t>& off, void* scratch);
+  const void* value_ptr(ValueId v, const std::vector<int64_t>& off) const;
+  HostArray forward_nd(const RunRequest& req, NamedOutputs* extras);
   void ensure_kv(int64_t B, int64_t capacity);
 
   ModelGraph& mg_;
@@ -102,6 +115,14 @@ class Engine {
   std::vector<int32_t> last_use_;
   bool one_sequence_only_ = false;  // a last-token select without a pad id: batches are refused
   std::vector<bool> keep_;  // values live to the end of a pass: the outputs
+  // N-D graphs: model constants (budgeted), the input shapes of the last bind, per-op tensors
+  // (dims as bound; data set per call), and the pass's graph inputs.
+  Allocation constants_;
+  std::vector<Shape> bound_shapes_;
+  std::vector<std::vector<uint8_t>> bound_values_;  // of the inputs read at bind time
+  bool bound_ = false;
+  std::vector<std::vector<Tensor>> nd_in_, nd_out_;
+  std::vector<const void*> input_ptr_;
   Allocation arena_;
   Allocation kv_;             // (L, 2, B, H, cap, hd)
   int64_t kv_B_ = 0, kv_cap_ = 0;

@@ -178,9 +178,13 @@ PlanResult make_plan(const Graph& g, const WeightLoader& loader, const CostModel
   const uint64_t budget = req.budget;
   if (budget && budget < r.min_budget)
     ER_THROW(BudgetError, "budget ", format_bytes_exact(budget), " is below the minimum ", format_bytes_exact(r.min_budget),
-             min_budget_percent(r.min_budget, req.model_weight_bytes), " for this model and an input of ", req.B, " x ", req.T,
-             " tokens: largest layer ", format_bytes_exact(max_peak), " + activation arena, KV cache and logits ",
-             format_bytes_exact(req.reserved_bytes), " (fewer tokens or a smaller batch need less)");
+             min_budget_percent(r.min_budget, req.model_weight_bytes),
+             g.nd ? std::string(" for this model and these input shapes: largest layer ")
+                  : " for this model and an input of " + std::to_string(req.B) + " x " + std::to_string(req.T) +
+                        " tokens: largest layer ",
+             format_bytes_exact(max_peak), g.nd ? " + activations and constants " : " + activation arena, KV cache and logits ",
+             format_bytes_exact(req.reserved_bytes),
+             g.nd ? " (a smaller input needs less)" : " (fewer tokens or a smaller batch need less)");
   const uint64_t resident_need = req.reserved_bytes + total_resident + max_extra;
   const bool fits = !budget || resident_need <= budget;
 

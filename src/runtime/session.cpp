@@ -52,9 +52,9 @@ class SessionImpl final : public Session {
     if (!o.cost_model_path.empty()) {
       cost_ = CostModel::from_json(read_text_file(o.cost_model_path), o.cost_model_path);
       bw_source_ = "cost model " + o.cost_model_path;
-    } else if (o.direct_io && !mg_.weights.files.empty()) {
+    } else if (o.direct_io && !mg_.weights.paths.empty()) {
       // The device's bandwidth as `edgerun iobench` last measured it, where it has.
-      if (auto rec = recorded_bandwidth(mg_.weights.files.front().path())) {
+      if (auto rec = recorded_bandwidth(mg_.weights.paths.front())) {
         cost_.read_bytes_per_s = rec->read_bytes_per_s;
         bw_source_ = "iobench " + rec->measured_at;
       }
@@ -194,6 +194,7 @@ class SessionImpl final : public Session {
     if (in.attention_mask) r.attention_mask = &*in.attention_mask;
     if (in.token_type_ids) r.token_type_ids = &*in.token_type_ids;
     if (in.pixel_values) r.pixel_values = &*in.pixel_values;
+    for (const auto& [name, a] : in.named) r.named.emplace_back(name, &a);
     return r;
   }
   static int64_t pass_batch(const RunRequest& r) {
@@ -223,8 +224,16 @@ class SessionImpl final : public Session {
   // Plans one forward pass over `in` (its batch and tokens); returns the request it checked.
   RunRequest plan_run(const Inputs& in, bool apply = true) {
     RunRequest r = request(in);
+    if (mg_.graph.nd) {
+      if (in.input_ids || in.pixel_values || in.attention_mask || in.token_type_ids)
+        ER_THROW(InputError, "ONNX models take their inputs by name (Inputs::named)");
+      engine_->bind(r);
+    } else if (!in.named.empty()) {
+      ER_THROW(InputError, "named inputs are for ONNX models; this model takes ",
+               mg_.info.family == Family::Vit ? "pixel values" : "token ids");
+    }
     PassShape shape{pass_batch(r), engine_->tokens_for(r), 0, false};
-    plan_for(engine_->activation_arena_bytes(shape), shape, apply);
+    plan_for(engine_->activation_arena_bytes(shape) + engine_->held_bytes(), shape, apply);
     return r;
   }
 
@@ -298,6 +307,10 @@ class SessionImpl final : public Session {
     sum_.precision = i.precision;
     sum_.architecture_note = i.architecture_note;
     sum_.unused_tensors = i.unused_tensors;
+    for (ValueId v : mg_.graph.nd_inputs) {
+      const Value& val = mg_.graph.values[v];
+      sum_.inputs.push_back({val.name, val.dtype, val.declared, val.dim_params});
+    }
   }
 
   SessionOptions opts_;

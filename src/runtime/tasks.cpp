@@ -3,6 +3,7 @@
 #include "edgerun/tasks.h"
 
 #include <algorithm>
+#include <map>
 #include <cctype>
 #include <unistd.h>
 
@@ -125,9 +126,74 @@ std::vector<int64_t> EncodedInput::input_ids() const {
   return std::vector<int64_t>(a.as<int64_t>(), a.as<int64_t>() + a.numel());
 }
 
+namespace {
+
+// An ONNX graph's inputs from "NAME=PATH" (or one PATH) arguments.
+Inputs encode_onnx_inputs(const ModelSummary& m, const InputSpec& spec) {
+  if (!spec.text.empty() || !spec.ids.empty() || !spec.attention_mask_npy.empty() || !spec.token_type_ids_npy.empty())
+    ER_THROW(InputError, "ONNX models take --input NAME=FILE per graph input (.npy or an image), not --text, --ids, "
+             "--attention-mask or --token-type-ids");
+  if (spec.files.empty()) {
+    std::string names;
+    for (const auto& i : m.inputs) names += (names.empty() ? "" : ", ") + i.name;
+    ER_THROW(InputError, "give --input NAME=FILE for each of the model's inputs (", names, ")");
+  }
+  Inputs in;
+  for (const std::string& arg : spec.files) {
+    std::string name, path = arg;
+    const size_t eq = arg.find('=');
+    if (eq != std::string::npos && eq > 0) {
+      name = arg.substr(0, eq);
+      path = arg.substr(eq + 1);
+    } else if (m.inputs.size() == 1 && spec.files.size() == 1) {
+      name = m.inputs[0].name;
+    } else {
+      ER_THROW(InputError, "--input ", arg, ": the model has ", m.inputs.size(), " inputs; name each as NAME=FILE");
+    }
+    const ModelSummary::Input* decl = nullptr;
+    for (const auto& i : m.inputs)
+      if (i.name == name) decl = &i;
+    if (!decl) {
+      std::string names;
+      for (const auto& i : m.inputs) names += (names.empty() ? "" : ", ") + i.name;
+      ER_THROW(InputError, "--input ", arg, ": the model has no input named '", name, "' (", names, ")");
+    }
+    for (const auto& [n, a] : in.named)
+      if (n == name) ER_THROW(InputError, "--input: '", name, "' is given twice");
+    if (path.empty()) ER_THROW(InputError, "--input ", arg, ": no file");
+    if (is_npy(path)) {
+      in.named.emplace_back(name, user_file("--input", path, [](const std::string& p) { return read_npy(p); }));
+      continue;
+    }
+    if (decl->dims.size() != 4)
+      ER_THROW(InputError, "--input ", arg, ": input '", name, "' is ", decl->dims.size(), "-D; only (N, C, H, W) "
+               "inputs take images (give a .npy)");
+    ImagePreprocess pp;
+    const int64_t channels = decl->dims[1] > 0 ? decl->dims[1] : 3;
+    const int64_t size = spec.image_size > 0 ? spec.image_size : (decl->dims[2] > 0 ? decl->dims[2] : 224);
+    pp.height = size;
+    pp.width = spec.image_size > 0 || decl->dims[3] <= 0 ? size : decl->dims[3];
+    pp.image_mean = spec.mean.empty() ? std::vector<float>{0.485f, 0.456f, 0.406f} : spec.mean;
+    pp.image_std = spec.std.empty() ? std::vector<float>{0.229f, 0.224f, 0.225f} : spec.std;
+    if (static_cast<int64_t>(pp.image_mean.size()) != channels || static_cast<int64_t>(pp.image_std.size()) != channels)
+      ER_THROW(InputError, "--mean and --std need ", channels, " values (one per channel of '", name, "')");
+    in.named.emplace_back(name, user_file("--input", path, [&](const std::string& p) { return load_image(p, pp, channels); }));
+  }
+  return in;
+}
+
+}  // namespace
+
 EncodedInput encode_input(const std::string& model_dir, const ModelSummary& m, const InputSpec& spec) {
-  const bool text_model = m.family != "vit";
   EncodedInput out;
+  if (m.family == "onnx") {
+    out.inputs = encode_onnx_inputs(m, spec);
+    return out;
+  }
+  if (spec.files.size() > 1) ER_THROW(InputError, "--input is given ", spec.files.size(), " times; this model takes one input");
+  if (spec.image_size > 0 || !spec.mean.empty() || !spec.std.empty())
+    ER_THROW(InputError, "--image-size, --mean and --std apply to ONNX models; a Hugging Face model's preprocessor_config.json says them");
+  const bool text_model = m.family != "vit";
   auto tokenize = [&](const std::string& text) {
     if (!out.tokenizer_) {
       out.tokenizer_ = load_tokenizer(model_dir, m.family == "bert" ? "wordpiece" : "bpe");
@@ -259,8 +325,59 @@ std::string run_json(const ModelSummary& m, const Report& r, const RunOutcome& o
   return j.dump(2);
 }
 
-Inputs planning_input(const ModelSummary& m, int64_t batch, int64_t seq) {
+namespace {
+
+Shape parse_dims(const std::string& s, const std::string& arg) {
+  Shape d;
+  size_t p = 0;
+  while (p <= s.size()) {
+    const size_t x = s.find('x', p);
+    const std::string part = s.substr(p, x == std::string::npos ? std::string::npos : x - p);
+    if (part.empty() || part.size() > 12 || part.find_first_not_of("0123456789") != std::string::npos)
+      ER_THROW(InputError, "--input-shape ", arg, ": dimensions are whole numbers joined by 'x' (1x3x224x224)");
+    d.push_back(std::stoll(part));
+    if (x == std::string::npos) break;
+    p = x + 1;
+  }
+  return d;
+}
+
+}  // namespace
+
+Inputs planning_input(const ModelSummary& m, int64_t batch, int64_t seq, const std::vector<std::string>& input_shapes) {
   Inputs in;
+  if (m.family != "onnx" && !input_shapes.empty())
+    ER_THROW(InputError, "--input-shape applies to ONNX models; give --batch", m.family == "vit" ? "" : " and --seq");
+  if (m.family == "onnx") {
+    std::map<std::string, Shape> given;
+    for (const std::string& arg : input_shapes) {
+      const size_t eq = arg.find('=');
+      std::string name = eq == std::string::npos ? (m.inputs.size() == 1 ? m.inputs[0].name : "") : arg.substr(0, eq);
+      if (name.empty()) ER_THROW(InputError, "--input-shape ", arg, ": the model has ", m.inputs.size(), " inputs; give NAME=DIMS");
+      bool known = false;
+      for (const auto& i : m.inputs) known |= i.name == name;
+      if (!known) ER_THROW(InputError, "--input-shape ", arg, ": the model has no input named '", name, "'");
+      given[name] = parse_dims(eq == std::string::npos ? arg : arg.substr(eq + 1), arg);
+    }
+    for (const auto& i : m.inputs) {
+      Shape d = i.dims;
+      if (auto it = given.find(i.name); it != given.end()) {
+        d = it->second;
+      } else {
+        for (size_t k = 0; k < d.size(); ++k) {
+          if (d[k] >= 0) continue;
+          if (k == 0) {
+            d[k] = batch;
+            continue;
+          }
+          ER_THROW(InputError, "input '", i.name, "' dimension ", k, i.dim_params[k].empty() ? "" : " ('" + i.dim_params[k] + "')",
+                   " is symbolic: give its shape with --input-shape ", i.name, "=...");
+        }
+      }
+      in.named.emplace_back(i.name, HostArray(i.dtype, d));
+    }
+    return in;
+  }
   if (m.family == "vit") {
     in.pixel_values = HostArray(DType::F32, {batch, m.num_channels, m.image_size, m.image_size});
   } else {

@@ -1,0 +1,246 @@
+// The ONNX frontend on bad input: malformed and truncated protobufs, payloads past the end of
+// the file, tensors whose bytes do not match their dtype and shape, external data outside the
+// model's folder or short, reserved keys, IR and opset versions beyond the claims, cycles and
+// dangling inputs, unsupported nodes (all named at once). Models are written here with libonnx's
+// protobuf classes. Each case: the one error type and a message naming what is wrong.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include <onnx/onnx_pb.h>
+
+#include "edgerun/edgerun.h"
+#include "formats/onnx.h"
+#include "formats/onnx_wire.h"
+#include "models/model.h"
+#include "test_util.h"
+
+using namespace edgerun;
+using edgerun::test::contains;
+using edgerun::test::error_of;
+using edgerun::test::TempDir;
+
+namespace {
+
+// A model y = Relu(x W) with W (4, 3) as an initializer.
+onnx::ModelProto relu_matmul(int64_t opset = 17) {
+  onnx::ModelProto m;
+  m.set_ir_version(8);
+  m.add_opset_import()->set_version(opset);
+  onnx::GraphProto* g = m.mutable_graph();
+  g->set_name("tiny");
+  auto* x = g->add_input();
+  x->set_name("x");
+  x->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
+  auto* shape = x->mutable_type()->mutable_tensor_type()->mutable_shape();
+  shape->add_dim()->set_dim_param("batch");
+  shape->add_dim()->set_dim_value(4);
+  onnx::TensorProto* w = g->add_initializer();
+  w->set_name("W");
+  w->set_data_type(onnx::TensorProto::FLOAT);
+  w->add_dims(4);
+  w->add_dims(3);
+  std::vector<float> vals(12);
+  for (int i = 0; i < 12; ++i) vals[i] = 0.25f * static_cast<float>(i - 5);
+  w->set_raw_data(std::string(reinterpret_cast<const char*>(vals.data()), 48));
+  auto* mm = g->add_node();
+  mm->set_op_type("MatMul");
+  mm->set_name("mm");
+  mm->add_input("x");
+  mm->add_input("W");
+  mm->add_output("h");
+  auto* r = g->add_node();
+  r->set_op_type("Relu");
+  r->set_name("relu");
+  r->add_input("h");
+  r->add_output("y");
+  g->add_output()->set_name("y");
+  return m;
+}
+
+std::string save(const TempDir& d, const onnx::ModelProto& m, const std::string& name = "model.onnx") {
+  return d.write(name, m.SerializeAsString());
+}
+
+std::string build_error(const std::string& path) {
+  try {
+    build_model(path);
+  } catch (const InternalError& e) {
+    return std::string("internal error: ") + e.what();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+TEST(OnnxFormat, TheTinyModelRuns) {
+  TempDir d;
+  auto s = Session::open(save(d, relu_matmul()), SessionOptions{});
+  Inputs in;
+  HostArray x(DType::F32, {2, 4});
+  for (int i = 0; i < 8; ++i) x.as<float>()[i] = static_cast<float>(i);
+  in.named.emplace_back("x", x);
+  const HostArray y = s->run(in);
+  ASSERT_EQ(y.shape, (Shape{2, 3}));
+  for (int b = 0; b < 2; ++b)
+    for (int n = 0; n < 3; ++n) {
+      float acc = 0;
+      for (int k = 0; k < 4; ++k) acc += static_cast<float>(b * 4 + k) * 0.25f * static_cast<float>(k * 3 + n - 5);
+      EXPECT_FLOAT_EQ(y.as<float>()[b * 3 + n], std::max(0.0f, acc));
+    }
+}
+
+TEST(OnnxFormat, EveryTruncationIsAFormatError) {
+  TempDir d;
+  const std::string bytes = relu_matmul().SerializeAsString();
+  for (size_t n = 1; n < bytes.size(); ++n) {
+    const std::string p = d.write("t.onnx", bytes.substr(0, n));
+    const std::string e = build_error(p);
+    EXPECT_FALSE(contains(e, "internal error") || e == "no error") << n << ": " << e;
+  }
+}
+
+TEST(OnnxFormat, CorruptedBytesNeverCrash) {
+  TempDir d;
+  const std::string bytes = relu_matmul().SerializeAsString();
+  std::mt19937 rng(7);
+  for (int i = 0; i < 400; ++i) {
+    std::string b = bytes;
+    for (int k = 0; k < 3; ++k) b[rng() % b.size()] = static_cast<char>(rng());
+    const std::string p = d.write("c.onnx", b);
+    const std::string e = build_error(p);
+    EXPECT_FALSE(contains(e, "internal error")) << e;
+  }
+}
+
+TEST(OnnxFormat, PayloadsStayOnDiskAsRanges) {
+  TempDir d;
+  const std::string p = save(d, relu_matmul());
+  const StrippedOnnx s = strip_onnx_payloads(p);
+  ASSERT_EQ(s.payloads.size(), 1u);
+  EXPECT_EQ(s.payloads[0].length, 48u);
+  EXPECT_EQ(s.payloads[0].field, PayloadField::RawData);
+  const std::string bytes = test::read_bytes(p);
+  float first;
+  std::memcpy(&first, bytes.data() + s.payloads[0].offset, 4);
+  EXPECT_EQ(first, -1.25f);
+  // The payload's bytes are not in the message libonnx parses.
+  EXPECT_EQ(s.proto.find(bytes.substr(s.payloads[0].offset, 48)), std::string::npos);
+}
+
+TEST(OnnxFormat, TensorBytesMustMatchDtypeAndShape) {
+  TempDir d;
+  auto m = relu_matmul();
+  m.mutable_graph()->mutable_initializer(0)->set_raw_data(std::string(44, '\0'));
+  const std::string e = build_error(save(d, m));
+  EXPECT_TRUE(contains(e, "44 bytes of data for FLOAT (4, 3), which needs 48")) << e;
+}
+
+TEST(OnnxFormat, ReservedPayloadKeyIsRefused) {
+  TempDir d;
+  auto m = relu_matmul();
+  auto* e = m.mutable_graph()->mutable_initializer(0)->add_external_data();
+  e->set_key(kPayloadKey);
+  e->set_value("0");
+  EXPECT_TRUE(contains(build_error(save(d, m)), "is reserved"));
+}
+
+class OnnxExternal : public ::testing::Test {
+ protected:
+  // W moved to external data at `location`, `length` bytes from `offset` (-1: leave out).
+  std::string with_external(const std::string& location, int64_t offset = -1, int64_t length = -1) {
+    auto m = relu_matmul();
+    auto* w = m.mutable_graph()->mutable_initializer(0);
+    w->clear_raw_data();
+    w->set_data_location(onnx::TensorProto::EXTERNAL);
+    auto add = [&](const char* k, const std::string& v) {
+      auto* e = w->add_external_data();
+      e->set_key(k);
+      e->set_value(v);
+    };
+    add("location", location);
+    if (offset >= 0) add("offset", std::to_string(offset));
+    if (length >= 0) add("length", std::to_string(length));
+    return save(dir, m);
+  }
+  TempDir dir;
+};
+
+TEST_F(OnnxExternal, ResolvesInsideTheFolder) {
+  dir.write("w.bin", std::string(100, '\0'));
+  auto mg = build_model(with_external("w.bin", 52, 48));
+  ASSERT_EQ(mg.graph.slots.size(), 1u);
+  EXPECT_EQ(mg.graph.slots[0].begin, 52u);
+  EXPECT_EQ(mg.graph.slots[0].end, 100u);
+  EXPECT_EQ(mg.weights.paths.size(), 2u);
+}
+
+TEST_F(OnnxExternal, MissingShortOrOutsideFilesAreRefused) {
+  EXPECT_TRUE(contains(build_error(with_external("absent.bin")), "does not exist"));
+  dir.write("short.bin", std::string(40, '\0'));
+  EXPECT_TRUE(contains(build_error(with_external("short.bin")), "40 bytes of data"));
+  EXPECT_TRUE(contains(build_error(with_external("short.bin", 0, 48)), "runs past the end"));
+  EXPECT_TRUE(contains(build_error(with_external("short.bin", 41)), "past the end"));
+  EXPECT_TRUE(contains(build_error(with_external("../w.bin")), "'..' component"));
+  EXPECT_TRUE(contains(build_error(with_external("/etc/passwd")), "absolute path"));
+  TempDir other;
+  other.write("w.bin", std::string(48, '\0'));
+  std::filesystem::create_symlink(other.file("w.bin"), dir.file("link.bin"));
+  EXPECT_TRUE(contains(build_error(with_external("link.bin")), "symbolic link"));
+}
+
+TEST(OnnxFormat, VersionsBeyondTheClaimsAreRefused) {
+  TempDir d;
+  auto m = relu_matmul(18);
+  EXPECT_TRUE(contains(build_error(save(d, m)), "opset 18 is newer"));
+  m = relu_matmul(9);
+  EXPECT_TRUE(contains(build_error(save(d, m)), "opset 9 is older"));
+  m = relu_matmul();
+  m.set_ir_version(11);
+  EXPECT_TRUE(contains(build_error(save(d, m)), "IR version 11"));
+}
+
+TEST(OnnxFormat, CyclesAndDanglingInputsAreRefused) {
+  TempDir d;
+  auto m = relu_matmul();
+  m.mutable_graph()->mutable_node(0)->set_input(0, "y");  // mm reads relu's output: a cycle
+  EXPECT_TRUE(contains(build_error(save(d, m)), "uses 'y', which no earlier node"));
+  m = relu_matmul();
+  m.mutable_graph()->mutable_node(1)->set_input(0, "nowhere");
+  EXPECT_TRUE(contains(build_error(save(d, m)), "uses 'nowhere'"));
+}
+
+TEST(OnnxFormat, UnsupportedNodesAreNamedAtOnce) {
+  TempDir d;
+  auto m = relu_matmul();
+  auto* n = m.mutable_graph()->add_node();
+  n->set_op_type("NonMaxSuppression");
+  n->set_name("nms");
+  auto* q = m.mutable_graph()->add_node();
+  q->set_op_type("QuantizeLinear");
+  q->set_name("quant");
+  auto* c = m.mutable_graph()->add_node();
+  c->set_op_type("Custom");
+  c->set_domain("com.example");
+  c->set_name("custom");
+  const std::string e = build_error(save(d, m));
+  EXPECT_TRUE(contains(e, "3 nodes edgerun does not run")) << e;
+  EXPECT_TRUE(contains(e, "'nms' (NonMaxSuppression): op type NonMaxSuppression is not supported")) << e;
+  EXPECT_TRUE(contains(e, "quantized models")) << e;
+  EXPECT_TRUE(contains(e, "domain \"com.example\"")) << e;
+}
+
+TEST(OnnxFormat, FilesOverTwoGigabytesAskForExternalData) {
+  TempDir d;
+  const std::string p = d.file("big.onnx");
+  {
+    std::ofstream f(p);
+  }
+  ASSERT_EQ(truncate(p.c_str(), (int64_t{1} << 31) + 10), 0);  // sparse: no disk space taken
+  EXPECT_TRUE(contains(build_error(p), "save the model with its weights as external data"));
+}
+
+}  // namespace
