@@ -17,7 +17,13 @@ double source_coord(CoordMode mode, double o, double scale, int64_t in, int64_t 
   switch (mode) {
     case CoordMode::HalfPixel: return (o + 0.5) / scale - 0.5;
     case CoordMode::PytorchHalfPixel: return out > 1 ? (o + 0.5) / scale - 0.5 : 0.0;
-    case CoordMode::AlignCorners: return out == 1 ? 0.0 : o * static_cast<double>(in - 1) / static_cast<double>(out - 1);
+    case CoordMode::AlignCorners: {
+      // ONNX's length_resized is in * scale, which a non-integer scale makes fractional (the
+      // backend tests expect that); with sizes it is the output length.
+      double len = static_cast<double>(in) * scale;
+      if (std::fabs(len - static_cast<double>(out)) < 1e-4) len = static_cast<double>(out);
+      return len <= 1 ? 0.0 : o * static_cast<double>(in - 1) / (len - 1);
+    }
     case CoordMode::Asymmetric: return o / scale;
     case CoordMode::TfHalfPixelForNn: return (o + 0.5) / scale;
   }
