@@ -39,15 +39,32 @@ std::vector<WeightLoader::Plan> WeightLoader::plan(int32_t layer) const {
       if (e.end > f.size() || e.begin > e.end)
         ER_THROW(FormatError, f.path(), ": weights of layer ", l.name, " at ", e.begin,
                  " lie past the end of the file");
-      Plan p{file, e, {}, {}};
-      for (int32_t m : e.members) {
+      Plan p{file, e, {}, {}, {}, 0};
+      std::vector<int32_t> members(e.members.begin(), e.members.end());
+      std::sort(members.begin(), members.end(), [&](int32_t a, int32_t b) {
+        return g_.slots[slots[a]].begin < g_.slots[slots[b]].begin;
+      });
+      // Shifting needs the extent's tensors disjoint (a moved tensor must not carry another's bytes).
+      bool disjoint = true;
+      for (size_t i = 1; i < members.size(); ++i)
+        disjoint &= g_.slots[slots[members[i - 1]]].end <= g_.slots[slots[members[i]]].begin;
+      uint64_t shift = 0;
+      for (int32_t m : members) {
         const WeightSlot& ws = g_.slots[slots[m]];
         p.slots.push_back(slots[m]);
         // Buffers are 4 KiB aligned, so a tensor's alignment is its file offset's.
         // int16 (q16) weights are computed as stored, so they bind in place too.
-        p.in_place.push_back((ws.file_dtype == DType::F32 && (ws.begin - e.begin) % alignof(float) == 0) ||
-                             (ws.file_dtype == DType::I16 && (ws.begin - e.begin) % alignof(int16_t) == 0));
+        const uint64_t at = ws.begin - e.begin;
+        bool in_place = (ws.file_dtype == DType::F32 && at % alignof(float) == 0) ||
+                        (ws.file_dtype == DType::I16 && at % alignof(int16_t) == 0);
+        if (!in_place && ws.file_dtype == DType::F32 && disjoint) {
+          while ((at + shift) % alignof(float)) ++shift;
+          in_place = true;
+        }
+        p.in_place.push_back(in_place);
+        p.shift.push_back(in_place ? shift : 0);
       }
+      p.slack = shift;
       out.push_back(std::move(p));
     }
   }
@@ -64,7 +81,7 @@ LayerFootprint WeightLoader::footprint(int32_t layer) const {
   LayerFootprint fp;
   uint64_t shared = 0;
   for (const Plan& p : plan(layer)) {
-    const uint64_t raw = MemoryBudget::round_up(p.extent.end - p.extent.begin);
+    const uint64_t raw = MemoryBudget::round_up(p.extent.end - p.extent.begin + p.slack);
     uint64_t conv = 0;
     for (size_t i = 0; i < p.slots.size(); ++i)
       if (!p.in_place[i]) conv += MemoryBudget::round_up(static_cast<uint64_t>(g_.slots[p.slots[i]].numel()) * 4);
@@ -96,7 +113,7 @@ PendingLayer WeightLoader::reserve(int32_t layer, bool blocking) {
   for (size_t k = 0; k < plans.size(); ++k) {
     if (!plans[k].binds_in_place()) continue;
     at[k] = shared;
-    shared += MemoryBudget::round_up(plans[k].extent.end - plans[k].extent.begin);
+    shared += MemoryBudget::round_up(plans[k].extent.end - plans[k].extent.begin + plans[k].slack);
   }
   // The buffer direct reads fill: in huge pages where little is lost to rounding (see
   // core/memory_budget.h for why).
@@ -108,6 +125,7 @@ PendingLayer WeightLoader::reserve(int32_t layer, bool blocking) {
     r.extent = p.extent;
     r.slots = std::move(p.slots);
     r.in_place = std::move(p.in_place);
+    r.shift = std::move(p.shift);
     if (at[k] != UINT64_MAX) {
       r.dst = pl.shared.as<char>() + at[k];
     } else {
@@ -139,10 +157,17 @@ ResidentLayer WeightLoader::fill(PendingLayer&& pl) {
       for (const ReadRequest& q : reqs) bytes_read_ += q.n;
     }
     for (PendingLayer::Read& r : pl.reads) {
+      // Misaligned fp32 tensors move forward to their aligned spots, the last first (Plan::shift).
+      for (size_t i = r.slots.size(); i-- > 0;)
+        if (r.in_place[i] && r.shift[i] > 0) {
+          const WeightSlot& ws = g_.slots[r.slots[i]];
+          char* p = r.dst + (ws.begin - r.extent.begin);
+          std::memmove(p + r.shift[i], p, ws.nbytes());
+        }
       for (size_t i = 0; i < r.slots.size(); ++i) {
         WeightSlot& ws = g_.slots[r.slots[i]];
         ER_CHECK(ws.data == nullptr && ws.data_i16 == nullptr, "slot ", ws.name, " bound twice");
-        char* p = r.dst + (ws.begin - r.extent.begin);
+        char* p = r.dst + (ws.begin - r.extent.begin) + r.shift[i];
         if (r.in_place[i]) {
           if (ws.file_dtype == DType::I16) ws.data_i16 = reinterpret_cast<const int16_t*>(p);
           else ws.data = reinterpret_cast<const float*>(p);  // assembly by reference

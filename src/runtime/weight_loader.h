@@ -46,6 +46,7 @@ struct PendingLayer {
     Allocation own;
     std::vector<Allocation> conv;  // fp32 scratch for slots that cannot bind in place (by slot)
     std::vector<bool> in_place;
+    std::vector<uint64_t> shift;   // bytes an in-place slot moves forward to align (WeightLoader::Plan)
   };
   Allocation shared;
   std::vector<Read> reads;
@@ -93,6 +94,12 @@ class WeightLoader final : public RowGather {
     Extent extent;
     std::vector<SlotId> slots;
     std::vector<bool> in_place;
+    // An fp32 tensor at an offset that is not a multiple of 4 (raw_data inside an .onnx file)
+    // binds in place too: after the read it moves forward by `shift` bytes to an aligned spot,
+    // the shifts growing along the extent so no tensor lands on the next; the buffer holds
+    // `slack` more bytes for them. A copy of the read, instead of a second buffer of the layer.
+    std::vector<uint64_t> shift;
+    uint64_t slack = 0;
     // Some tensor binds inside the read buffer, so the buffer stays while the layer is resident.
     bool binds_in_place() const;
   };
