@@ -16,6 +16,10 @@ namespace edgerun {
 // The opsets of the default domain edgerun claims.
 inline constexpr int64_t kOnnxMinOpset = 11, kOnnxMaxOpset = 17;
 inline constexpr int64_t kOnnxMaxIr = 10;
+// A Gemm weight above this is cut along its output rows into chunks of at most this many bytes,
+// each its own layer, when the graph is built: the same at every budget, so that every executor
+// makes the same kernel calls, and no layer is larger than a budget of a few percent needs.
+inline constexpr uint64_t kOnnxChunkBytes = uint64_t{16} << 20;
 
 // Where a node's input is used: weight positions make float initializers weight slots (streamed
 // with the layer); others make small initializers constants.
@@ -38,9 +42,20 @@ class OnnxBuild {
   ValueId constant_value(const std::string& name, DType dt, Shape shape, const void* data);
   // A constant or weight value for a tensor of the model (initializer, Constant attribute).
   ValueId tensor_value(const onnx::TensorProto& t, const std::string& where, bool as_weight);
+  // Rows [r0, r1) of a 2-D float initializer held in one file range, as a weight value (an
+  // output chunk of a large Gemm); kNone when `name` is not such an initializer.
+  ValueId weight_rows(const std::string& name, int64_t r0, int64_t r1);
+  // The initializer `name` when it is one and no node has used it yet, else null.
+  const onnx::TensorProto* unused_initializer(const std::string& name) const {
+    auto it = inits_.find(name);
+    return it == inits_.end() || values_.count(name) ? nullptr : it->second;
+  }
   // Appends the N-D op for `node` (outputs named as the node's) and records its outputs.
   ValueId add(const onnx::NodeProto& node, OpKind kind, std::vector<ValueId> inputs, OpParams p,
               int n_outputs = 1);
+  // The same with explicit op and output names (the chunks of a split node).
+  ValueId add_named(const std::string& op_name, OpKind kind, std::vector<ValueId> inputs, OpParams p,
+                    const std::vector<std::string>& outputs);
   // Makes ONNX name `name` refer to an existing value (a fused node's output).
   void alias(const std::string& name, ValueId v) { values_[name] = v; }
   // The op producing v, when v has exactly one consumer in the model and is not a graph output

@@ -107,6 +107,30 @@ ValueId OnnxBuild::input(const onnx::NodeProto& node, int i, Use use) {
   return v;
 }
 
+ValueId OnnxBuild::weight_rows(const std::string& name, int64_t r0, int64_t r1) {
+  const onnx::TensorProto* t = unused_initializer(name);
+  if (!t) return kNone;
+  const OnnxTensor ot = m_.resolve(*t, "initializer '" + name + "'");
+  const bool is_float = ot.dtype == DType::F32 || ot.dtype == DType::F16 || ot.dtype == DType::BF16;
+  if (!is_float || ot.source != OnnxTensor::Source::FileRange || ot.shape.empty() || r1 > ot.shape[0] || r0 >= r1)
+    return kNone;
+  const uint64_t row = ot.nbytes() / static_cast<uint64_t>(ot.shape[0]);
+  WeightSlot s;
+  s.name = name + "[" + std::to_string(r0) + ":" + std::to_string(r1) + "]";
+  s.file_dtype = ot.dtype;
+  s.shape = ot.shape;
+  s.shape[0] = r1 - r0;
+  s.file = ot.file;
+  s.begin = ot.begin + static_cast<uint64_t>(r0) * row;
+  s.end = ot.begin + static_cast<uint64_t>(r1) * row;
+  const Shape dims = s.shape;
+  const std::string vname = s.name;
+  const SlotId id = g_.add_slot(std::move(s));
+  const ValueId v = g_.add_nd_value(vname, DType::F32, dims);
+  g_.values[v].slot = id;
+  return v;
+}
+
 ValueId OnnxBuild::add(const onnx::NodeProto& node, OpKind kind, std::vector<ValueId> inputs, OpParams p,
                        int n_outputs) {
   std::vector<std::string> outs;
@@ -114,10 +138,15 @@ ValueId OnnxBuild::add(const onnx::NodeProto& node, OpKind kind, std::vector<Val
     std::string o = k < node.output_size() ? node.output(k) : std::string();
     outs.push_back(o.empty() ? node_name(node) + ":out" + std::to_string(k) : o);
   }
+  return add_named(node_name(node), kind, std::move(inputs), std::move(p), outs);
+}
+
+ValueId OnnxBuild::add_named(const std::string& op_name, OpKind kind, std::vector<ValueId> inputs, OpParams p,
+                             const std::vector<std::string>& outs) {
   std::vector<SlotId> slots;
   for (ValueId v : inputs)
     if (v != kNone && g_.values[v].slot != kNone) slots.push_back(g_.values[v].slot);
-  const ValueId first = g_.add_nd_op(kind, node_name(node), std::move(inputs), outs, std::move(slots), std::move(p));
+  const ValueId first = g_.add_nd_op(kind, op_name, std::move(inputs), outs, std::move(slots), std::move(p));
   const Op& op = g_.ops.back();
   for (size_t k = 0; k < op.outputs.size(); ++k) {
     values_[outs[k]] = op.outputs[k];
@@ -176,7 +205,8 @@ ModelGraph build_onnx(const std::string& path, const BuildOptions& opts) {
   auto model = std::make_shared<OnnxModel>(OnnxModel::open(path));
   const onnx::ModelProto& mp = model->proto();
   if (mp.ir_version() < 3 || mp.ir_version() > kOnnxMaxIr)
-    ER_THROW(UnsupportedError, path, ": IR version ", mp.ir_version(), " is not supported (3 to ", kOnnxMaxIr, ")");
+    ER_THROW(UnsupportedError, path, ": IR version ", mp.ir_version(), " is not supported (3 to ", kOnnxMaxIr,
+             "); a model whose opsets edgerun supports can be saved with ir_version = ", kOnnxMaxIr);
   const int64_t opset = default_opset(mp, path);
   if (opts.precision && *opts.precision != Precision::Fp32)
     ER_THROW(InputError, "--precision ", to_string(*opts.precision), " is not implemented for ONNX models (fp32)");

@@ -4,6 +4,7 @@
 // Fusions made here, identically for every executor and budget: a BatchNormalization into the
 // Conv before it, an activation into the Conv or MatMul before it, and a bias Add into a MatMul
 // with a weight.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -245,12 +246,42 @@ void map_matmul(OnnxBuild& b, const Node& n) {
   b.add(n, OpKind::MatMul, {b.input(n, 0), b.input(n, 1, Use::Weight)}, params());
 }
 
+// A Gemm whose (N, K) weight (transB) is larger than kOnnxChunkBytes: one Gemm per chunk of
+// output rows, each with its rows of the weight and of the bias, then a Concat of their outputs
+// (which goes with the last chunk's layer). False when the node is not of that form.
+bool map_chunked_gemm(OnnxBuild& b, const Node& n, const OpParams& p) {
+  if (!p.nd.gemm.trans_b || !b.has_input(n, 1)) return false;
+  const onnx::TensorProto* w = b.unused_initializer(n.input(1));
+  if (!w || w->dims_size() != 2) return false;
+  const int64_t N = w->dims(0), K = w->dims(1);
+  const uint64_t bytes = static_cast<uint64_t>(N) * static_cast<uint64_t>(K) * (w->data_type() == onnx::TensorProto::FLOAT ? 4 : 2);
+  if (N < 2 || bytes <= kOnnxChunkBytes) return false;
+  const onnx::TensorProto* c = b.has_input(n, 2) ? b.unused_initializer(n.input(2)) : nullptr;
+  if (b.has_input(n, 2) && (!c || c->dims_size() != 1 || c->dims(0) != N)) return false;
+  const int64_t rows = std::max<int64_t>(1, static_cast<int64_t>(kOnnxChunkBytes / (bytes / static_cast<uint64_t>(N))));
+  const ValueId a = b.input(n, 0);
+  std::vector<ValueId> parts;
+  for (int64_t r0 = 0, i = 0; r0 < N; r0 += rows, ++i) {
+    const int64_t r1 = std::min(N, r0 + rows);
+    std::vector<ValueId> in{a, b.weight_rows(n.input(1), r0, r1)};
+    if (in[1] == kNone) return false;  // the first chunk decides; later ones resolve alike
+    if (c) in.push_back(b.weight_rows(n.input(2), r0, r1));
+    const std::string name = b.node_name(n) + "#" + std::to_string(i);
+    parts.push_back(b.add_named(name, OpKind::Gemm, in, p, {name + ":out"}));
+  }
+  OpParams cp = params();
+  cp.nd.axis = 1;
+  b.add(n, OpKind::Concat, parts, cp);
+  return true;
+}
+
 void map_gemm(OnnxBuild& b, const Node& n) {
   OpParams p = params();
   p.nd.gemm.trans_a = attr_int(n, "transA", 0) != 0;
   p.nd.gemm.trans_b = attr_int(n, "transB", 0) != 0;
   p.nd.gemm.alpha = attr_float(n, "alpha", 1.0f);
   p.nd.gemm.beta = attr_float(n, "beta", 1.0f);
+  if (map_chunked_gemm(b, n, p)) return;
   std::vector<ValueId> in{b.input(n, 0), b.input(n, 1, Use::Weight)};
   if (b.has_input(n, 2)) in.push_back(b.input(n, 2, Use::Weight));
   b.add(n, OpKind::Gemm, in, p);
