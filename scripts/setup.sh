@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PKGS=(build-essential cmake pkg-config libopenblas-dev nlohmann-json3-dev libcli11-dev libstb-dev
-      libgtest-dev libbenchmark-dev liburing-dev libprotobuf-dev libonnx-dev
+      libgtest-dev libbenchmark-dev liburing-dev libprotobuf-dev libonnx-dev libdnnl-dev
       libonnx-testdata python3)
 missing=()
 for p in "${PKGS[@]}"; do

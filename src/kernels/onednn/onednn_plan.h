@@ -1,0 +1,58 @@
+// Internals of the oneDNN backend: a Plan is the primitives of one op shape class (created once,
+// cached by the backend) and the layout of the scratch they run in.
+#pragma once
+#include <dnnl.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+#include "graph/backend.h"
+#include "kernels/onednn/onednn_backend.h"
+
+namespace edgerun::onednn {
+
+inline uint64_t round64(uint64_t n) { return (n + 63) / 64 * 64; }
+
+dnnl::engine& cpu_engine();
+
+// The scratch one execution has: 64-byte aligned, `bytes` long.
+struct Scratch {
+  char* base = nullptr;
+  uint64_t bytes = 0;
+  char* at(uint64_t off) const { return base + off; }
+};
+
+class Plan {
+ public:
+  virtual ~Plan() = default;
+  // Scratch bytes of one execution (64-byte aligned offsets from the aligned base).
+  uint64_t scratch = 0;
+  std::string impl;  // oneDNN's implementation name of the main primitive
+  virtual void run(const OpCall& c, dnnl::stream& s, const Scratch& scratch) const = 0;
+};
+
+// Why an op is not claimed ("" when it is); data-independent: kind, dtypes, ranks, attributes.
+std::string conv_refusal(const Graph& g, const Op& op);
+std::string pool_refusal(const Graph& g, const Op& op);
+
+// The primitives of an op whose dims are bound (throws dnnl::error when oneDNN has none).
+std::unique_ptr<Plan> make_conv_plan(const Graph& g, const Op& op, ConvLayout layout);
+std::unique_ptr<Plan> make_pool_plan(const Graph& g, const Op& op);
+
+// Helpers shared by the op families.
+dnnl::memory::dims to_dims(const Shape& s);
+// ncw / nchw / ncdhw for rank 3 / 4 / 5.
+dnnl::memory::format_tag plain_tag(size_t rank);
+// The attributes every primitive of this backend carries: a user scratchpad.
+dnnl::primitive_attr user_scratchpad_attr();
+// A reorder from `from` to `to` (user scratchpad).
+dnnl::reorder make_reorder(const dnnl::memory::desc& from, const dnnl::memory::desc& to);
+uint64_t scratchpad_bytes(const dnnl::reorder& r);
+// Whether the dims of value v are bound (known and non-negative).
+bool bound_dims(const Graph& g, ValueId v);
+dnnl::memory wrap(const dnnl::memory::desc& md, const void* p);
+
+}  // namespace edgerun::onednn
