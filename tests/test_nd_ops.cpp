@@ -151,6 +151,8 @@ const std::vector<NdCase>& cases() {
        [](NdAttrs& a) { a.conv.pads = {1, 1, 1, 1}; }},
       {"conv depthwise s2 d2", OpKind::Conv, {{F, S{2, 6, 11, 10}}, {F, S{6, 1, 3, 3}}}, {}, 1,
        [](NdAttrs& a) { a.conv.group = 6, a.conv.strides = {2, 2}, a.conv.dilations = {2, 2}, a.conv.pads = {2, 1, 2, 1}; }},
+      {"conv im2col in tiles", OpKind::Conv, {{F, S{1, 32, 80, 80}}, {F, S{16, 32, 3, 3}}}, {}, 1,
+       [](NdAttrs& a) { a.conv.pads = {1, 1, 1, 1}; }},
       {"conv1x1 relu", OpKind::Conv, {{F, S{1, 16, 5, 5}}, {F, S{8, 16, 1, 1}}}, {}, 1,
        [](NdAttrs& a) { a.conv.epi.fn = UnaryFn::Relu; }},
       {"conv1d same", OpKind::Conv, {{F, S{1, 4, 13}}, {F, S{3, 4, 4}}}, {}, 1,

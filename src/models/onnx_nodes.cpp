@@ -256,8 +256,12 @@ bool map_chunked_gemm(OnnxBuild& b, const Node& n, const OpParams& p) {
   const int64_t N = w->dims(0), K = w->dims(1);
   const uint64_t bytes = static_cast<uint64_t>(N) * static_cast<uint64_t>(K) * (w->data_type() == onnx::TensorProto::FLOAT ? 4 : 2);
   if (N < 2 || bytes <= kOnnxChunkBytes) return false;
+  // The bias is cut with the weight where it is an unused (N) initializer; otherwise (an exporter
+  // shares it with another node) it is added once to the joined output.
   const onnx::TensorProto* c = b.has_input(n, 2) ? b.unused_initializer(n.input(2)) : nullptr;
-  if (b.has_input(n, 2) && (!c || c->dims_size() != 1 || c->dims(0) != N)) return false;
+  if (c && (c->dims_size() != 1 || c->dims(0) != N)) c = nullptr;
+  const bool add_bias_after = b.has_input(n, 2) && !c;
+  if (add_bias_after && p.nd.gemm.beta != 1.0f) return false;
   const int64_t rows = std::max<int64_t>(1, static_cast<int64_t>(kOnnxChunkBytes / (bytes / static_cast<uint64_t>(N))));
   const ValueId a = b.input(n, 0);
   std::vector<ValueId> parts;
@@ -271,7 +275,15 @@ bool map_chunked_gemm(OnnxBuild& b, const Node& n, const OpParams& p) {
   }
   OpParams cp = params();
   cp.nd.axis = 1;
-  b.add(n, OpKind::Concat, parts, cp);
+  if (!add_bias_after) {
+    b.add(n, OpKind::Concat, parts, cp);
+    return true;
+  }
+  const std::string joined = b.node_name(n) + ":joined";
+  const ValueId y = b.add_named(joined, OpKind::Concat, parts, cp, {joined});
+  OpParams ap = params();
+  ap.nd.binary = BinaryFn::Add;
+  b.add(n, OpKind::Binary, {y, b.input(n, 2)}, ap);
   return true;
 }
 

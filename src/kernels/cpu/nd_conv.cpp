@@ -52,33 +52,47 @@ void fill_bias(const Geo& g, const float* bias, float* y) {
     for (int64_t m = 0; m < g.M; ++m) std::fill_n(y + (n * g.M + m) * os, os, bias ? bias[m] : 0.0f);
 }
 
-// col (Cg * k_size, out_size): row (c, kernel position), column output position; zero where the
-// window reads padding.
-void im2col(const Geo& g, const float* x, float* col) {
-  const int64_t os = g.out_size();
+// col (Cg * k_size, p1 - p0): row (c, kernel position), column output position p0 .. p1 - 1
+// (flattened over the output's spatial axes); zero where the window reads padding.
+void im2col(const Geo& g, const float* x, float* col, int64_t p0, int64_t p1) {
+  const int64_t n = p1 - p0;
   for (int64_t c = 0; c < g.Cg; ++c)
     for (int64_t k0 = 0; k0 < g.k[0]; ++k0)
       for (int64_t k1 = 0; k1 < g.k[1]; ++k1)
         for (int64_t k2 = 0; k2 < g.k[2]; ++k2) {
-          float* row = col + ((c * g.k[0] + k0) * g.k[1] * g.k[2] + k1 * g.k[2] + k2) * os;
+          float* dst = col + ((c * g.k[0] + k0) * g.k[1] * g.k[2] + k1 * g.k[2] + k2) * n;
           const float* xc = x + c * g.in_size();
-          for (int64_t o0 = 0; o0 < g.out[0]; ++o0) {
+          int64_t o2 = p0 % g.out[2], o1 = (p0 / g.out[2]) % g.out[1], o0 = p0 / (g.out[2] * g.out[1]);
+          for (int64_t j = 0; j < n;) {
+            // One run along the last axis at a time.
+            const int64_t run = std::min(n - j, g.out[2] - o2);
             const int64_t i0 = o0 * g.s[0] - g.pb[0] + k0 * g.d[0];
-            for (int64_t o1 = 0; o1 < g.out[1]; ++o1) {
-              const int64_t i1 = o1 * g.s[1] - g.pb[1] + k1 * g.d[1];
-              float* dst = row + (o0 * g.out[1] + o1) * g.out[2];
-              if (i0 < 0 || i0 >= g.in[0] || i1 < 0 || i1 >= g.in[1]) {
-                std::fill_n(dst, g.out[2], 0.0f);
-                continue;
-              }
+            const int64_t i1 = o1 * g.s[1] - g.pb[1] + k1 * g.d[1];
+            if (i0 < 0 || i0 >= g.in[0] || i1 < 0 || i1 >= g.in[1]) {
+              std::fill_n(dst + j, run, 0.0f);
+            } else {
               const float* src = xc + (i0 * g.in[1] + i1) * g.in[2];
-              for (int64_t o2 = 0; o2 < g.out[2]; ++o2) {
-                const int64_t i2 = o2 * g.s[2] - g.pb[2] + k2 * g.d[2];
-                dst[o2] = (i2 >= 0 && i2 < g.in[2]) ? src[i2] : 0.0f;
+              for (int64_t r = 0; r < run; ++r) {
+                const int64_t i2 = (o2 + r) * g.s[2] - g.pb[2] + k2 * g.d[2];
+                dst[j + r] = (i2 >= 0 && i2 < g.in[2]) ? src[i2] : 0.0f;
               }
+            }
+            j += run;
+            o2 += run;
+            if (o2 == g.out[2]) {
+              o2 = 0;
+              if (++o1 == g.out[1]) o1 = 0, ++o0;
             }
           }
         }
+}
+
+// Output positions per im2col tile: the col buffer stays within kColBytes whatever the image
+// size (a 3x3 conv of 64 channels at 224x224 would otherwise take 116 MB of the budget).
+constexpr uint64_t kColBytes = uint64_t{4} << 20;
+int64_t tile_positions(const Geo& g) {
+  const int64_t kk = g.Cg * g.k_size();
+  return std::max<int64_t>(1, std::min<int64_t>(g.out_size(), static_cast<int64_t>(kColBytes / (static_cast<uint64_t>(kk) * 4))));
 }
 
 // A 1x1 kernel with stride 1 and no padding reads x as the col matrix itself.
@@ -93,7 +107,7 @@ bool pointwise(const Geo& g) {
 uint64_t conv_scratch_bytes(const Tensor& x, const Tensor& w, const ConvParams& p, const Tensor& y) {
   const Geo g = geometry("Conv", x, w, p, y, false);
   if (pointwise(g)) return 0;
-  return static_cast<uint64_t>(g.Cg * g.k_size() * g.out_size()) * sizeof(float);
+  return static_cast<uint64_t>(g.Cg * g.k_size() * tile_positions(g)) * sizeof(float);
 }
 
 void conv(const Tensor& x, const Tensor& w, const float* bias, const ConvParams& p, const Tensor& y,
@@ -107,15 +121,19 @@ void conv(const Tensor& x, const Tensor& w, const float* bias, const ConvParams&
   float* col = static_cast<float*>(scratch);
   fill_bias(g, bias, py);
   const int64_t os = g.out_size(), kk = g.Cg * g.k_size();
+  const int64_t tile = pw ? os : tile_positions(g);
   for (int64_t n = 0; n < g.N; ++n)
     for (int64_t gr = 0; gr < g.group; ++gr) {
       const float* xg = px + (n * g.C + gr * g.Cg) * g.in_size();
-      if (!pw) im2col(g, xg, col);
-      // y_g (Mg, os) += w_g (Mg, kk) . col (kk, os)
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(g.Mg),
-                  static_cast<int>(os), static_cast<int>(kk), 1.0f, pw_ + gr * g.Mg * kk,
-                  static_cast<int>(kk), pw ? xg : col, static_cast<int>(os), 1.0f,
-                  py + (n * g.M + gr * g.Mg) * os, static_cast<int>(os));
+      for (int64_t p0 = 0; p0 < os; p0 += tile) {
+        const int64_t p1 = std::min(os, p0 + tile);
+        if (!pw) im2col(g, xg, col, p0, p1);
+        // y_g (Mg, p0 .. p1) += w_g (Mg, kk) . col (kk, p1 - p0)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(g.Mg),
+                    static_cast<int>(p1 - p0), static_cast<int>(kk), 1.0f, pw_ + gr * g.Mg * kk,
+                    static_cast<int>(kk), pw ? xg : col, static_cast<int>(pw ? os : p1 - p0), 1.0f,
+                    py + (n * g.M + gr * g.Mg) * os + p0, static_cast<int>(os));
+      }
     }
   apply_epilogue(py, y.numel(), p.epi);
 }
