@@ -153,6 +153,37 @@ TEST(CliErrors, EveryBadInputIsOneLineWithItsExitCodeAndNoOutput) {
   }
 }
 
+TEST(CliErrors, BadOnnxInputIsOneLineWithItsExitCodeAndNoOutput) {
+  TempDir t("cli_onnx");
+  const std::string onnx = std::string(EDGERUN_TEST_DATA) + "/onnx", cnn = onnx + "/cnn_bn/model.onnx",
+                    x = onnx + "/cnn_bn/x.npy", out = t.file("y.npy"), dir = t.file("outs");
+  const std::string bytes = edgerun::test::read_bytes(cnn);
+  const std::string cut = t.write("cut.onnx", bytes.substr(0, bytes.size() / 2));
+  fs::create_directory(t / "ext");
+  fs::copy(onnx + "/cnn_external/model.onnx", t / "ext/model.onnx");  // its data file left behind
+  const std::string enc = onnx + "/encoder_decoder/model.onnx";
+  const std::vector<BadCase> cases = {
+      {"run " + cut + " --input " + x + " -o " + out, 1, "malformed ONNX protobuf", {out}},
+      {"run " + t.file("ext") + " --input " + x + " -o " + out, 1, "external data file", {out}},
+      {"run " + cnn + " --input y=" + x + " -o " + out, 3, "no input named 'y'", {out}},
+      {"run " + cnn + " --input " + onnx + "/mobile_block/x.npy -o " + out, 3, "dimension 2 must be 16", {out}},
+      {"run " + cnn + " --input " + x + " --output-npy nope=" + out, 3, "no output named 'nope'", {out}},
+      {"run " + enc + " --input " + x + " --output-npy a.npy --output-npy b.npy", 3, "name each as NAME=FILE", {}},
+      {"run " + cnn + " --text hello -o " + out, 3, "ONNX models take --input NAME=FILE", {out}},
+      {"run " + cnn + " --input " + x + " --precision bf16 -o " + out, 3, "not implemented for ONNX", {out}},
+      {"run " + cnn + " --input " + x + " --budget 1K -o " + out, 4, "below the minimum", {out}},
+      {"run " + cnn + " --input " + x + " --output-dir " + cnn, 3, "exists and is not a folder", {}},
+      {"plan " + cnn + " --seq 8", 3, "--seq applies to transformers", {}},
+      {"plan " + cnn + " --input-shape x=1x3xfoo", 3, "whole numbers", {}},
+      {"run " + x + " --input " + x, 1, "not a directory", {}},
+  };
+  for (const BadCase& c : cases) {
+    const auto r = run_edgerun(c.args);
+    EXPECT_TRUE(cli_failed(r, c.code, c.needle, c.absent)) << "edgerun " << c.args;
+  }
+  EXPECT_FALSE(fs::exists(dir));
+}
+
 TEST(CliErrors, HelpStatesTheExitCodesAndTheSizeUnits) {
   const auto h = run_edgerun("--help");
   ASSERT_TRUE(cli_ok(h));

@@ -134,3 +134,25 @@ TEST(OnnxModel, WrongInputsAreNamed) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(OnnxCli, RunWritesEveryOutputAndInfoNamesThem) {
+  test::TempDir t("onnx_cli");
+  const std::string m = onnx_dir("encoder_decoder");
+  const auto r = test::run_edgerun("run " + m + " --input " + m + "/x.npy --output-dir " + t.file("out") +
+                                   " --output-npy aux=" + t.file("aux.npy"));
+  ASSERT_TRUE(test::cli_ok(r)) << r.err;
+  EXPECT_TRUE(test::contains(r.out, "seg: F32 (1, 4, 12, 12)")) << r.out;
+  for (const char* name : {"seg", "aux"}) {
+    const HostArray got = read_npy(t.file("out") + "/" + name + ".npy");
+    EXPECT_LT(relative_error(got, read_npy(m + "/" + name + ".npy")), 1e-4) << name;
+  }
+  EXPECT_EQ(read_npy(t.file("aux.npy")).bytes, read_npy(t.file("out") + "/aux.npy").bytes);
+  const auto info = test::run_edgerun("info " + m + " --json");
+  ASSERT_TRUE(test::cli_ok(info)) << info.err;
+  EXPECT_TRUE(test::contains(info.out, "\"dim_params\"")) << info.out;
+  EXPECT_TRUE(test::contains(info.out, "\"outputs\": [\n    \"seg\",\n    \"aux\"")) << info.out;
+}
+
+}  // namespace

@@ -1,178 +1,19 @@
 // The shape rules of the N-D op kinds (ONNX semantics, opsets 11 to 17), one function per
-// family, and their FLOP counts.
+// family (conv and pools: nd_infer_conv.cpp), and their FLOP counts.
 #include <algorithm>
 #include <cmath>
 #include <numeric>
 
 #include "core/error.h"
 #include "graph/nd_bind.h"
+#include "graph/nd_infer_util.h"
 #include "graph/op_schema.h"
 
 namespace edgerun {
 
 namespace {
 
-template <typename... A>
-[[noreturn]] void fail(const Op& op, const A&... a) {
-  ER_THROW(InputError, "node '", op.name, "' (", op_kind_name(op.kind), "): ", a...);
-}
-
-bool has(const Op& op, size_t i) { return i < op.inputs.size() && op.inputs[i] != kNone; }
-const Value& iv(const Graph& g, const Op& op, size_t i) { return g.values[op.inputs[i]]; }
-const Shape& idims(const Graph& g, const Op& op, size_t i) { return iv(g, op, i).dims; }
-
-void set_out(Graph& g, const Op& op, size_t k, Shape dims, DType dt) {
-  Value& v = g.values[op.outputs[k]];
-  for (int64_t d : dims)
-    if (d < 0) fail(op, "output ", k, " would have a negative dimension ", shape_str(dims));
-  v.dims = std::move(dims);
-  v.dtype = dt;
-  v.rows = Rows::One;
-  v.cols = shape_numel(v.dims);
-}
-
-const Constant* known(const Graph& g, ValueId v) {
-  return g.values[v].constant == kNone ? nullptr : &g.constants[static_cast<size_t>(g.values[v].constant)];
-}
-
-// Input i's values as integers; it must be known when the graph is bound.
-std::vector<int64_t> ints(const Graph& g, const Op& op, size_t i, const char* what) {
-  const Constant* c = known(g, op.inputs[i]);
-  if (!c)
-    fail(op, "its ", what, " (input ", i, ", '", iv(g, op, i).name, "') depends on the input data; edgerun "
-         "computes shapes before the pass, from the input shapes and constants only");
-  std::vector<int64_t> r(static_cast<size_t>(c->numel()));
-  for (size_t j = 0; j < r.size(); ++j) {
-    if (c->dtype == DType::I64) r[j] = static_cast<const int64_t*>(c->data)[j];
-    else if (c->dtype == DType::I32) r[j] = static_cast<const int32_t*>(c->data)[j];
-    else fail(op, "its ", what, " must be int64 or int32, not ", dtype_name(c->dtype));
-  }
-  return r;
-}
-
-std::vector<double> reals(const Graph& g, const Op& op, size_t i, const char* what) {
-  const Constant* c = known(g, op.inputs[i]);
-  if (!c) fail(op, "its ", what, " (input ", i, ") must be a constant");
-  std::vector<double> r(static_cast<size_t>(c->numel()));
-  for (size_t j = 0; j < r.size(); ++j) switch (c->dtype) {
-      case DType::F32: r[j] = static_cast<const float*>(c->data)[j]; break;
-      case DType::F64: r[j] = static_cast<const double*>(c->data)[j]; break;
-      case DType::F16: r[j] = f16_to_f32(static_cast<const uint16_t*>(c->data)[j]); break;
-      case DType::I64: r[j] = static_cast<double>(static_cast<const int64_t*>(c->data)[j]); break;
-      case DType::I32: r[j] = static_cast<const int32_t*>(c->data)[j]; break;
-      default: fail(op, "its ", what, " has dtype ", dtype_name(c->dtype));
-    }
-  return r;
-}
-
-int64_t norm_axis(const Op& op, int64_t axis, int64_t rank) {
-  if (axis < -rank || axis >= rank) fail(op, "axis ", axis, " is outside [", -rank, ", ", rank, ")");
-  return axis < 0 ? axis + rank : axis;
-}
-
-bool is_float(DType d) { return d == DType::F32 || d == DType::F64 || d == DType::F16 || d == DType::BF16; }
-
-// Spatial output extents of a conv or pool, with pads made explicit from auto_pad.
-void conv_like(const Op& op, const Shape& x, const std::vector<int64_t>& kernel, std::vector<int64_t>& strides,
-               std::vector<int64_t>& dilations, std::vector<int64_t>& pads, AutoPad ap, bool ceil_mode,
-               Shape* out_spatial) {
-  const size_t n = kernel.size();
-  if (x.size() != n + 2) fail(op, "input of rank ", x.size(), " for a ", n, "-D kernel");
-  if (strides.empty()) strides.assign(n, 1);
-  if (dilations.empty()) dilations.assign(n, 1);
-  if (pads.empty()) pads.assign(2 * n, 0);
-  if (strides.size() != n || dilations.size() != n || pads.size() != 2 * n)
-    fail(op, "strides, dilations or pads do not match the kernel's ", n, " axes");
-  out_spatial->clear();
-  for (size_t i = 0; i < n; ++i) {
-    if (strides[i] < 1 || dilations[i] < 1 || kernel[i] < 1) fail(op, "axis ", i, ": kernel, stride and dilation must be >= 1");
-    const int64_t in = x[2 + i], eff = (kernel[i] - 1) * dilations[i] + 1;
-    if (ap == AutoPad::SameUpper || ap == AutoPad::SameLower) {
-      const int64_t o = (in + strides[i] - 1) / strides[i];
-      const int64_t total = std::max<int64_t>(0, (o - 1) * strides[i] + eff - in);
-      pads[i] = ap == AutoPad::SameUpper ? total / 2 : total - total / 2;
-      pads[n + i] = total - pads[i];
-    } else if (ap == AutoPad::Valid) {
-      pads[i] = pads[n + i] = 0;
-    }
-    if (pads[i] < 0 || pads[n + i] < 0) fail(op, "negative pads");
-    const int64_t span = in + pads[i] + pads[n + i] - eff;
-    if (span < 0) fail(op, "spatial axis ", 2 + i, " (", in, " after padding ", in + pads[i] + pads[n + i],
-                       ") is smaller than the kernel's extent ", eff);
-    int64_t o = (ceil_mode ? (span + strides[i] - 1) / strides[i] : span / strides[i]) + 1;
-    // A window that would start in the end padding is dropped (as PyTorch and ONNX Runtime do).
-    if (ceil_mode && (o - 1) * strides[i] >= in + pads[i]) --o;
-    out_spatial->push_back(o);
-  }
-}
-
-void infer_conv(Graph& g, Op& op) {
-  const Shape& x = idims(g, op, 0);
-  const Shape& w = idims(g, op, 1);
-  ConvParams& c = op.p.nd.conv;
-  if (w.size() < 3 || x.size() != w.size()) fail(op, "input ", shape_str(x), " and weight ", shape_str(w), " ranks differ");
-  const std::vector<int64_t> kernel(w.begin() + 2, w.end());
-  if (!c.kernel.empty() && c.kernel != kernel) fail(op, "kernel_shape does not match the weight ", shape_str(w));
-  c.kernel = kernel;
-  if (c.group < 1) fail(op, "group ", c.group);
-  Shape sp;
-  const bool transpose = op.kind == OpKind::ConvTranspose;
-  if (!transpose) {
-    if (x[1] != w[1] * c.group) fail(op, "input has ", x[1], " channels; the weight ", shape_str(w), " with group ", c.group, " takes ", w[1] * c.group);
-    if (w[0] % c.group) fail(op, w[0], " output channels do not divide into ", c.group, " groups");
-    conv_like(op, x, kernel, c.strides, c.dilations, c.pads, op.p.nd.auto_pad, false, &sp);
-    Shape out{x[0], w[0]};
-    out.insert(out.end(), sp.begin(), sp.end());
-    if (has(op, 2) && idims(g, op, 2) != Shape{w[0]}) fail(op, "bias is not (", w[0], ")");
-    set_out(g, op, 0, out, DType::F32);
-    return;
-  }
-  const size_t n = kernel.size();
-  if (x[1] != w[0]) fail(op, "input has ", x[1], " channels; the weight ", shape_str(w), " takes ", w[0]);
-  if (c.strides.empty()) c.strides.assign(n, 1);
-  if (c.dilations.empty()) c.dilations.assign(n, 1);
-  if (c.pads.empty()) c.pads.assign(2 * n, 0);
-  if (c.output_padding.empty()) c.output_padding.assign(n, 0);
-  if (c.strides.size() != n || c.dilations.size() != n || c.pads.size() != 2 * n || c.output_padding.size() != n)
-    fail(op, "strides, dilations, pads or output_padding do not match the kernel's ", n, " axes");
-  Shape out{x[0], w[1] * c.group};
-  const auto& os = op.p.nd.output_shape;
-  for (size_t i = 0; i < n; ++i) {
-    const int64_t eff = (kernel[i] - 1) * c.dilations[i] + 1;
-    const int64_t full = c.strides[i] * (x[2 + i] - 1) + c.output_padding[i] + eff;
-    int64_t o;
-    if (!os.empty() || op.p.nd.auto_pad == AutoPad::SameUpper || op.p.nd.auto_pad == AutoPad::SameLower) {
-      o = !os.empty() ? os[os.size() - n + i] : x[2 + i] * c.strides[i];
-      const int64_t total = std::max<int64_t>(0, full - o);
-      // ONNX: SAME_UPPER (and output_shape) put the larger half of the padding at the end.
-      const bool upper = op.p.nd.auto_pad != AutoPad::SameLower;
-      c.pads[i] = upper ? total / 2 : total - total / 2;
-      c.pads[n + i] = total - c.pads[i];
-    } else {
-      if (op.p.nd.auto_pad == AutoPad::Valid) c.pads[i] = c.pads[n + i] = 0;
-      o = full - c.pads[i] - c.pads[n + i];
-    }
-    if (o < 1) fail(op, "output spatial axis ", 2 + i, " would be ", o);
-    out.push_back(o);
-  }
-  set_out(g, op, 0, out, DType::F32);
-}
-
-void infer_pool(Graph& g, Op& op) {
-  const Shape& x = idims(g, op, 0);
-  PoolParams& p = op.p.nd.pool;
-  if (x.size() < 3) fail(op, "input ", shape_str(x), " has no spatial axes");
-  Shape out{x[0], x[1]};
-  if (p.kind == PoolKind::GlobalAverage || p.kind == PoolKind::GlobalMax) {
-    out.insert(out.end(), x.size() - 2, 1);
-  } else {
-    if (p.kernel.empty()) fail(op, "kernel_shape is required");
-    Shape sp;
-    conv_like(op, x, p.kernel, p.strides, p.dilations, p.pads, op.p.nd.auto_pad, p.ceil_mode, &sp);
-    out.insert(out.end(), sp.begin(), sp.end());
-  }
-  set_out(g, op, 0, out, iv(g, op, 0).dtype);
-}
+using namespace nd_rules;
 
 void infer_matmul(Graph& g, Op& op) {
   Shape a = idims(g, op, 0), b = idims(g, op, 1);

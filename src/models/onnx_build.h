@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/error.h"
 #include "formats/onnx.h"
 #include "graph/graph.h"
 #include "models/model.h"
@@ -80,6 +81,23 @@ class OnnxBuild {
   std::map<std::string, int> uses_;
   std::map<ValueId, int32_t> producer_;  // value -> index of the op that writes it
 };
+
+// Shared by the node mappings (onnx_nodes.cpp, onnx_nodes_weighted.cpp).
+namespace onnx_map {
+using Node = onnx::NodeProto;
+template <typename... A>
+[[noreturn]] void refuse(OnnxBuild& b, const Node& n, const A&... a) {
+  ER_THROW(UnsupportedError, "node '", b.node_name(n), "' (", n.op_type(), "): ", a...);
+}
+inline OpParams params() { return OpParams{}; }
+// The weighted nodes' mappings (onnx_nodes_weighted.cpp).
+void map_conv(OnnxBuild& b, const Node& n);
+void map_batchnorm(OnnxBuild& b, const Node& n);
+void map_pool(OnnxBuild& b, const Node& n);
+void map_matmul(OnnxBuild& b, const Node& n);
+void map_gemm(OnnxBuild& b, const Node& n);
+void map_layernorm(OnnxBuild& b, const Node& n);
+}  // namespace onnx_map
 
 // Attributes of a node.
 const onnx::AttributeProto* attr(const onnx::NodeProto& n, const char* name);
