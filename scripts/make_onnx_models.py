@@ -6,7 +6,8 @@ Each model exercises a part of the frontend: BatchNormalization kept (no constan
 folded into the conv by edgerun; weights as external data; weights in Constant nodes (as some
 exporters write them); a MobileNet-like block (depthwise conv, HardSwish, HardSigmoid,
 squeeze-excite, ReLU6 as Clip); a little encoder-decoder (ConvTranspose, Resize, Concat, Pad,
-Slice, Transpose, Softmax) with two outputs.
+Slice, Transpose, Softmax) with two outputs; and the project's golden ViT, BERT and GPT-2
+(tests/data/golden) exported from transformers, so that the transformers run from ONNX too.
 
 Usage: python3 scripts/make_onnx_models.py [--out tests/data/onnx] [--only NAME ...]
 Needs torch, onnx, onnxruntime (PyPI); not needed by CI, which runs the committed files.
@@ -111,6 +112,40 @@ def to_constant_nodes(path):
     onnx.save(m, path)
 
 
+def export_transformers(out, only):
+    import transformers
+    golden = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "data", "golden")
+    for name, cls, kind in [("bert_cls", "BertForSequenceClassification", "text"),
+                            ("vit_cls", "ViTForImageClassification", "image"),
+                            ("gpt2_lm", "GPT2LMHeadModel", "text")]:
+        if only and name + "_onnx" not in only:
+            continue
+        m = getattr(transformers, cls).from_pretrained(os.path.join(golden, name)).eval()
+        gen = torch.Generator().manual_seed(3)
+        if kind == "text":
+            x, key, axes = torch.randint(0, m.config.vocab_size, (2, 7), generator=gen), "input_ids", {0: "batch", 1: "seq"}
+        else:
+            s = m.config.image_size
+            x, key, axes = torch.randn(2, 3, s, s, generator=gen), "pixel_values", {0: "batch"}
+
+        class Logits(nn.Module):
+            def __init__(self, inner):
+                super().__init__()
+                self.inner = inner
+
+            def forward(self, v):
+                return self.inner(v).logits
+
+        d = os.path.join(out, name + "_onnx")
+        shutil.rmtree(d, ignore_errors=True)
+        os.makedirs(d)
+        torch.onnx.export(Logits(m), (x,), os.path.join(d, "model.onnx"), opset_version=17, dynamo=False,
+                          input_names=[key], output_names=["logits"], dynamic_axes={key: axes})
+        sess = ort.InferenceSession(os.path.join(d, "model.onnx"), providers=["CPUExecutionProvider"])
+        np.save(os.path.join(d, "x.npy"), x.numpy())
+        np.save(os.path.join(d, "logits.npy"), sess.run(None, {key: x.numpy()})[0])
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default="tests/data/onnx")
@@ -165,6 +200,7 @@ def main():
         xe = rng.standard_normal((1, 3, 12, 12), dtype=np.float32)
         export(EncoderDecoder().eval(), torch.from_numpy(xe), os.path.join(d, "model.onnx"), ["seg", "aux"], True)
         references(d, xe)
+    export_transformers(args.out, args.only)
 
 
 if __name__ == "__main__":

@@ -194,6 +194,8 @@ const std::vector<NdCase>& cases() {
       {"range", OpKind::Range, {}, {{2}, {11}, {3}}},
       {"fill", OpKind::Fill, {}, {{2, 3}, {7}}},
       {"shape", OpKind::ShapeOf, {{F, S{2, 3, 5}}}},
+      {"gather elements axis1", OpKind::GatherElements, {{F, S{3, 4}}, {I, S{3, 2}}}, {}, 1, [](NdAttrs& a) { a.axis = 1; }},
+      {"trilu lower k1", OpKind::Trilu, {{F, S{2, 4, 5}}}, {{1}}, 1, [](NdAttrs& a) { a.largest = false; }},
   };
   return t;
 }

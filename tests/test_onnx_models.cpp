@@ -1,5 +1,6 @@
 // ONNX models end to end (tests/data/onnx, made by scripts/make_onnx_models.py and, for the
-// small YOLOv3, FCN and MobileNetV3, scripts/onnx_zoo.py): edgerun's
+// small YOLOv3, FCN and MobileNetV3, scripts/onnx_zoo.py; the *_onnx ones are the golden ViT,
+// BERT and GPT-2 exported from transformers): edgerun's
 // outputs equal onnxruntime's within 1e-4 of each output's largest magnitude; the same model
 // streamed under a budget (swap, pipeload) gives the resident run's bits; embedded, external
 // and Constant-node weights all load; a symbolic batch binds from the input.
@@ -20,9 +21,11 @@ namespace {
 
 std::string onnx_dir(const std::string& name) { return std::string(EDGERUN_TEST_DATA) + "/onnx/" + name; }
 
+// The fixture's input as its graph names it: the transformers exports keep transformers' names.
 Inputs inputs_of(const std::string& name) {
   Inputs in;
-  in.named.emplace_back("x", read_npy(onnx_dir(name) + "/x.npy"));
+  const std::string key = name == "vit_cls_onnx" ? "pixel_values" : name.ends_with("_onnx") ? "input_ids" : "x";
+  in.named.emplace_back(key, read_npy(onnx_dir(name) + "/x.npy"));
   return in;
 }
 
@@ -83,7 +86,8 @@ TEST_P(OnnxModels, StreamedRunsGiveTheResidentBits) {
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, OnnxModels,
                          ::testing::Values("cnn_bn", "cnn_external", "cnn_constants", "mobile_block",
-                                           "encoder_decoder", "yolov3_tiny", "fcn_tiny", "mobilenet_v3_tiny"));
+                                           "encoder_decoder", "yolov3_tiny", "fcn_tiny", "mobilenet_v3_tiny",
+                                           "bert_cls_onnx", "vit_cls_onnx", "gpt2_lm_onnx"));
 
 TEST(OnnxModel, AFolderHoldingModelOnnxOpensAsTheFile) {
   SessionOptions o;

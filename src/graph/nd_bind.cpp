@@ -76,6 +76,7 @@ bool nd_bind_time_input(const Op& op, size_t i) {
     case OpKind::Range: return true;
     case OpKind::Fill: return i == 0;
     case OpKind::Unary: return i >= 1;  // Clip's bounds
+    case OpKind::Trilu: return i == 1;
     default: return false;
   }
 }

@@ -408,6 +408,28 @@ void nd_infer(Graph& g, Op& op) {
       return set_out(g, op, 0, broadcast_shapes(idims(g, op, 0), Shape(s.begin(), s.end()), op.name), iv(g, op, 0).dtype);
     }
     case OpKind::Pad: return infer_pad(g, op);
+    case OpKind::GatherElements: {
+      const Shape& d = idims(g, op, 0);
+      const Shape& ix = idims(g, op, 1);
+      op.p.nd.axis_n = norm_axis(op, op.p.nd.axis, static_cast<int64_t>(d.size()));
+      if (ix.size() != d.size()) fail(op, "indices ", shape_str(ix), " and data ", shape_str(d), " differ in rank");
+      for (size_t i = 0; i < d.size(); ++i)
+        if (static_cast<int64_t>(i) != op.p.nd.axis_n && ix[i] > d[i])
+          fail(op, "indices ", shape_str(ix), " exceed data ", shape_str(d), " on axis ", i);
+      const DType it = iv(g, op, 1).dtype;
+      if (it != DType::I64 && it != DType::I32) fail(op, "indices must be int64 or int32");
+      return set_out(g, op, 0, ix, iv(g, op, 0).dtype);
+    }
+    case OpKind::Trilu: {
+      if (idims(g, op, 0).size() < 2) fail(op, "input ", shape_str(idims(g, op, 0)), " has fewer than 2 dimensions");
+      op.p.nd.k = 0;
+      if (has(op, 1)) {
+        const auto k = ints(g, op, 1, "k");
+        if (k.size() != 1) fail(op, "k must be one value");
+        op.p.nd.k = k[0];
+      }
+      return set_out(g, op, 0, idims(g, op, 0), iv(g, op, 0).dtype);
+    }
     case OpKind::Resize: return infer_resize(g, op);
     case OpKind::Copy: return infer_copy(g, op);
     case OpKind::Range: return infer_range(g, op);

@@ -113,7 +113,7 @@ struct NdAttrs {
   Reshaping reshaping = Reshaping::Identity;
   bool keepdims = true;
   bool noop_with_empty_axes = false;
-  bool largest = true, sorted = true;   // TopK
+  bool largest = true, sorted = true;   // TopK; Trilu: largest = upper
   bool is_max = true, select_last = false;  // ArgMax / ArgMin
   bool log = false;       // LogSoftmax
   bool coerce_2d = false; // Softmax before opset 13: over every axis from `axis` on

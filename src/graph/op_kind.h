@@ -49,8 +49,10 @@ enum class OpKind : uint8_t {
   Range,            // (start, limit, delta known at bind)
   Fill,             // value: ConstantOfShape
   ShapeOf,          // x -> its dims as I64
+  GatherElements,   // data, indices
+  Trilu,            // x, k? (k known at bind)
 };
-constexpr int kOpKindCount = 38;
+constexpr int kOpKindCount = 40;
 
 enum class ActKind : uint8_t { GeluErf, GeluTanh, Relu, Tanh, QuickGelu, Silu };
 

@@ -235,6 +235,8 @@ const std::array<OpSchema, kOpKindCount>& table() {
       nd_row(OpKind::Range, "Range", {"start", "limit", "delta"}, {}),
       nd_row(OpKind::Fill, "Fill", {"shape", "value?"}, {}),
       nd_row(OpKind::ShapeOf, "ShapeOf", {"x"}, {}),
+      nd_row(OpKind::GatherElements, "GatherElements", {"data", "indices"}, {"axis"}),
+      nd_row(OpKind::Trilu, "Trilu", {"x", "k?"}, {"largest", "k"}),
   }};
   return t;
 }

@@ -233,6 +233,20 @@ void map_gather(OnnxBuild& b, const Node& n) {
   b.add(n, OpKind::Gather, {b.input(n, 0, Use::Weight), b.input(n, 1)}, p);
 }
 
+void map_gather_elements(OnnxBuild& b, const Node& n) {
+  OpParams p = params();
+  p.nd.axis = attr_int(n, "axis", 0);
+  b.add(n, OpKind::GatherElements, {b.input(n, 0), b.input(n, 1)}, p);
+}
+
+void map_trilu(OnnxBuild& b, const Node& n) {
+  OpParams p = params();
+  p.nd.largest = attr_int(n, "upper", 1) != 0;
+  std::vector<ValueId> in{b.input(n, 0)};
+  if (b.has_input(n, 1)) in.push_back(b.input(n, 1, Use::Shape));
+  b.add(n, OpKind::Trilu, in, p);
+}
+
 void map_expand(OnnxBuild& b, const Node& n) { b.add(n, OpKind::Expand, {b.input(n, 0), b.input(n, 1, Use::Shape)}, params()); }
 
 void map_pad(OnnxBuild& b, const Node& n) {
@@ -404,6 +418,8 @@ const std::vector<Rule>& rules() {
       {"Transpose", ok, map_transpose},
       {"Slice", ok, map_slice},
       {"Gather", ok, map_gather},
+      {"GatherElements", ok, map_gather_elements},
+      {"Trilu", ok, map_trilu},
       {"Shape", ok, map_shape},
       {"Constant", ok, map_constant},
       {"ConstantOfShape", ok, map_constant_of_shape},

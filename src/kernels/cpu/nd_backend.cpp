@@ -152,6 +152,8 @@ void run_nd(const OpCall& c) {
       return;
     case OpKind::Range: return range(a.value, a.delta, y);
     case OpKind::Fill: return fill(in[1], y);
+    case OpKind::GatherElements: return gather_elements(in[0], in[1], a.axis_n, y);
+    case OpKind::Trilu: return trilu(in[0], a.k, a.largest, y);
     case OpKind::ShapeOf: {
       const Shape& x = in[0].shape;
       std::memcpy(y.data, x.data() + a.starts[0], static_cast<size_t>(a.starts[1] - a.starts[0]) * 8);

@@ -84,6 +84,11 @@ void slice(const Tensor& x, const std::vector<int64_t>& starts, const std::vecto
 // Gather along axis with I64 or I32 indices (negative ones count from the end; out of range is
 // an InputError naming the index).
 void gather(const Tensor& data, const Tensor& indices, int64_t axis, const Tensor& y);
+// GatherElements along axis: y (indices' shape) = data at each index's coordinates, the axis
+// coordinate replaced by the index (negative wraps once; out of range: InputError).
+void gather_elements(const Tensor& data, const Tensor& indices, int64_t axis, const Tensor& y);
+// Trilu: the upper (c - r >= k) or lower (c - r <= k) triangle of the last two axes, zeros elsewhere.
+void trilu(const Tensor& x, int64_t k, bool upper, const Tensor& y);
 // Broadcast x to y's shape.
 void expand(const Tensor& x, const Tensor& y);
 // pads: begin for every axis, then end (negative: crop); constant value as double (cast).
