@@ -85,7 +85,7 @@ std::unique_ptr<Bound> build(const NdCase& k, uint32_t seed) {
     c.dtype = DType::I64;
     c.shape = {static_cast<int64_t>(k.constants[i].size())};
     c.folded.resize(std::max<size_t>(1, k.constants[i].size() * 8));
-    std::memcpy(c.folded.data(), k.constants[i].data(), k.constants[i].size() * 8);
+    if (!k.constants[i].empty()) std::memcpy(c.folded.data(), k.constants[i].data(), k.constants[i].size() * 8);
     c.data = c.folded.data();
     g.constants.push_back(std::move(c));
     const ValueId v = g.add_nd_value("const" + std::to_string(i), DType::I64, g.constants.back().shape);

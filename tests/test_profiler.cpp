@@ -175,6 +175,29 @@ TEST(Profiler, SamplesAndLayersAreTheGraphs) {
   EXPECT_EQ(csv_lines, n + 1);
 }
 
+// An ONNX CNN: its compute samples are the N-D ops' FLOPs at the bound input shape (the fixture's
+// batch axis is symbolic: batches of 1, 2 and 4).
+TEST(Profiler, OnnxLayersHaveTheirConvFlops) {
+  const std::string dir = std::string(EDGERUN_TEST_DATA) + "/onnx/cnn_bn";
+  ProfileRequest o;
+  o.threads = 1;
+  o.repeats = 1;
+  o.max_block_layers = 1;
+  o.cold = false;
+  const ProfileResult r = profile_model(dir, o);
+  const ModelGraph mg = build_model(dir);
+  ASSERT_EQ(r.layers.size(), mg.graph.layers.size());
+  ASSERT_EQ(r.layers.size(), 4u);
+  // The last batch profiled: c1 3->8 3x3 over a 16x16 output (2 * 16*16*8 * 27 per image) and
+  // the 2x2 max pool in its layer (8x8x8 outputs of 4 inputs).
+  EXPECT_EQ(r.B, 4);
+  EXPECT_EQ(r.layers[0].name, "/c1/Conv");
+  EXPECT_DOUBLE_EQ(r.layers[0].flops, 4.0 * (2 * 16 * 16 * 8 * 27 + 8 * 8 * 8 * 4));
+  EXPECT_DOUBLE_EQ(r.layers[3].flops, 4.0 * 2 * 5 * 16);  // fc: 16 -> 5
+  EXPECT_EQ(r.cost.t_ex.n_fit + r.cost.t_ex.n_holdout, 3 * 4);  // four layers at three batches
+  for (const auto& l : r.layers) EXPECT_GT(l.compute_ms, 0.0) << l.name;
+}
+
 TEST(Trace, ARunWritesEveryLayersSpansOnItsAgentsTracks) {
   edgerun::test::TempDir t("trace");
   edgerun::test::TestModelSpec spec;

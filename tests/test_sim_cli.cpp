@@ -69,6 +69,30 @@ TEST(SimCli, SystolicModelJson) {
   EXPECT_GT(j["sim_time_us"].get<double>(), 0.0);  // reported; how fast is the host's business
 }
 
+// An ONNX CNN: each Conv as its im2col GEMM (M output pixels, N output channels, K = C x kernel),
+// the Gemm as itself; --input-shape rebinds the shapes.
+TEST(SimCli, SystolicOnnxModelGemms) {
+  const std::string model = EDGERUN_TEST_DATA + "/onnx/cnn_bn"s;
+  auto r = run_edgerun("sim systolic --model " + model + " --json");
+  ASSERT_TRUE(cli_ok(r));
+  auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j["layers"].size(), 4u);
+  auto mnk = [&](size_t i) {
+    const auto& l = j["layers"][i];
+    return std::vector<int64_t>{l["m"].get<int64_t>(), l["n"].get<int64_t>(), l["k"].get<int64_t>()};
+  };
+  EXPECT_EQ(mnk(0), (std::vector<int64_t>{16 * 16, 8, 3 * 9}));
+  EXPECT_EQ(mnk(1), (std::vector<int64_t>{8 * 8, 8, 8 * 9}));
+  EXPECT_EQ(mnk(3), (std::vector<int64_t>{1, 5, 16}));
+  r = run_edgerun("sim systolic --model " + model + " --input-shape x=2x3x16x16 --json");
+  ASSERT_TRUE(cli_ok(r));
+  j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(mnk(0), (std::vector<int64_t>{2 * 16 * 16, 8, 3 * 9}));
+  EXPECT_TRUE(cli_failed(run_edgerun("sim systolic --model " + model + " --seq 8"), 3, "--seq applies to BERT and GPT-2"));
+  EXPECT_TRUE(cli_failed(run_edgerun("sim systolic --model " + model + " --input-shape y=1x3x8x8"), 3, "no input named 'y'"));
+  EXPECT_TRUE(cli_failed(run_edgerun("sim systolic --model " + model + " --input-shape x=1x3x32x32"), 3, "dimension 2 must be 16"));
+}
+
 TEST(SimCli, SammReport) {
   TempDir t("samm_cli");
   const std::string out = t.file("samm");

@@ -14,6 +14,10 @@
 #include "edgerun/array.h"
 #include "edgerun/types.h"
 
+namespace edgerun {
+struct ModelGraph;  // models/model.h
+}
+
 namespace edgerun::sim {
 
 // SRAM sizes (KB) large enough that no GEMM of a model stalls on them: the default.
@@ -30,8 +34,13 @@ struct SimOutput {
 
 struct SystolicRequest {
   std::string topology;  // SCALE-Sim GEMM topology CSV; exactly one of topology and model
-  std::string model;     // Hugging Face model folder (ViT, BERT, GPT-2)
+  std::string model;     // Hugging Face model folder (ViT, BERT, GPT-2) or an .onnx file
   int64_t seq = 0;       // BERT, GPT-2: tokens per sequence (a ViT's come from its image)
+  // ONNX models: NAME=DIMS per input (as `plan --input-shape`; default: batch 1 where the batch
+  // is symbolic), and the bind of the graph's shapes to them, which runs shape arithmetic on a
+  // backend (the CLI passes edgerun/tools.h's bind_onnx_shapes; sim itself runs no backend).
+  std::vector<std::string> input_shapes;
+  std::function<void(ModelGraph&, const std::vector<std::string>&)> bind_onnx;
   AttnVariant attention = AttnVariant::Softmax;  // softmax | taylor | sima: how Attention ops decompose
   std::string array = "32x32";        // ROWSxCOLS
   std::string dataflow = "os";        // os | ws | is

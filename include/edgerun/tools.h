@@ -92,6 +92,14 @@ ConvertReport convert(const ConvertRequest& req);
 // embedding before them, the final LayerNorm + q16 classifier after them, and the engine's own
 // logits, all with the CPU backend's kernels, so that a layer-exact accelerator gives logits
 // bit-identical to the engine's. The model runs with q16 precision and shiftmax attention.
+struct ModelGraph;  // models/model.h
+
+// Binds an ONNX model's graph to the input shapes `plan` would use (batch 1 where the batch is
+// symbolic; NAME=DIMS overrides, as `plan --input-shape`), running its shape arithmetic on the
+// CPU backend: afterwards every op's shapes are known (sim's GEMM lists). The model's constants
+// are read for the bind and released after it.
+void bind_onnx_shapes(ModelGraph& mg, const std::vector<std::string>& input_shapes);
+
 class VitHostSteps {
  public:
   // How engine_logits() computes, in the CLI's words.

@@ -133,7 +133,7 @@ int info(const InfoArgs& a) {
 Runner add_info(CLI::App& app) {
   auto a = std::make_shared<InfoArgs>();
   CLI::App* c = app.add_subcommand("info", "Describe a model folder: architecture and layers");
-  c->add_option("model", a->model, "Hugging Face model folder")->required();
+  c->add_option("model", a->model, "Hugging Face model folder, or an .onnx file (or a folder holding model.onnx)")->required();
   c->add_flag("--json", a->json, "Print JSON");
   return [a] {
     a->model = resolve_model_folder(a->model);

@@ -91,7 +91,7 @@ int plan(const PlanArgs& a) {
 Runner add_plan(CLI::App& app) {
   auto a = std::make_shared<PlanArgs>();
   CLI::App* c = app.add_subcommand("plan", "Show the execution plan for a budget");
-  c->add_option("model", a->model, "Hugging Face model folder")->required();
+  c->add_option("model", a->model, "Hugging Face model folder, or an .onnx file (or a folder holding model.onnx)")->required();
   add_session_options(c, a->session);
   c->add_option("--seq", a->seq, "Tokens per sequence (BERT, GPT-2; default 128, or the model's positions if fewer)")->check(CLI::Range(1, 1 << 20));
   c->add_option("--input-shape", a->input_shapes,

@@ -60,7 +60,7 @@ int profile(const ProfileArgs& a) {
 Runner add_profile(CLI::App& app) {
   auto a = std::make_shared<ProfileArgs>();
   CLI::App* c = app.add_subcommand("profile", "Profile a model's layers and fit the cost model");
-  c->add_option("model", a->model, "Hugging Face model folder")->required();
+  c->add_option("model", a->model, "Hugging Face model folder, or an .onnx file (or a folder holding model.onnx)")->required();
   c->add_option("-o,--out", a->out, "Output folder (profile.csv, profile.json, cost_model.json)");
   c->add_option("-t,--threads", a->threads, "Compute threads (default: all cores)")->check(CLI::Range(0, 1024));
   c->add_option("--repeats", a->repeats, "Compute passes per shape (median)")->check(CLI::Range(1, 1000));

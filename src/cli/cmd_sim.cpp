@@ -46,6 +46,7 @@ int run_systolic(SystolicArgs& a) {
   check_output_folder("--out", a.req.out);
   a.req.precision = parse_precision(a.precision);
   a.req.attention = parse_attn_variant(a.attention);
+  a.req.bind_onnx = bind_onnx_shapes;
   return print(sim::run_systolic(a.req), a.json);
 }
 
@@ -86,7 +87,9 @@ Runner add_sim(CLI::App& app) {
   CLI::App* s = sim->add_subcommand(
       "systolic", "R x C systolic array (os/ws/is): cycles as SCALE-Sim counts them, traffic, energy");
   s->add_option("--topology", sa->req.topology, "SCALE-Sim GEMM topology CSV (Layer, M, N, K,)");
-  s->add_option("--model", sa->req.model, "Hugging Face model folder (ViT, BERT, GPT-2)");
+  s->add_option("--model", sa->req.model, "Hugging Face model folder (ViT, BERT, GPT-2), or an .onnx file (or a folder holding model.onnx)");
+  s->add_option("--input-shape", sa->req.input_shapes,
+                "ONNX models: NAME=DIMS (e.g. x=1x3x224x224) per input whose shape is symbolic beyond its batch (default batch 1)");
   s->add_option("--seq", sa->req.seq, "tokens per sequence (BERT, GPT-2; a ViT's come from its image)");
   s->add_option("--attention", sa->attention, "attention variant: softmax | taylor | sima")
       ->capture_default_str();

@@ -60,4 +60,60 @@ std::vector<Backend*> assign_backends(const Graph& g) {
   return out;
 }
 
+namespace {
+
+// An elementwise op whose every input has the output's shape: position-wise in any layout.
+bool layout_free(const Graph& g, const Op& op) {
+  if (op.kind != OpKind::Unary && op.kind != OpKind::Binary && op.kind != OpKind::Variadic && op.kind != OpKind::Copy)
+    return false;
+  if (op.outputs.size() > 1 || op.inputs.empty()) return false;
+  const Value& y = g.values[op.output];
+  for (ValueId v : op.inputs)
+    if (v == kNone || g.values[v].dims != y.dims || g.values[v].dtype != y.dtype) return false;
+  return true;
+}
+
+}  // namespace
+
+void assign_layouts(Graph& g, const std::vector<Backend*>& backends) {
+  ER_CHECK(backends.size() == g.ops.size(), "assign_layouts: one backend per op");
+  std::vector<bool> cl(g.values.size(), false);
+  std::vector<bool> produced(g.values.size(), false);
+  for (const Op& op : g.ops)
+    for (ValueId v : op.outputs)
+      if (v != kNone) produced[v] = true;
+  for (size_t v = 0; v < g.values.size(); ++v) {
+    const Value& val = g.values[v];
+    cl[v] = val.nd && val.dtype == DType::F32 && val.dims.size() >= 3 && val.dims.size() <= 5 && !val.is_input &&
+            val.slot == kNone && val.constant == kNone && produced[v];
+  }
+  for (ValueId v : g.nd_outputs) cl[v] = false;
+  if (g.output != kNone) cl[g.output] = false;
+  // Drop values until every op's view of its activations is consistent.
+  auto drop = [&](ValueId v, bool& changed) {
+    if (v != kNone && cl[v]) cl[v] = false, changed = true;
+  };
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (size_t i = 0; i < g.ops.size(); ++i) {
+      const Op& op = g.ops[i];
+      if (backends[i] && backends[i]->channels_last(g, op)) {
+        for (size_t k = 1; k < op.inputs.size(); ++k) drop(op.inputs[k], changed);
+        for (size_t k = 1; k < op.outputs.size(); ++k) drop(op.outputs[k], changed);
+      } else if (layout_free(g, op)) {
+        bool all = cl[op.output];
+        for (ValueId v : op.inputs) all = all && cl[v];
+        if (!all) {
+          drop(op.output, changed);
+          for (ValueId v : op.inputs) drop(v, changed);
+        }
+      } else {
+        for (ValueId v : op.inputs) drop(v, changed);
+        for (ValueId v : op.outputs) drop(v, changed);
+      }
+    }
+  }
+  for (size_t v = 0; v < g.values.size(); ++v) g.values[v].channels_last = cl[v];
+}
+
 }  // namespace edgerun

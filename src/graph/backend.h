@@ -86,6 +86,9 @@ class Backend {
   // Once before the passes of a graph: buffers it keeps across passes come from `budget`.
   virtual void prepare(const Graph& g, MemoryBudget& budget) { (void)g, (void)budget; }
   virtual void set_threads(int n) { (void)n; }
+  // Whether this backend runs op with its input 0 and output 0 channels-last as well as plain
+  // (it reads Value::channels_last of both when it runs).
+  virtual bool channels_last(const Graph& g, const Op& op) const { (void)g, (void)op; return false; }
   // Runs one op. Must not allocate outside call.scratch (or what prepare() took).
   virtual void run(const OpCall& call) = 0;
 };
@@ -100,5 +103,13 @@ Backend* find_backend(const std::string& name);
 // For each op of g, the first registered backend that supports it. UnsupportedError naming the
 // op kind, the node and every backend's reason when one is supported by none.
 std::vector<Backend*> assign_backends(const Graph& g);
+
+// Sets Value::channels_last on the activations that connect only ops which run channels-last
+// (Backend::channels_last) and elementwise ops whose inputs and output have one shape (which
+// read and write the same positions in any layout), so that a chain of convolutions converts
+// its activations once, at the chain's ends, not per op. Graph inputs and outputs, weights and
+// constants stay row-major. A fixed rule of the graph and its backends: the same for every
+// executor and budget.
+void assign_layouts(Graph& g, const std::vector<Backend*>& backends);
 
 }  // namespace edgerun

@@ -42,6 +42,9 @@ struct Value {
   Shape declared;
   std::vector<std::string> dim_params;
   SlotId slot = kNone;        // a weight read as a value: slots[slot]'s fp32 data while resident
+  // An N-D activation (rank 3 to 5) stored channels-last, (N, spatial..., C), instead of
+  // row-major (N, C, spatial...): set by assign_layouts (graph/backend.h) at bind.
+  bool channels_last = false;
   int32_t constant = kNone;   // index into Graph::constants: known before any pass
 };
 

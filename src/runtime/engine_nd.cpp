@@ -99,6 +99,7 @@ void Engine::bind(const RunRequest& req) {
   bound_values_ = std::move(value_bytes);
   bound_ = true;
   backends_ = assign_backends(g_);
+  assign_layouts(g_, backends_);
   compute_lifetimes();
   nd_in_.assign(g_.ops.size(), {});
   nd_out_.assign(g_.ops.size(), {});

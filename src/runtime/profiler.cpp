@@ -23,12 +23,29 @@ double median(std::vector<double> v) {
   return v.empty() ? 0 : v[v.size() / 2];
 }
 
-// A pass input of batch B and T tokens for this model (deterministic ids, zero pixels).
+// A pass input of batch B and T tokens for this model (deterministic ids, zero pixels); for an
+// N-D (ONNX) graph, zeros of each input's declared shape with a symbolic batch axis set to B.
 struct DummyInput {
   HostArray ids, px;
+  std::vector<HostArray> named;
   RunRequest req;
-  DummyInput(const ModelInfo& info, int64_t B, int64_t T) {
-    if (info.family == Family::Vit) {
+  DummyInput(const ModelInfo& info, const Graph& g, int64_t B, int64_t T) {
+    if (g.nd) {
+      for (ValueId v : g.nd_inputs) {
+        const Value& val = g.values[v];
+        Shape d = val.declared;
+        for (size_t k = 0; k < d.size(); ++k) {
+          if (d[k] >= 0) continue;
+          if (k != 0)
+            ER_THROW(InputError, "profile: input '", val.name, "' dimension ", k,
+                     val.dim_params.size() > k && !val.dim_params[k].empty() ? " ('" + val.dim_params[k] + "')" : "",
+                     " is symbolic: the profile runs a model whose only symbolic axis is its batch");
+          d[k] = B;
+        }
+        named.emplace_back(val.dtype, d);
+      }
+      for (size_t i = 0; i < named.size(); ++i) req.named.emplace_back(g.values[g.nd_inputs[i]].name, &named[i]);
+    } else if (info.family == Family::Vit) {
       px = HostArray(DType::F32, {B, info.num_channels, info.image_size, info.image_size});
       req.pixel_values = &px;
     } else {
@@ -89,7 +106,14 @@ ProfileResult profile_model(const std::string& dir, const ProfileRequest& o) {
   // Compute: resident passes at several token counts (ViT: batch sizes).
   const ModelInfo& info = mg.info;
   std::vector<std::pair<int64_t, int64_t>> shapes;  // (B, T)
-  if (info.family == Family::Vit) {
+  if (g.nd) {
+    // ONNX graphs: batches of 1, 2 and 4 where the batch axis is symbolic, else the one shape.
+    bool symbolic_batch = false;
+    for (ValueId v : g.nd_inputs)
+      symbolic_batch |= !g.values[v].declared.empty() && g.values[v].declared[0] < 0;
+    for (int64_t B : {1, 2, 4})
+      if (B == 1 || symbolic_batch) shapes.emplace_back(B, 0);
+  } else if (info.family == Family::Vit) {
     const int64_t T = (info.image_size / info.patch_size) * (info.image_size / info.patch_size) + 1;
     for (int64_t B : {1, 2, 4}) shapes.emplace_back(B, T);
   } else {
@@ -97,7 +121,7 @@ ProfileResult profile_model(const std::string& dir, const ProfileRequest& o) {
       if (T <= info.max_positions) shapes.emplace_back(1, T);
   }
   for (auto [B, T] : shapes) {
-    DummyInput in(info, B, T);
+    DummyInput in(info, g, B, T);
     std::vector<std::vector<double>> per_layer(n);
     engine.forward(in.req);  // warm-up (loads the weights once)
     for (int rep = 0; rep < std::max(1, o.repeats); ++rep) {
@@ -127,7 +151,7 @@ ProfileResult profile_model(const std::string& dir, const ProfileRequest& o) {
       }
     r.B = B;
     r.T = T;
-    say("compute samples: B=" + std::to_string(B) + " T=" + std::to_string(T));
+    say("compute samples: B=" + std::to_string(B) + (g.nd ? "" : " T=" + std::to_string(T)));
   }
   for (size_t l = 0; l < n; ++l) {
     r.layers[l].name = g.layers[l].name;

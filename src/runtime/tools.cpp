@@ -7,7 +7,10 @@
 
 #include "core/error.h"
 #include "edgerun/preprocess.h"
+#include "edgerun/tasks.h"
+#include "models/model.h"
 #include "runtime/convert.h"
+#include "runtime/engine.h"
 #include "runtime/profiler.h"
 
 namespace edgerun {
@@ -29,6 +32,28 @@ ProfileReport profile(const std::string& model_dir, const ProfileRequest& req) {
   out.json = r.to_json();
   out.cost_model_json = r.cost.to_json();
   return out;
+}
+
+void bind_onnx_shapes(ModelGraph& mg, const std::vector<std::string>& input_shapes) {
+  Graph& g = mg.graph;
+  if (!g.nd) ER_THROW(InputError, "--input-shape applies to ONNX models");
+  ModelSummary m;
+  m.family = "onnx";
+  for (ValueId v : g.nd_inputs) {
+    const Value& val = g.values[v];
+    m.inputs.push_back({val.name, val.dtype, val.declared, val.dim_params});
+  }
+  const Inputs in = planning_input(m, 1, 0, input_shapes);
+  RunRequest req;
+  for (const auto& [name, arr] : in.named) req.named.emplace_back(name, &arr);
+  {
+    MemoryBudget budget;
+    Engine engine(mg, budget, EngineOptions{});
+    engine.bind(req);
+  }
+  // The engine's budget held the constants' bytes; what the bind folded stays in the graph.
+  for (Constant& c : g.constants)
+    if (!c.from_bind) c.data = nullptr;
 }
 
 ConvertReport convert(const ConvertRequest& a) {

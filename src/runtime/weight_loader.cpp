@@ -55,14 +55,18 @@ std::vector<WeightLoader::Plan> WeightLoader::plan(int32_t layer) const {
         // Buffers are 4 KiB aligned, so a tensor's alignment is its file offset's.
         // int16 (q16) weights are computed as stored, so they bind in place too.
         const uint64_t at = ws.begin - e.begin;
-        bool in_place = (ws.file_dtype == DType::F32 && at % alignof(float) == 0) ||
-                        (ws.file_dtype == DType::I16 && at % alignof(int16_t) == 0);
-        if (!in_place && ws.file_dtype == DType::F32 && disjoint) {
-          while ((at + shift) % alignof(float)) ++shift;
-          in_place = true;
+        const bool f32 = ws.file_dtype == DType::F32, i16 = ws.file_dtype == DType::I16;
+        if (disjoint) {
+          // Every tensor from the first misaligned one on moves, each at least as far as the one
+          // before it (so none lands on the next), to where its elements are aligned.
+          const uint64_t align = static_cast<uint64_t>(std::max<int64_t>(1, dtype_size(ws.file_dtype)));
+          while ((at + shift) % std::min<uint64_t>(align, alignof(float))) ++shift;
+          p.in_place.push_back(f32 || i16);
+          p.shift.push_back(shift);
+        } else {
+          p.in_place.push_back((f32 && at % alignof(float) == 0) || (i16 && at % alignof(int16_t) == 0));
+          p.shift.push_back(0);
         }
-        p.in_place.push_back(in_place);
-        p.shift.push_back(in_place ? shift : 0);
       }
       p.slack = shift;
       out.push_back(std::move(p));
@@ -129,7 +133,7 @@ PendingLayer WeightLoader::reserve(int32_t layer, bool blocking) {
     if (at[k] != UINT64_MAX) {
       r.dst = pl.shared.as<char>() + at[k];
     } else {
-      r.own = take(p.extent.end - p.extent.begin, "weight block");
+      r.own = take(p.extent.end - p.extent.begin + p.slack, "weight block");
       r.dst = r.own.as<char>();
     }
     for (size_t i = 0; i < r.slots.size(); ++i) {
@@ -159,7 +163,7 @@ ResidentLayer WeightLoader::fill(PendingLayer&& pl) {
     for (PendingLayer::Read& r : pl.reads) {
       // Misaligned fp32 tensors move forward to their aligned spots, the last first (Plan::shift).
       for (size_t i = r.slots.size(); i-- > 0;)
-        if (r.in_place[i] && r.shift[i] > 0) {
+        if (r.shift[i] > 0) {
           const WeightSlot& ws = g_.slots[r.slots[i]];
           char* p = r.dst + (ws.begin - r.extent.begin);
           std::memmove(p + r.shift[i], p, ws.nbytes());

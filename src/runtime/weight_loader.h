@@ -46,7 +46,7 @@ struct PendingLayer {
     Allocation own;
     std::vector<Allocation> conv;  // fp32 scratch for slots that cannot bind in place (by slot)
     std::vector<bool> in_place;
-    std::vector<uint64_t> shift;   // bytes an in-place slot moves forward to align (WeightLoader::Plan)
+    std::vector<uint64_t> shift;   // bytes a slot moves forward to align (WeightLoader::Plan)
   };
   Allocation shared;
   std::vector<Read> reads;
@@ -96,8 +96,9 @@ class WeightLoader final : public RowGather {
     std::vector<bool> in_place;
     // An fp32 tensor at an offset that is not a multiple of 4 (raw_data inside an .onnx file)
     // binds in place too: after the read it moves forward by `shift` bytes to an aligned spot,
-    // the shifts growing along the extent so no tensor lands on the next; the buffer holds
-    // `slack` more bytes for them. A copy of the read, instead of a second buffer of the layer.
+    // and so does every tensor after it in the extent, the shifts growing along the extent so no
+    // tensor lands on the next; the buffer holds `slack` more bytes for them. A copy of the read,
+    // instead of a second buffer of the layer.
     std::vector<uint64_t> shift;
     uint64_t slack = 0;
     // Some tensor binds inside the read buffer, so the buffer stays while the layer is resident.

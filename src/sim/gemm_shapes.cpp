@@ -1,6 +1,8 @@
 // Graph -> GEMM list for the accelerator models (see gemm_shapes.h).
 #include "sim/gemm_shapes.h"
 
+#include <algorithm>
+
 #include "core/error.h"
 #include "graph/op_schema.h"
 
@@ -71,6 +73,66 @@ ModelWorkload graph_workload(const Graph& g, int64_t tokens, AttnVariant variant
       }
     }
   }
+  return w;
+}
+
+namespace {
+
+void push_grouped(ModelWorkload& w, const std::string& layer, const std::string& name, int64_t groups, int64_t m,
+                  int64_t n, int64_t k) {
+  for (int64_t i = 0; i < groups; ++i)
+    w.gemms.push_back({layer, GemmShape{groups > 1 ? name + "#" + std::to_string(i) : name, m, n, k}});
+}
+
+}  // namespace
+
+ModelWorkload nd_workload(const Graph& g) {
+  ModelWorkload w;
+  for (const Layer& layer : g.layers)
+    for (int32_t i = layer.first_op; i < layer.end_op; ++i) {
+      const Op& op = g.ops[i];
+      if (op.folded) continue;
+      auto dims = [&](size_t k) -> const Shape& {
+        ER_CHECK(k < op.inputs.size() && op.inputs[k] != kNone, op.name, ": input ", k);
+        return g.values[op.inputs[k]].dims;
+      };
+      const Shape& y = g.values[op.output].dims;
+      switch (op.kind) {
+        case OpKind::Conv: {
+          const Shape& wt = dims(1);  // (M, C/g, k...)
+          const int64_t groups = std::max<int64_t>(1, op.p.nd.conv.group);
+          const int64_t pixels = shape_numel(y) / std::max<int64_t>(1, y[1]);
+          push_grouped(w, layer.name, op.name, groups, pixels, wt[0] / groups, shape_numel(wt) / std::max<int64_t>(1, wt[0]));
+          break;
+        }
+        case OpKind::ConvTranspose: {
+          const Shape& x = dims(0);
+          const Shape& wt = dims(1);  // (C, M/g, k...)
+          const int64_t groups = std::max<int64_t>(1, op.p.nd.conv.group);
+          const int64_t pixels = shape_numel(x) / std::max<int64_t>(1, x[1]);
+          push_grouped(w, layer.name, op.name, groups, pixels, shape_numel(wt) / std::max<int64_t>(1, wt[0]),
+                       wt[0] / groups);
+          break;
+        }
+        case OpKind::MatMul:
+        case OpKind::Gemm: {
+          const Shape& a = dims(0);
+          const Shape& b = dims(1);
+          const bool ta = op.kind == OpKind::Gemm && op.p.nd.gemm.trans_a;
+          const bool tb = op.kind == OpKind::Gemm && op.p.nd.gemm.trans_b;
+          const int64_t K = a.empty() ? 1 : (ta ? a[0] : a.back());
+          const int64_t N = b.size() < 2 ? 1 : (tb ? b[b.size() - 2] : b.back());
+          if (b.size() > 2) {  // batched: one GEMM per leading index of y
+            const int64_t M = a.size() >= 2 ? a[a.size() - 2] : 1;
+            push_grouped(w, layer.name, op.name, shape_numel(y) / std::max<int64_t>(1, M * N), M, N, K);
+          } else {
+            w.gemms.push_back({layer.name, GemmShape{op.name, shape_numel(a) / std::max<int64_t>(1, K), N, K}});
+          }
+          break;
+        }
+        default: break;  // pools, elementwise, data movement: no GEMM
+      }
+    }
   return w;
 }
 

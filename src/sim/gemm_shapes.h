@@ -30,6 +30,12 @@ GemmShape op_gemm(const Graph& g, const Op& op, int64_t tokens);
 // variant or a bad token count.
 ModelWorkload graph_workload(const Graph& g, int64_t tokens, AttnVariant attention);
 
+// An N-D (ONNX) graph's GEMMs, its shapes bound: each Conv as its im2col GEMM (M = output
+// pixels, K = input channels per group x kernel, N = output channels per group; one GEMM per
+// group), each ConvTranspose as the GEMM before its col2im, each MatMul and Gemm (one per
+// batch index of a batched MatMul).
+ModelWorkload nd_workload(const Graph& g);
+
 // Tokens per sequence: a ViT's are fixed by its image (patches + 1; `seq` must be 0 or equal);
 // BERT and GPT-2 take `seq` (required, at most the position table). InputError otherwise.
 int64_t model_tokens(const ModelInfo& info, int64_t seq);

@@ -77,13 +77,30 @@ SimOutput run_systolic(const SystolicRequest& a) {
     source = a.topology;
   } else {
     ModelGraph mg = build_model(a.model);
-    const int64_t T = model_tokens(mg.info, a.seq);
-    ModelWorkload w = graph_workload(mg.graph, T, a.attention);
-    gemms = std::move(w.gemms);
-    source = a.model + " (" + std::to_string(T) + " tokens, " + to_string(a.attention) + " attention)";
-    workload = {{"model", a.model},         {"tokens", T},          {"attention", to_string(a.attention)},
-                {"attention_ops", w.n_attention}, {"col_adds", w.col_adds}, {"elementwise_ops", w.elementwise},
-                {"exps", w.exps}};
+    if (mg.graph.nd) {
+      if (a.seq) ER_THROW(InputError, "--seq applies to BERT and GPT-2; give an ONNX model's shapes with --input-shape");
+      ER_CHECK(a.bind_onnx, "sim systolic on an ONNX model needs bind_onnx");
+      a.bind_onnx(mg, a.input_shapes);
+      ModelWorkload w = nd_workload(mg.graph);
+      gemms = std::move(w.gemms);
+      std::string shapes;
+      for (ValueId v : mg.graph.nd_inputs) {
+        std::string d;
+        for (int64_t x : mg.graph.values[v].dims) d += (d.empty() ? "" : "x") + std::to_string(x);
+        shapes += (shapes.empty() ? "" : ", ") + mg.graph.values[v].name + " " + d;
+      }
+      source = a.model + " (" + shapes + ")";
+      workload = {{"model", a.model}, {"inputs", shapes}};
+    } else {
+      if (!a.input_shapes.empty()) ER_THROW(InputError, "--input-shape applies to ONNX models");
+      const int64_t T = model_tokens(mg.info, a.seq);
+      ModelWorkload w = graph_workload(mg.graph, T, a.attention);
+      gemms = std::move(w.gemms);
+      source = a.model + " (" + std::to_string(T) + " tokens, " + to_string(a.attention) + " attention)";
+      workload = {{"model", a.model},         {"tokens", T},          {"attention", to_string(a.attention)},
+                  {"attention_ops", w.n_attention}, {"col_adds", w.col_adds}, {"elementwise_ops", w.elementwise},
+                  {"exps", w.exps}};
+    }
   }
   const auto t0 = std::chrono::steady_clock::now();
   SystolicReport r = simulate_systolic(cfg, gemms, e);

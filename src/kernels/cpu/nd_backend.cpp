@@ -148,7 +148,7 @@ void run_nd(const OpCall& c) {
     case OpKind::Pad: return pad(in[0], a.pads, a.pad_mode, a.value, y);
     case OpKind::Resize: return resize(in[0], a.resize, y);
     case OpKind::Copy:
-      if (y.data != in[0].data) std::memcpy(y.data, in[0].data, static_cast<size_t>(y.nbytes()));
+      if (y.data != in[0].data && y.nbytes() > 0) std::memcpy(y.data, in[0].data, static_cast<size_t>(y.nbytes()));
       return;
     case OpKind::Range: return range(a.value, a.delta, y);
     case OpKind::Fill: return fill(in[1], y);

@@ -47,6 +47,13 @@ dnnl::memory::format_tag plain_tag(size_t rank) {
   return rank == 3 ? tag::ncw : rank == 4 ? tag::nchw : tag::ncdhw;
 }
 
+dnnl::memory::format_tag value_tag(const Graph& g, ValueId v) {
+  using tag = dnnl::memory::format_tag;
+  const size_t rank = g.values[v].dims.size();
+  if (!g.values[v].channels_last) return plain_tag(rank);
+  return rank == 3 ? tag::nwc : rank == 4 ? tag::nhwc : tag::ndhwc;
+}
+
 dnnl::primitive_attr user_scratchpad_attr() {
   dnnl::primitive_attr a;
   a.set_scratchpad_mode(dnnl::scratchpad_mode::user);
@@ -103,9 +110,10 @@ std::string plan_key(const Graph& g, const Op& op, int threads) {
   k.push_back(threads);
   for (ValueId v : op.inputs) {
     k.push_back(v == kNone ? -1 : static_cast<int64_t>(g.values[v].dtype));
-    if (v != kNone) put(g.values[v].dims);
+    if (v != kNone) put(g.values[v].dims), k.push_back(g.values[v].channels_last);
   }
   put(g.values[op.output].dims);
+  k.push_back(g.values[op.output].channels_last);
   const NdAttrs& a = op.p.nd;
   if (op.kind == OpKind::Pool) {
     const PoolParams& p = a.pool;
@@ -161,6 +169,13 @@ class OneDnnBackend final : public Backend {
   }
 
   void set_threads(int n) override { threads_ = n > 0 ? n : 1; }
+
+  // The primitives pick channels-last activations (brgconv's acdb) for every conv shape of the
+  // model zoo, so a chain of convs keeps them so (the rest converts at the chain's ends).
+  bool channels_last(const Graph&, const Op& op) const override {
+    return layout_ == ConvLayout::Blocked &&
+           (op.kind == OpKind::Conv || op.kind == OpKind::ConvTranspose || op.kind == OpKind::Pool);
+  }
 
   void run(const OpCall& c) override {
     if (omp_get_max_threads() != threads_) omp_set_num_threads(threads_);

@@ -3,7 +3,9 @@
 // folded into the weights and bias in scratch (w' = w s, b' = (b - mean) s + beta with
 // s = scale / sqrt(var + eps)) before the primitive runs, so the epilogue stays a post-op.
 // Operands in the layout of the plan's ConvLayout; whatever is not the caller's goes through
-// scratch (reorders in, and for y out).
+// scratch (reorders in, and for y out). The caller's x and y are row-major or channels-last
+// (Value::channels_last); the primitives' own choice is channels-last, so inside a chain of
+// convs only the weights are reordered.
 #include <cmath>
 #include <cstring>
 #include <unordered_map>
@@ -165,8 +167,8 @@ std::unique_ptr<Plan> make_conv_plan(const Graph& g, const Op& op, ConvLayout la
       if (pr[i] < 0) throw dnnl::error(dnnl_unimplemented, "ConvTranspose output padding past the end pad");
     }
   }
-  plan->x_md = memory::desc(to_dims(x), dt::f32, plain_tag(x.size()));
-  plan->y_md = memory::desc(to_dims(y), dt::f32, plain_tag(y.size()));
+  plan->x_md = memory::desc(to_dims(x), dt::f32, value_tag(g, op.inputs[0]));
+  plan->y_md = memory::desc(to_dims(y), dt::f32, value_tag(g, op.output));
   plan->w_md = user_weights(w, p.group, plan->transpose);
   plan->b_md = memory::desc({plan->M}, dt::f32, tag::x);
   const bool any_x = layout == ConvLayout::Blocked, any_w = layout != ConvLayout::Plain;

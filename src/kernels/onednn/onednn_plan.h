@@ -46,6 +46,8 @@ std::unique_ptr<Plan> make_pool_plan(const Graph& g, const Op& op);
 dnnl::memory::dims to_dims(const Shape& s);
 // ncw / nchw / ncdhw for rank 3 / 4 / 5.
 dnnl::memory::format_tag plain_tag(size_t rank);
+// The layout value v has (Value::channels_last): nwc / nhwc / ndhwc, or plain_tag.
+dnnl::memory::format_tag value_tag(const Graph& g, ValueId v);
 // The attributes every primitive of this backend carries: a user scratchpad.
 dnnl::primitive_attr user_scratchpad_attr();
 // A reorder from `from` to `to` (user scratchpad).

@@ -2,6 +2,7 @@
 // spatial axes, on the caller's plain (N, C, spatial...) tensors. A ceil_mode output extends the
 // end pad to the extent y has; an average that counts padding would then count positions the
 // reference does not (those past the pads), so that case is refused.
+#include <algorithm>
 #include <unordered_map>
 
 #include "core/error.h"
@@ -13,16 +14,26 @@ namespace {
 
 using dnnl::memory;
 
+// y in x's layout; when the caller's y has the other layout, through scratch and a reorder.
 class PoolPlan final : public Plan {
  public:
   dnnl::primitive prim;
-  memory::desc x_md, y_md, pad_md;
+  memory::desc x_md, y_md, py, pad_md;
+  dnnl::reorder ry;
+  bool ro_y = false;
+  uint64_t off_y = 0;
 
   void run(const OpCall& c, dnnl::stream& s, const Scratch& sc) const override {
-    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, wrap(x_md, c.t_in[0].data)},
-                                         {DNNL_ARG_DST, wrap(y_md, c.t_out[0].data)}};
+    const memory ym = wrap(y_md, c.t_out[0].data);
+    const memory yp = ro_y ? wrap(py, sc.at(off_y)) : ym;
+    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, wrap(x_md, c.t_in[0].data)}, {DNNL_ARG_DST, yp}};
     if (pad_md.get_size()) args[DNNL_ARG_SCRATCHPAD] = wrap(pad_md, sc.at(0));
     prim.execute(s, args);
+    if (ro_y) {
+      std::unordered_map<int, memory> a{{DNNL_ARG_FROM, yp}, {DNNL_ARG_TO, ym}};
+      if (scratchpad_bytes(ry)) a[DNNL_ARG_SCRATCHPAD] = args.at(DNNL_ARG_SCRATCHPAD);
+      ry.execute(s, a);
+    }
   }
 };
 
@@ -70,17 +81,26 @@ std::unique_ptr<Plan> make_pool_plan(const Graph& g, const Op& op) {
     }
   }
   auto plan = std::make_unique<PoolPlan>();
-  plan->x_md = memory::desc(to_dims(x), memory::data_type::f32, plain_tag(x.size()));
-  plan->y_md = memory::desc(to_dims(y), memory::data_type::f32, plain_tag(y.size()));
+  plan->x_md = memory::desc(to_dims(x), memory::data_type::f32, value_tag(g, op.inputs[0]));
+  plan->y_md = memory::desc(to_dims(y), memory::data_type::f32, value_tag(g, op.output));
+  plan->py = memory::desc(to_dims(y), memory::data_type::f32, value_tag(g, op.inputs[0]));
   using alg = dnnl::algorithm;
   const bool is_max = p.kind == PoolKind::Max || p.kind == PoolKind::GlobalMax;
   const alg a = is_max ? alg::pooling_max
                        : (p.count_include_pad && !global(p) ? alg::pooling_avg_include_padding : alg::pooling_avg_exclude_padding);
   using P = dnnl::pooling_v2_forward;
-  const P::desc d(dnnl::prop_kind::forward_inference, a, plan->x_md, plan->y_md, st, k, dil, pl, pr);
+  const P::desc d(dnnl::prop_kind::forward_inference, a, plan->x_md, plan->py, st, k, dil, pl, pr);
   P::primitive_desc pd(d, user_scratchpad_attr(), cpu_engine());
-  plan->pad_md = pd.scratchpad_desc();
-  plan->scratch = round64(plan->pad_md.get_size());
+  uint64_t pad_bytes = pd.scratchpad_desc().get_size();
+  if (plan->py != plan->y_md) {
+    plan->ry = make_reorder(plan->py, plan->y_md);
+    pad_bytes = std::max(pad_bytes, scratchpad_bytes(plan->ry));
+    plan->ro_y = true;
+    plan->off_y = round64(pad_bytes);
+  }
+  plan->pad_md = pad_bytes ? memory::desc({static_cast<int64_t>(pad_bytes)}, memory::data_type::u8, memory::format_tag::x)
+                           : memory::desc();
+  plan->scratch = plan->ro_y ? plan->off_y + round64(plan->py.get_size()) : round64(pad_bytes);
   plan->impl = pd.impl_info_str();
   plan->prim = P(pd);
   return plan;
