@@ -116,4 +116,33 @@ void assign_layouts(Graph& g, const std::vector<Backend*>& backends) {
   for (size_t v = 0; v < g.values.size(); ++v) g.values[v].channels_last = cl[v];
 }
 
+bool assign_packing(Graph& g, const std::vector<Backend*>& backends) {
+  ER_CHECK(backends.size() == g.ops.size(), "assign_packing: one backend per op");
+  std::vector<int> uses(g.slots.size(), 0);
+  for (const Op& op : g.ops)
+    for (ValueId v : op.inputs)
+      if (v != kNone && g.values[v].slot != kNone) ++uses[static_cast<size_t>(g.values[v].slot)];
+  bool changed = false;
+  std::vector<WeightSlot> before = g.slots;
+  for (WeightSlot& s : g.slots) s.packer = nullptr, s.pack_op = -1, s.packed_bytes = 0;
+  for (size_t i = 0; i < g.ops.size(); ++i) {
+    const Op& op = g.ops[i];
+    if (!backends[i] || op.folded) continue;
+    for (size_t k = 0; k < op.inputs.size(); ++k) {
+      const ValueId v = op.inputs[k];
+      if (v == kNone || g.values[v].slot == kNone) continue;
+      WeightSlot& s = g.slots[static_cast<size_t>(g.values[v].slot)];
+      // Packing starts from the tensor's fp32 bytes as read: other dtypes and rounding convert.
+      if (uses[static_cast<size_t>(g.values[v].slot)] != 1 || s.file_dtype != DType::F32 || s.round_bf16 || s.gather_rows)
+        continue;
+      const uint64_t n = backends[i]->packed_bytes(g, op, k);
+      if (n) s.packer = backends[i], s.pack_op = static_cast<int32_t>(i), s.packed_bytes = n;
+    }
+  }
+  for (size_t i = 0; i < g.slots.size(); ++i)
+    changed |= g.slots[i].packer != before[i].packer || g.slots[i].pack_op != before[i].pack_op ||
+               g.slots[i].packed_bytes != before[i].packed_bytes;
+  return changed;
+}
+
 }  // namespace edgerun

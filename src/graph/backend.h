@@ -86,6 +86,13 @@ class Backend {
   // Once before the passes of a graph: buffers it keeps across passes come from `budget`.
   virtual void prepare(const Graph& g, MemoryBudget& budget) { (void)g, (void)budget; }
   virtual void set_threads(int n) { (void)n; }
+  // Weights kept in this backend's own layout: the bytes op's input k (a weight) takes packed,
+  // 0 to keep it as stored (the default). A packed weight is packed by pack() as its layer is
+  // loaded, by every executor alike, and the op then reads it packed (WeightSlot::packer).
+  virtual uint64_t packed_bytes(const Graph& g, const Op& op, size_t k) const { (void)g, (void)op, (void)k; return 0; }
+  // Writes op's input k into dst (packed_bytes long) from its plain fp32 values w, which it may
+  // overwrite (the loader's read buffer); the op's other weight inputs are bound.
+  virtual void pack(const Graph& g, const Op& op, size_t k, float* w, void* dst) { (void)g, (void)op, (void)k, (void)w, (void)dst; }
   // Whether this backend runs op with its input 0 and output 0 channels-last as well as plain
   // (it reads Value::channels_last of both when it runs).
   virtual bool channels_last(const Graph& g, const Op& op) const { (void)g, (void)op; return false; }
@@ -111,5 +118,10 @@ std::vector<Backend*> assign_backends(const Graph& g);
 // constants stay row-major. A fixed rule of the graph and its backends: the same for every
 // executor and budget.
 void assign_layouts(Graph& g, const std::vector<Backend*>& backends);
+
+// Sets WeightSlot::packer on the fp32 weights whose one consumer's backend packs them
+// (Backend::packed_bytes), and clears it elsewhere. True when that changed any slot (weights
+// loaded before must then be loaded again).
+bool assign_packing(Graph& g, const std::vector<Backend*>& backends);
 
 }  // namespace edgerun

@@ -63,6 +63,8 @@ struct Constant {
 
 // A weight tensor as stored in a model file. `data` is bound (pointer assignment) only while
 // the layer holding it is resident; binding never copies.
+class Backend;  // graph/backend.h
+
 struct WeightSlot {
   std::string name;           // tensor name in the file
   DType file_dtype = DType::F32;
@@ -75,6 +77,12 @@ struct WeightSlot {
   bool round_bf16 = false;
   const float* data = nullptr;  // bound fp32 view while resident
   const int16_t* data_i16 = nullptr;  // I16 files (q16 models): bound in place, never widened
+  // A weight its op's backend keeps in its own layout (set at bind by assign_packing,
+  // graph/backend.h): the loader reads it, `packer` writes it into packed_bytes of budgeted
+  // memory for op `pack_op`, and `data` points there. Every executor loads it so.
+  Backend* packer = nullptr;
+  int32_t pack_op = -1;
+  uint64_t packed_bytes = 0;
   int64_t numel() const { return shape_numel(shape); }
   uint64_t nbytes() const { return end - begin; }
 };

@@ -98,7 +98,7 @@ struct NdAttrs {
   UnaryFn unary = UnaryFn::Identity;
   BinaryFn binary = BinaryFn::Add;
   ReduceFn reduce = ReduceFn::Sum;
-  Epilogue epi;           // Unary's arguments (alpha, bounds); Conv's and MatMul's fused activation
+  Epilogue epi;           // Unary's arguments (alpha, bounds); Conv's, MatMul's and Binary's fused activation
   ConvParams conv;
   PoolParams pool;
   GemmParams gemm;

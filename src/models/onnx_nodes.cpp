@@ -38,10 +38,14 @@ ValueId unary_op(OpKind k, OnnxBuild& b, const Node& n, UnaryFn f, Epilogue e = 
   return b.add(n, k, {b.input(n, 0)}, p);
 }
 
-// An activation folded into the Conv or MatMul that writes its only input, when it can be.
+// An activation folded into the Conv, MatMul or arithmetic Binary (a residual Add) that writes
+// its only input, when it can be.
 bool fuse_activation(OnnxBuild& b, const Node& n, const Epilogue& e) {
   Op* prod = b.sole_producer(b.input(n, 0));
-  if (!prod || (prod->kind != OpKind::Conv && prod->kind != OpKind::MatMul)) return false;
+  const bool arithmetic = prod && prod->kind == OpKind::Binary &&
+                          (prod->p.nd.binary == BinaryFn::Add || prod->p.nd.binary == BinaryFn::Sub ||
+                           prod->p.nd.binary == BinaryFn::Mul || prod->p.nd.binary == BinaryFn::Div);
+  if (!prod || (prod->kind != OpKind::Conv && prod->kind != OpKind::MatMul && !arithmetic)) return false;
   Epilogue& cur = prod->kind == OpKind::Conv ? prod->p.nd.conv.epi : prod->p.nd.epi;
   if (cur.fn != UnaryFn::Identity) return false;
   cur = e;

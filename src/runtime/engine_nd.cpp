@@ -100,6 +100,8 @@ void Engine::bind(const RunRequest& req) {
   bound_ = true;
   backends_ = assign_backends(g_);
   assign_layouts(g_, backends_);
+  // Weights loaded in another packing (or none) are loaded again, in this bind's.
+  if (assign_packing(g_, backends_) && source_) source_->release_all();
   compute_lifetimes();
   nd_in_.assign(g_.ops.size(), {});
   nd_out_.assign(g_.ops.size(), {});

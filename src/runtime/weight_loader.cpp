@@ -69,10 +69,20 @@ std::vector<WeightLoader::Plan> WeightLoader::plan(int32_t layer) const {
         }
       }
       p.slack = shift;
+      // A packed tensor is read into a buffer of its own extent, which goes once it is packed:
+      // so the extent's other tensors are copied out too rather than keeping it.
+      bool packs = false;
+      for (SlotId s : p.slots) packs |= g_.slots[s].packer != nullptr;
+      if (packs) p.in_place.assign(p.slots.size(), false);
       out.push_back(std::move(p));
     }
   }
   return out;
+}
+
+uint64_t WeightLoader::converted_bytes(SlotId s) const {
+  const WeightSlot& ws = g_.slots[s];
+  return ws.packer ? ws.packed_bytes : static_cast<uint64_t>(ws.numel()) * 4;
 }
 
 bool WeightLoader::Plan::binds_in_place() const {
@@ -88,7 +98,7 @@ LayerFootprint WeightLoader::footprint(int32_t layer) const {
     const uint64_t raw = MemoryBudget::round_up(p.extent.end - p.extent.begin + p.slack);
     uint64_t conv = 0;
     for (size_t i = 0; i < p.slots.size(); ++i)
-      if (!p.in_place[i]) conv += MemoryBudget::round_up(static_cast<uint64_t>(g_.slots[p.slots[i]].numel()) * 4);
+      if (!p.in_place[i]) conv += MemoryBudget::round_up(converted_bytes(p.slots[i]));
     if (p.binds_in_place()) shared += raw;
     else fp.peak += raw;
     fp.peak += conv;
@@ -141,7 +151,7 @@ PendingLayer WeightLoader::reserve(int32_t layer, bool blocking) {
         r.conv.emplace_back();
         continue;
       }
-      r.conv.push_back(take(static_cast<uint64_t>(g_.slots[r.slots[i]].numel()) * 4, "weight conversion"));
+      r.conv.push_back(take(converted_bytes(r.slots[i]), g_.slots[r.slots[i]].packer ? "packed weight" : "weight conversion"));
     }
     pl.reads.push_back(std::move(r));
   }
@@ -171,6 +181,7 @@ ResidentLayer WeightLoader::fill(PendingLayer&& pl) {
       for (size_t i = 0; i < r.slots.size(); ++i) {
         WeightSlot& ws = g_.slots[r.slots[i]];
         ER_CHECK(ws.data == nullptr && ws.data_i16 == nullptr, "slot ", ws.name, " bound twice");
+        if (ws.packer) continue;  // once the layer's other tensors are bound
         char* p = r.dst + (ws.begin - r.extent.begin) + r.shift[i];
         if (r.in_place[i]) {
           if (ws.file_dtype == DType::I16) ws.data_i16 = reinterpret_cast<const int16_t*>(p);
@@ -185,9 +196,28 @@ ResidentLayer WeightLoader::fill(PendingLayer&& pl) {
           ++copies_;
         }
       }
-      // A buffer whose every tensor was converted is not needed once converted.
-      r.own.reset();
     }
+    // Packed weights: from the read buffer (fp32, aligned by its shift) into their own, the
+    // layer's other weights (a folded BatchNorm's) bound.
+    for (PendingLayer::Read& r : pl.reads)
+      for (size_t i = 0; i < r.slots.size(); ++i) {
+        WeightSlot& ws = g_.slots[r.slots[i]];
+        if (!ws.packer) continue;
+        char* at = r.dst + (ws.begin - r.extent.begin) + r.shift[i];
+        if (reinterpret_cast<uintptr_t>(at) % alignof(float))  // only overlapping tensors stay unshifted
+          ER_THROW(FormatError, "weight ", ws.name, " overlaps another tensor at a misaligned offset ", ws.begin);
+        float* p = reinterpret_cast<float*>(at);
+        const Op& op = g_.ops[static_cast<size_t>(ws.pack_op)];
+        size_t k = 0;
+        while (k < op.inputs.size() && (op.inputs[k] == kNone || g_.values[op.inputs[k]].slot != r.slots[i])) ++k;
+        ER_CHECK(k < op.inputs.size(), "packed slot ", ws.name, " is not an input of ", op.name);
+        ws.packer->pack(g_, op, k, p, r.conv[i].data());
+        ws.data = r.conv[i].as<float>();
+        res.buffers.push_back(std::move(r.conv[i]));
+        ++packs_;
+      }
+    // A buffer whose every tensor was converted or packed is not needed any more.
+    for (PendingLayer::Read& r : pl.reads) r.own.reset();
     if (pl.shared) res.buffers.push_back(std::move(pl.shared));
   } catch (...) {
     unbind(pl.layer);

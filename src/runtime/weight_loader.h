@@ -1,7 +1,8 @@
 // WeightLoader: makes a layer resident (SwapNet's swap-in and assembly by reference): reads the
 // coalesced, 4 KiB-aligned extents covering its slots into budgeted buffers and binds each slot
 // to a pointer inside them. No weight byte is copied after the read, except the one permitted
-// conversion of non-fp32 (or misaligned) tensors into budgeted fp32 scratch.
+// conversion of non-fp32 (or misaligned) tensors into budgeted fp32 scratch, or the packing of
+// a weight into its backend's layout (WeightSlot::packer).
 // Loading is split in two so that a pipeline can grant budget in layer order (reserve, under a
 // ticket) while the reads themselves run in parallel (fill).
 #pragma once
@@ -87,6 +88,7 @@ class WeightLoader final : public RowGather {
 
   uint64_t bytes_read() const { return bytes_read_.load(); }
   uint64_t weight_copies() const { return copies_.load(); }  // slots converted into scratch
+  uint64_t weight_packs() const { return packs_.load(); }    // slots packed by their backend
 
  private:
   struct Plan {
@@ -105,6 +107,8 @@ class WeightLoader final : public RowGather {
     bool binds_in_place() const;
   };
   std::vector<Plan> plan(int32_t layer) const;
+  // Bytes a slot takes when not bound in place: fp32, or its backend's packed layout.
+  uint64_t converted_bytes(SlotId s) const;
 
   Graph& g_;
   MemoryBudget& budget_;
@@ -114,6 +118,7 @@ class WeightLoader final : public RowGather {
   std::vector<std::unique_ptr<RandomAccessFile>> row_files_;
   std::atomic<uint64_t> bytes_read_{0};
   std::atomic<uint64_t> copies_{0};
+  std::atomic<uint64_t> packs_{0};
   Trace* trace_ = nullptr;
 };
 

@@ -117,7 +117,10 @@ void run_nd(const OpCall& c) {
       }
       return unary(a.unary, e, in[0], y);
     }
-    case OpKind::Binary: return binary(a.binary, in[0], in[1], y);
+    case OpKind::Binary:
+      binary(a.binary, in[0], in[1], y);
+      if (a.epi.fn != UnaryFn::Identity) unary(a.epi.fn, a.epi, y, y);  // a fused activation
+      return;
     case OpKind::Where: return where(in[0], in[1], in[2], y);
     case OpKind::Cast: return cast(in[0], y);
     case OpKind::Variadic: return variadic(a.binary, a.mean, in, c.n_in, y);

@@ -95,8 +95,9 @@ const char* to_string(ConvLayout l) {
 namespace {
 
 // The cache key: everything a plan depends on (kind, bound dims, attributes, threads).
-std::string plan_key(const Graph& g, const Op& op, int threads) {
+std::string plan_key(const Graph& g, const Op& op, int threads, bool prepacked) {
   std::vector<int64_t> k;
+  k.push_back(prepacked);
   auto put = [&](const std::vector<int64_t>& v) {
     k.push_back(static_cast<int64_t>(v.size()));
     k.insert(k.end(), v.begin(), v.end());
@@ -115,7 +116,14 @@ std::string plan_key(const Graph& g, const Op& op, int threads) {
   put(g.values[op.output].dims);
   k.push_back(g.values[op.output].channels_last);
   const NdAttrs& a = op.p.nd;
-  if (op.kind == OpKind::Pool) {
+  auto put_epi = [&](const Epilogue& e) {
+    k.push_back(static_cast<int64_t>(e.fn));
+    putf(e.alpha), putf(e.beta), putf(e.lo), putf(e.hi);
+  };
+  if (op.kind == OpKind::Binary) {
+    k.push_back(static_cast<int64_t>(a.binary));
+    put_epi(a.epi);
+  } else if (op.kind == OpKind::Pool) {
     const PoolParams& p = a.pool;
     k.push_back(static_cast<int64_t>(p.kind));
     put(p.kernel), put(p.strides), put(p.dilations), put(p.pads);
@@ -124,8 +132,7 @@ std::string plan_key(const Graph& g, const Op& op, int threads) {
     const ConvParams& p = a.conv;
     k.push_back(p.group);
     put(p.kernel), put(p.strides), put(p.dilations), put(p.pads), put(p.output_padding);
-    k.push_back(static_cast<int64_t>(p.epi.fn));
-    putf(p.epi.alpha), putf(p.epi.beta), putf(p.epi.lo), putf(p.epi.hi);
+    put_epi(p.epi);
     k.push_back(a.folded_bn);
     putf(a.bn_eps);
   }
@@ -144,10 +151,12 @@ class OneDnnBackend final : public Backend {
       case OpKind::Conv:
       case OpKind::ConvTranspose: why = conv_refusal(g, op); break;
       case OpKind::Pool: why = pool_refusal(g, op); break;
+      case OpKind::Binary: why = binary_refusal(g, op); break;
       case OpKind::MatMul:
       case OpKind::Gemm:
         return Support::no(std::string(op_kind_name(op.kind)) + " runs on the CPU backend's OpenBLAS (measured faster)");
-      default: return Support::no(std::string("oneDNN runs Conv, ConvTranspose and Pool, not ") + op_kind_name(op.kind));
+      default:
+        return Support::no(std::string("oneDNN runs Conv, ConvTranspose, Pool and arithmetic Binary, not ") + op_kind_name(op.kind));
     }
     if (!why.empty()) return Support::no(why);
     // Unbound dims (a graph before its bind): the rule above alone; once bound, oneDNN must
@@ -192,13 +201,44 @@ class OneDnnBackend final : public Backend {
     stream.wait();
   }
 
-  const Plan& plan(const Graph& g, const Op& op) const {
-    const std::string key = plan_key(g, op, threads_);
+  // Whether op's weights arrive packed by this backend (WeightSlot::packer).
+  bool prepacked(const Graph& g, const Op& op) const {
+    if ((op.kind != OpKind::Conv && op.kind != OpKind::ConvTranspose) || op.inputs.size() < 2 || op.inputs[1] == kNone)
+      return false;
+    const SlotId s = g.values[op.inputs[1]].slot;
+    if (s == kNone) return false;
+    const WeightSlot& w = g.slots[static_cast<size_t>(s)];
+    return w.packer == this && w.pack_op >= 0 && static_cast<size_t>(w.pack_op) < g.ops.size() && &g.ops[w.pack_op] == &op;
+  }
+
+  uint64_t packed_bytes(const Graph& g, const Op& op, size_t k) const override {
+    if (k != 1 || (op.kind != OpKind::Conv && op.kind != OpKind::ConvTranspose) || !supports(g, op).ok) return 0;
+    for (ValueId v : op.inputs)
+      if (v != kNone && !bound_dims(g, v)) return 0;
+    return plan(g, op, false).packed_bytes();
+  }
+
+  void pack(const Graph& g, const Op& op, size_t k, float* w, void* dst) override {
+    ER_CHECK(k == 1, op.name, ": oneDNN packs the weights (input 1), not input ", k);
+    // On the loader's thread: one OpenMP thread, beside the compute's (the ICV is per thread;
+    // run() sets the compute thread's own).
+    if (omp_get_max_threads() != 1) omp_set_num_threads(1);
+    thread_local dnnl::stream stream(cpu_engine());
+    plan(g, op, false).pack(g, op, w, dst, stream);
+    stream.wait();
+  }
+
+  const Plan& plan(const Graph& g, const Op& op) const { return plan(g, op, prepacked(g, op)); }
+
+  const Plan& plan(const Graph& g, const Op& op, bool packed) const {
+    const std::string key = plan_key(g, op, threads_, packed);
     std::lock_guard<std::mutex> lock(mu_);
     auto it = cache_.find(key);
     if (it != cache_.end()) return *it->second;
     // Primitive creation outside the data path: the plan's descriptors are heap (baseline).
-    std::unique_ptr<Plan> p = op.kind == OpKind::Pool ? make_pool_plan(g, op) : make_conv_plan(g, op, layout_);
+    std::unique_ptr<Plan> p = op.kind == OpKind::Pool     ? make_pool_plan(g, op)
+                             : op.kind == OpKind::Binary ? make_binary_plan(g, op)
+                                                         : make_conv_plan(g, op, layout_, packed);
     return *cache_.emplace(key, std::move(p)).first->second;
   }
 

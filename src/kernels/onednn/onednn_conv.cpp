@@ -15,15 +15,6 @@
 
 namespace edgerun::onednn {
 
-namespace {
-
-using dnnl::memory;
-using tag = memory::format_tag;
-using dt = memory::data_type;
-
-bool is_f32(const Graph& g, ValueId v) { return v == kNone || g.values[v].dtype == DType::F32; }
-
-// The epilogue as post-ops; false when oneDNN has no exact match.
 bool epilogue_post_ops(const Epilogue& e, dnnl::post_ops& po) {
   using alg = dnnl::algorithm;
   switch (e.fn) {
@@ -41,6 +32,25 @@ bool epilogue_post_ops(const Epilogue& e, dnnl::post_ops& po) {
     default: return false;
   }
 }
+
+namespace {
+
+using dnnl::memory;
+
+// The fp32 data of a weight or constant input, bound (the loader packs a layer's weights once
+// its other weights are).
+const float* bound_f32(const Graph& g, ValueId v) {
+  const Value& val = g.values[v];
+  const float* p = nullptr;
+  if (val.slot != kNone) p = g.slots[static_cast<size_t>(val.slot)].data;
+  else if (val.constant != kNone) p = static_cast<const float*>(g.constants[static_cast<size_t>(val.constant)].data);
+  ER_CHECK(p, "packing: ", val.name, " is not bound");
+  return p;
+}
+using tag = memory::format_tag;
+using dt = memory::data_type;
+
+bool is_f32(const Graph& g, ValueId v) { return v == kNone || g.values[v].dtype == DType::F32; }
 
 // The user weights as oneDNN sees them: Conv w (M, C/g, k...) as (g, M/g, C/g, k...) (or
 // (M, C, k...)), ConvTranspose w (C, M/g, k...) as (g, M/g, C/g, k...) (or (M, C, k...)), by
@@ -68,7 +78,7 @@ memory::desc user_weights(const Shape& w, int64_t group, bool transpose) {
 
 class ConvPlan final : public Plan {
  public:
-  bool transpose = false, folded_bn = false, has_bias = false;
+  bool transpose = false, folded_bn = false, has_bias = false, prepacked = false;
   float bn_eps = 0;
   int64_t M = 0, per_m = 0;  // output channels, weights per output channel (Conv)
   dnnl::primitive prim;
@@ -78,35 +88,62 @@ class ConvPlan final : public Plan {
   bool ro_x = false, ro_w = false, ro_y = false;
   uint64_t off_fw = 0, off_fb = 0, off_x = 0, off_w = 0, off_y = 0;  // in scratch (pad at 0)
 
+  // Folded BN: w' = w k and b' = b k + (beta - mean k), k = scale / sqrt(var + eps), per output
+  // channel m (w' into fw, b' into fb; w and fw may be one buffer).
+  void fold(const float* wf, const float* bf, const float* const bn[4], float* fw, float* fb) const {
+    const float *scale = bn[0], *beta = bn[1], *mean = bn[2], *var = bn[3];
+    for (int64_t m = 0; m < M; ++m) {
+      const float k = scale[m] / std::sqrt(var[m] + bn_eps);
+      for (int64_t i = 0; i < per_m; ++i) fw[m * per_m + i] = wf[m * per_m + i] * k;
+      fb[m] = (bf ? bf[m] : 0.0f) * k + (beta[m] - mean[m] * k);
+    }
+  }
+
+  static void run_reorder(const dnnl::reorder& r, const memory& from, const memory& to, dnnl::stream& s,
+                          const memory* pad) {
+    std::unordered_map<int, memory> a{{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
+    if (scratchpad_bytes(r)) a[DNNL_ARG_SCRATCHPAD] = *pad;
+    r.execute(s, a);
+  }
+
+  uint64_t packed_bytes() const override {
+    if (prepacked || (!ro_w && !folded_bn) || (ro_w && scratchpad_bytes(rw))) return 0;
+    return round64(pw.get_size()) + (folded_bn ? round64(static_cast<uint64_t>(M) * 4) : 0);
+  }
+
+  void pack(const Graph& g, const Op& op, float* w, void* dst, dnnl::stream& s) const override {
+    if (folded_bn) {
+      const float* bn[4];
+      for (int i = 0; i < 4; ++i) bn[i] = bound_f32(g, op.inputs[3 + static_cast<size_t>(i)]);
+      const float* b = op.inputs[2] == kNone ? nullptr : bound_f32(g, op.inputs[2]);
+      fold(w, b, bn, w, reinterpret_cast<float*>(static_cast<char*>(dst) + round64(pw.get_size())));
+    }
+    if (ro_w) run_reorder(rw, wrap(w_md, w), wrap(pw, dst), s, nullptr);
+    else std::memcpy(dst, w, pw.get_size());
+  }
+
   void run(const OpCall& c, dnnl::stream& s, const Scratch& sc) const override {
     const Tensor* in = c.t_in;
     const void* w = in[1].data;
     const void* b = c.n_in > 2 ? in[2].data : nullptr;
-    if (folded_bn) {  // w' and b' into scratch
-      const float* wf = static_cast<const float*>(w);
-      const float* bf = static_cast<const float*>(b);
-      const float *scale = in[3].f32(), *beta = in[4].f32(), *mean = in[5].f32(), *var = in[6].f32();
+    if (prepacked) {
+      if (folded_bn) b = static_cast<const char*>(w) + round64(pw.get_size());
+    } else if (folded_bn) {  // w' and b' into scratch
+      const float* bn[4] = {in[3].f32(), in[4].f32(), in[5].f32(), in[6].f32()};
       float* fw = reinterpret_cast<float*>(sc.at(off_fw));
       float* fb = reinterpret_cast<float*>(sc.at(off_fb));
-      for (int64_t m = 0; m < M; ++m) {
-        const float k = scale[m] / std::sqrt(var[m] + bn_eps);
-        for (int64_t i = 0; i < per_m; ++i) fw[m * per_m + i] = wf[m * per_m + i] * k;
-        fb[m] = (bf ? bf[m] : 0.0f) * k + (beta[m] - mean[m] * k);
-      }
+      fold(static_cast<const float*>(w), static_cast<const float*>(b), bn, fw, fb);
       w = fw;
       b = fb;
     }
     std::unordered_map<int, memory> args;
     if (pad_md.get_size()) args[DNNL_ARG_SCRATCHPAD] = wrap(pad_md, sc.at(0));
-    auto run_reorder = [&](const dnnl::reorder& r, const memory& from, const memory& to) {
-      std::unordered_map<int, memory> a{{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
-      if (scratchpad_bytes(r)) a[DNNL_ARG_SCRATCHPAD] = args.at(DNNL_ARG_SCRATCHPAD);
-      r.execute(s, a);
-    };
-    memory xm = wrap(x_md, in[0].data), ym = wrap(y_md, c.t_out[0].data), wm = wrap(w_md, w);
+    const memory* pad = pad_md.get_size() ? &args.at(DNNL_ARG_SCRATCHPAD) : nullptr;
+    memory xm = wrap(x_md, in[0].data), ym = wrap(y_md, c.t_out[0].data);
+    memory wm = wrap(prepacked ? pw : w_md, w);
     memory xp = xm, wp = wm, yp = ym;
-    if (ro_x) run_reorder(rx, xm, xp = wrap(px, sc.at(off_x)));
-    if (ro_w) run_reorder(rw, wm, wp = wrap(pw, sc.at(off_w)));
+    if (ro_x) run_reorder(rx, xm, xp = wrap(px, sc.at(off_x)), s, pad);
+    if (ro_w && !prepacked) run_reorder(rw, wm, wp = wrap(pw, sc.at(off_w)), s, pad);
     if (ro_y) yp = wrap(py, sc.at(off_y));
     args[DNNL_ARG_SRC] = xp;
     args[DNNL_ARG_WEIGHTS] = wp;
@@ -116,7 +153,7 @@ class ConvPlan final : public Plan {
       args[DNNL_ARG_BIAS] = wrap(b_md, b);
     }
     prim.execute(s, args);
-    if (ro_y) run_reorder(ry, yp, ym);
+    if (ro_y) run_reorder(ry, yp, ym, s, pad);
   }
 };
 
@@ -140,10 +177,11 @@ std::string conv_refusal(const Graph& g, const Op& op) {
   return "";
 }
 
-std::unique_ptr<Plan> make_conv_plan(const Graph& g, const Op& op, ConvLayout layout) {
+std::unique_ptr<Plan> make_conv_plan(const Graph& g, const Op& op, ConvLayout layout, bool prepacked) {
   const NdAttrs& a = op.p.nd;
   const ConvParams& p = a.conv;
   auto plan = std::make_unique<ConvPlan>();
+  plan->prepacked = prepacked;
   plan->transpose = op.kind == OpKind::ConvTranspose;
   plan->folded_bn = a.folded_bn;
   plan->bn_eps = a.bn_eps;
@@ -213,14 +251,14 @@ std::unique_ptr<Plan> make_conv_plan(const Graph& g, const Op& op, ConvLayout la
   plan->pad_md = memory::desc({static_cast<int64_t>(pad_bytes)}, dt::u8, tag::x);
   if (!pad_bytes) plan->pad_md = memory::desc();
   uint64_t off = round64(pad_bytes);
-  if (plan->folded_bn) {
+  if (plan->folded_bn && !prepacked) {
     plan->off_fw = off;
     off += round64(static_cast<uint64_t>(shape_numel(w)) * 4);
     plan->off_fb = off;
     off += round64(static_cast<uint64_t>(plan->M) * 4);
   }
   if (plan->ro_x) plan->off_x = off, off += round64(plan->px.get_size());
-  if (plan->ro_w) plan->off_w = off, off += round64(plan->pw.get_size());
+  if (plan->ro_w && !prepacked) plan->off_w = off, off += round64(plan->pw.get_size());
   if (plan->ro_y) plan->off_y = off, off += round64(plan->py.get_size());
   plan->scratch = off;
   return plan;

@@ -32,17 +32,28 @@ class Plan {
   uint64_t scratch = 0;
   std::string impl;  // oneDNN's implementation name of the main primitive
   virtual void run(const OpCall& c, dnnl::stream& s, const Scratch& scratch) const = 0;
+  // Weights packed once per load instead of reordered per call (Backend::pack): their bytes
+  // (0: the plan reads its weights as stored), and the packing of w (plain fp32, overwritten).
+  virtual uint64_t packed_bytes() const { return 0; }
+  virtual void pack(const Graph& g, const Op& op, float* w, void* dst, dnnl::stream& s) const {
+    (void)g, (void)op, (void)w, (void)dst, (void)s;
+  }
 };
 
 // Why an op is not claimed ("" when it is); data-independent: kind, dtypes, ranks, attributes.
 std::string conv_refusal(const Graph& g, const Op& op);
 std::string pool_refusal(const Graph& g, const Op& op);
+std::string binary_refusal(const Graph& g, const Op& op);
 
 // The primitives of an op whose dims are bound (throws dnnl::error when oneDNN has none).
-std::unique_ptr<Plan> make_conv_plan(const Graph& g, const Op& op, ConvLayout layout);
+// prepacked: the weights arrive packed (Plan::pack of the plan made without it).
+std::unique_ptr<Plan> make_conv_plan(const Graph& g, const Op& op, ConvLayout layout, bool prepacked);
 std::unique_ptr<Plan> make_pool_plan(const Graph& g, const Op& op);
+std::unique_ptr<Plan> make_binary_plan(const Graph& g, const Op& op);
 
 // Helpers shared by the op families.
+// An epilogue as eltwise post-ops appended to po; false when oneDNN has no exact match.
+bool epilogue_post_ops(const Epilogue& e, dnnl::post_ops& po);
 dnnl::memory::dims to_dims(const Shape& s);
 // ncw / nchw / ncdhw for rank 3 / 4 / 5.
 dnnl::memory::format_tag plain_tag(size_t rank);
