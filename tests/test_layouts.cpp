@@ -37,8 +37,8 @@ class ChannelsLastConvs final : public Backend {
   const char* name() const override { return "cl"; }
   Support supports(const Graph& g, const Op& op) const override { return kernels::cpu_backend().supports(g, op); }
   uint64_t scratch_bytes(const Graph&, const Op&, const PassShape&, const RowGather&) const override { return 0; }
-  bool channels_last(const Graph&, const Op& op) const override {
-    return op.kind == OpKind::Conv || op.kind == OpKind::Pool;
+  int channels_last_input(const Graph&, const Op& op) const override {
+    return op.kind == OpKind::Conv || op.kind == OpKind::Pool ? 0 : -1;
   }
   void run(const OpCall&) override {}
 };

@@ -97,8 +97,10 @@ void assign_layouts(Graph& g, const std::vector<Backend*>& backends) {
     changed = false;
     for (size_t i = 0; i < g.ops.size(); ++i) {
       const Op& op = g.ops[i];
-      if (backends[i] && backends[i]->channels_last(g, op)) {
-        for (size_t k = 1; k < op.inputs.size(); ++k) drop(op.inputs[k], changed);
+      const int native = backends[i] ? backends[i]->channels_last_input(g, op) : -1;
+      if (native >= 0) {
+        for (size_t k = 0; k < op.inputs.size(); ++k)
+          if (k != static_cast<size_t>(native)) drop(op.inputs[k], changed);
         for (size_t k = 1; k < op.outputs.size(); ++k) drop(op.outputs[k], changed);
       } else if (layout_free(g, op)) {
         bool all = cl[op.output];

@@ -93,9 +93,9 @@ class Backend {
   // Writes op's input k into dst (packed_bytes long) from its plain fp32 values w, which it may
   // overwrite (the loader's read buffer); the op's other weight inputs are bound.
   virtual void pack(const Graph& g, const Op& op, size_t k, float* w, void* dst) { (void)g, (void)op, (void)k, (void)w, (void)dst; }
-  // Whether this backend runs op with its input 0 and output 0 channels-last as well as plain
-  // (it reads Value::channels_last of both when it runs).
-  virtual bool channels_last(const Graph& g, const Op& op) const { (void)g, (void)op; return false; }
+  // The input that this backend reads channels-last as well as row-major, with output 0 (it
+  // reads Value::channels_last of both when it runs): a conv's x; -1 when none (the default).
+  virtual int channels_last_input(const Graph& g, const Op& op) const { (void)g, (void)op; return -1; }
   // Runs one op. Must not allocate outside call.scratch (or what prepare() took).
   virtual void run(const OpCall& call) = 0;
 };
@@ -112,7 +112,7 @@ Backend* find_backend(const std::string& name);
 std::vector<Backend*> assign_backends(const Graph& g);
 
 // Sets Value::channels_last on the activations that connect only ops which run channels-last
-// (Backend::channels_last) and elementwise ops whose inputs and output have one shape (which
+// (Backend::channels_last_input) and elementwise ops whose inputs and output have one shape (which
 // read and write the same positions in any layout), so that a chain of convolutions converts
 // its activations once, at the chain's ends, not per op. Graph inputs and outputs, weights and
 // constants stay row-major. A fixed rule of the graph and its backends: the same for every

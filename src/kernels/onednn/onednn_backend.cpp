@@ -181,9 +181,13 @@ class OneDnnBackend final : public Backend {
 
   // The primitives pick channels-last activations (brgconv's acdb) for every conv shape of the
   // model zoo, so a chain of convs keeps them so (the rest converts at the chain's ends).
-  bool channels_last(const Graph&, const Op& op) const override {
-    return layout_ == ConvLayout::Blocked &&
-           (op.kind == OpKind::Conv || op.kind == OpKind::ConvTranspose || op.kind == OpKind::Pool);
+  // A Binary that scales or shifts a full tensor by one value per channel (squeeze-excite) reads
+  // its first operand and writes its output in either layout too: the per-channel operand is
+  // the same bytes in both.
+  int channels_last_input(const Graph& g, const Op& op) const override {
+    if (layout_ != ConvLayout::Blocked) return -1;
+    if (op.kind == OpKind::Conv || op.kind == OpKind::ConvTranspose || op.kind == OpKind::Pool) return 0;
+    return op.kind == OpKind::Binary ? per_channel_binary(g, op) : -1;
   }
 
   void run(const OpCall& c) override {

@@ -70,6 +70,20 @@ std::string binary_refusal(const Graph& g, const Op& op) {
   return "";
 }
 
+int per_channel_binary(const Graph& g, const Op& op) {
+  if (op.kind != OpKind::Binary || !binary_refusal(g, op).empty() || !bound_dims(g, op.output)) return -1;
+  const Shape& y = g.values[op.output].dims;
+  if (y.size() < 3 || y.size() > 5) return -1;
+  const int full = g.values[op.inputs[0]].dims == y ? 0 : 1;
+  if (g.values[op.inputs[static_cast<size_t>(full)]].dims != y) return -1;
+  const Shape& b = g.values[op.inputs[static_cast<size_t>(1 - full)]].dims;
+  if (b == y || b.size() > y.size()) return -1;
+  const memory::dims d = aligned(b, y.size());
+  for (size_t i = 2; i < d.size(); ++i)
+    if (d[i] != 1) return -1;
+  return d[0] == 1 || d[0] == y[0] ? full : -1;
+}
+
 std::unique_ptr<Plan> make_binary_plan(const Graph& g, const Op& op) {
   auto plan = std::make_unique<BinaryPlan>();
   const Shape& y = g.values[op.output].dims;

@@ -44,6 +44,9 @@ class Plan {
 std::string conv_refusal(const Graph& g, const Op& op);
 std::string pool_refusal(const Graph& g, const Op& op);
 std::string binary_refusal(const Graph& g, const Op& op);
+// For a claimed Binary of a full (N, C, spatial...) operand and one constant along every
+// spatial axis ((C, 1, 1), (N, C, 1, 1), ...): the full one's index; else -1.
+int per_channel_binary(const Graph& g, const Op& op);
 
 // The primitives of an op whose dims are bound (throws dnnl::error when oneDNN has none).
 // prepacked: the weights arrive packed (Plan::pack of the plan made without it).
