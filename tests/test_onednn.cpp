@@ -297,6 +297,50 @@ TEST(OneDnn, ScratchCoversThePrimitive) {
   EXPECT_GE(blocked->scratch_bytes(f->g, f->op(), {}, rows), need + static_cast<uint64_t>(M * C * 9 + M) * 4);
 }
 
+// A conv whose weights were packed once (Backend::pack: the folded BN and the reorder into the
+// primitive's layout, as the loader does when it loads the layer) gives the bits of the conv that
+// reorders its plain weights per call.
+TEST(OneDnn, PackedWeightsGiveTheBitsOfPlainOnes) {
+  Backend& be = onednn::onednn_backend();
+  int packed = 0;
+  for (const Case& k : conv_cases()) {
+    if (k.kind != OpKind::Conv) continue;
+    auto b = build(k.kind, k.shapes, k.attrs);
+    const std::vector<float> want = run_on(*b, be);
+    Graph& g = b->g;
+    const Op& op = g.ops[0];
+    // The weights become a slot (what the loader binds), the other inputs but x constants.
+    WeightSlot ws;
+    ws.name = "w";
+    ws.shape = g.values[op.inputs[1]].dims;
+    g.values[op.inputs[1]].slot = g.add_slot(ws);
+    for (size_t i = 2; i < op.inputs.size(); ++i) {
+      if (op.inputs[i] == kNone) continue;
+      Constant c;
+      c.shape = g.values[op.inputs[i]].dims;
+      c.data = b->data[i].data();
+      g.values[op.inputs[i]].constant = static_cast<int32_t>(g.constants.size());
+      g.constants.push_back(std::move(c));
+    }
+    const uint64_t n = be.packed_bytes(g, op, 1);
+    if (n == 0) continue;  // the primitive reads these weights as stored
+    WeightSlot& slot = g.slots[static_cast<size_t>(g.values[op.inputs[1]].slot)];
+    slot.packer = &be, slot.pack_op = 0, slot.packed_bytes = n;
+    std::vector<float> w = b->data[1];  // pack overwrites its input
+    std::vector<float> dst(n / 4 + 16);
+    float* aligned = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(dst.data()) + 63) / 64 * 64);
+    be.pack(g, op, 1, w.data(), aligned);
+    std::vector<float> plain = b->data[1];
+    b->data[1].assign(aligned, aligned + n / 4);  // run_on passes data[1] as the weights
+    const std::vector<float> got = run_on(*b, be);
+    b->data[1] = plain;
+    ASSERT_EQ(got.size(), want.size()) << k.label;
+    EXPECT_EQ(std::memcmp(got.data(), want.data(), got.size() * 4), 0) << k.label;
+    ++packed;
+  }
+  EXPECT_GT(packed, 4);
+}
+
 TEST(OneDnn, RefusesWhatItDoesNotClaim) {
   Backend& be = onednn::onednn_backend();
   using S = Shape;
