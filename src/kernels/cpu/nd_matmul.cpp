@@ -68,6 +68,15 @@ void sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const
     if (beta == 0.0f) std::fill_n(Y, M * N, 0.0f);
     return;
   }
+  if (M == 1) {  // one row (batch 1 through a classifier): BLAS's matrix-vector product reads B at memory speed
+    if (tb)
+      cblas_sgemv(CblasRowMajor, CblasNoTrans, static_cast<int>(N), static_cast<int>(K), alpha, B, static_cast<int>(K), A,
+                  1, beta, Y, 1);
+    else
+      cblas_sgemv(CblasRowMajor, CblasTrans, static_cast<int>(K), static_cast<int>(N), alpha, B, static_cast<int>(N), A,
+                  1, beta, Y, 1);
+    return;
+  }
   cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
               static_cast<int>(M), static_cast<int>(N), static_cast<int>(K), alpha, A,
               static_cast<int>(ta ? M : K), B, static_cast<int>(tb ? K : N), beta, Y, static_cast<int>(N));
