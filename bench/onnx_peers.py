@@ -3,7 +3,7 @@
 # the same input, the same thread count (default 2), batch 1, the machine's environment as it
 # is. Engines alternate within every repetition; medians of >= 5. ONNX Runtime: a warm
 # InferenceSession (intra-op threads = --threads, inter-op 1, graph optimizations on: its
-# default). edgerun: `edgerun run --repeat 3 --json`, the median of the calls after the first
+# default). edgerun: `edgerun run --repeat 5 --json`, the median of the calls after the first
 # (call_compute_ms: warm, weights resident). Outputs are checked against each other (1e-4 of
 # the largest magnitude) before anything is timed.
 #   python3 bench/onnx_peers.py --zoo /tmp/zoo resnet50 resnet101 vgg19 mobilenet_v3_large
@@ -22,7 +22,7 @@ import onnxruntime as ort
 
 
 def edgerun_call(binary, model_dir, x_path, threads, out_path):
-    cmd = [binary, "run", model_dir, "--input", x_path, "--json", "--threads", str(threads), "--repeat", "3",
+    cmd = [binary, "run", model_dir, "--input", x_path, "--json", "--threads", str(threads), "--repeat", "5",
            "--output-npy", out_path]
     r = subprocess.run(cmd, capture_output=True, text=True, check=True)
     j = json.loads(r.stdout)
