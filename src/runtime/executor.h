@@ -39,6 +39,10 @@ class LayerSource {
   // failure (abort) it also releases pinned layers so the next pass starts clean.
   virtual void end_pass(bool failed) noexcept = 0;
   virtual void release_all() noexcept = 0;
+  // The process's resident memory outside the budget, measured at the end of a pass while its
+  // agent threads were still alive (their stacks and thread caches are part of the baseline
+  // during a pass, and gone once they are joined); 0 for a source without threads.
+  virtual uint64_t outside_budget_bytes() const { return 0; }
 };
 
 std::unique_ptr<LayerSource> make_layer_source(const ExecPlan& plan, Graph& g, WeightLoader& loader,

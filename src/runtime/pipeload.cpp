@@ -10,6 +10,8 @@
 // a layer per agent plus two already keeps the storage busy.
 #include "runtime/pipeload.h"
 
+#include <atomic>
+
 #include <condition_variable>
 #include <deque>
 #include <exception>
@@ -17,6 +19,7 @@
 #include <thread>
 
 #include "core/error.h"
+#include "runtime/report.h"
 #include "runtime/trace.h"
 
 namespace edgerun {
@@ -66,7 +69,13 @@ class PipeloadSource final : public LayerSource {
     cv_.notify_all();
   }
 
+  uint64_t outside_budget_bytes() const override { return outside_.load(); }
+
   void end_pass(bool failed) noexcept override {
+    if (!loaders_.empty()) {
+      const uint64_t rss = process_current_rss_bytes(), in_use = budget_.resident_bytes();
+      if (rss > in_use && rss - in_use > outside_.load()) outside_.store(rss - in_use);
+    }
     {
       std::lock_guard<std::mutex> lk(mu_);
       stop_ = true;
@@ -182,6 +191,7 @@ class PipeloadSource final : public LayerSource {
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::thread> loaders_;
+  std::atomic<uint64_t> outside_{0};
   std::thread daemon_;
 };
 

@@ -279,6 +279,7 @@ class SessionImpl final : public Session {
     // BLAS buffers only exist once a pass has run, so re-measure it after each one.
     const uint64_t rss = process_current_rss_bytes(), in_use = budget_.resident_bytes();
     if (rss > in_use) baseline_ = std::max(baseline_, rss - in_use);
+    baseline_ = std::max(baseline_, engine_->source().outside_budget_bytes());
     if (trace_) trace_->write(opts_.trace_path);
   }
 

@@ -219,7 +219,11 @@ class OneDnnBackend final : public Backend {
     if (k != 1 || (op.kind != OpKind::Conv && op.kind != OpKind::ConvTranspose) || !supports(g, op).ok) return 0;
     for (ValueId v : op.inputs)
       if (v != kNone && !bound_dims(g, v)) return 0;
-    return plan(g, op, false).packed_bytes();
+    const uint64_t n = plan(g, op, false).packed_bytes();
+    // The plan that reads them packed, made now, at bind: primitives are the process's baseline
+    // (heap and JIT code made before the passes), not memory that appears during one.
+    if (n) plan(g, op, true);
+    return n;
   }
 
   void pack(const Graph& g, const Op& op, size_t k, float* w, void* dst) override {
