@@ -59,9 +59,12 @@ std::string binary_refusal(const Graph& g, const Op& op) {
     if (v == kNone || g.values[v].dtype != DType::F32) return "oneDNN's binary ops here are float32";
   dnnl::post_ops po;
   if (!epilogue_post_ops(op.p.nd.epi, po)) return "activation has no oneDNN post-op";
-  if (!bound_dims(g, op.inputs[0]) || !bound_dims(g, op.inputs[1]) || !bound_dims(g, op.output)) return "";
+  // Before the bind every dims is empty, as a scalar's is: both go to the CPU backend (the bind
+  // assigns backends again with the shapes known).
+  for (ValueId v : {op.inputs[0], op.inputs[1], op.output})
+    if (!bound_dims(g, v)) return "a scalar operand, or shapes not bound yet";
   const Shape& y = g.values[op.output].dims;
-  if (y.empty() || y.size() > DNNL_MAX_NDIMS) return "rank outside oneDNN's";
+  if (y.size() > DNNL_MAX_NDIMS) return "rank outside oneDNN's";
   for (int64_t d : y)
     if (d == 0) return "an empty tensor";
   const bool a_full = g.values[op.inputs[0]].dims == y, b_full = g.values[op.inputs[1]].dims == y;
