@@ -382,13 +382,13 @@ void Engine::run_graph(const Step& st, void* out, NamedOutputs* extras) {
   stats_.bytes_read = loader_->bytes_read();
   ++stats_.passes;
   const uint64_t n = static_cast<uint64_t>(g_.value_bytes(g_.output, st.shape.B, st.shape.T, st.shape.last_only));
-  std::memcpy(out, value_ptr(g_.output, cur.off), n);
+  if (n > 0) std::memcpy(out, value_ptr(g_.output, cur.off), n);  // an empty output has no bytes
   if (!extras) return;
   extras->clear();
   for (const auto& [name, v] : g_.extra_outputs) {
     const Value& val = g_.values[v];
     HostArray a(val.dtype, val.nd ? val.dims : output_shape(val, st.shape));
-    std::memcpy(a.bytes.data(), value_ptr(v, cur.off), a.bytes.size());
+    if (!a.bytes.empty()) std::memcpy(a.bytes.data(), value_ptr(v, cur.off), a.bytes.size());
     extras->emplace_back(name, std::move(a));
   }
 }
