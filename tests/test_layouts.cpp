@@ -13,6 +13,7 @@
 #include "graph/backend.h"
 #include "graph/nd_bind.h"
 #include "kernels/cpu/cpu_backend.h"
+#include "nd_test_util.h"
 
 #ifdef EDGERUN_HAVE_DNNL
 #include "kernels/onednn/onednn_backend.h"
@@ -22,14 +23,7 @@ using namespace edgerun;
 
 namespace {
 
-NdEvaluator cpu_eval() {
-  return [](const Graph& g, const Op& op, const std::vector<Tensor>& in, const std::vector<Tensor>& out) {
-    OpCall c;
-    c.g = &g, c.op = &op, c.t_in = in.data(), c.n_in = static_cast<int>(in.size());
-    c.t_out = out.data(), c.n_out = static_cast<int>(out.size());
-    kernels::cpu_backend().run(c);
-  };
-}
+using test::NoRows;
 
 // Claims what the CPU backend claims and says Conv and Pool run channels-last.
 class ChannelsLastConvs final : public Backend {
@@ -63,7 +57,7 @@ struct Net {
     g.nd = true;
     g.output = out;
     g.nd_outputs = {out};
-    bind_nd_graph(g, shapes, cpu_eval());
+    bind_nd_graph(g, shapes, kernels::cpu_nd_evaluator());
   }
   bool cl(ValueId v) const { return g.values[v].channels_last; }
   std::vector<Shape> shapes;
@@ -121,12 +115,6 @@ TEST(Layouts, BroadcastingAndForeignOpsStayRowMajor) {
 #ifdef EDGERUN_HAVE_DNNL
 namespace {
 
-class NoRows final : public RowGather {
- public:
-  uint64_t row_staging_bytes(SlotId) const override { return 0; }
-  void gather_rows(SlotId, const int64_t*, int64_t, float*, void*) override {}
-};
-
 // (N, C, H, W) <-> (N, H, W, C)
 std::vector<float> to_nhwc(const std::vector<float>& x, const Shape& s) {
   std::vector<float> y(x.size());
@@ -147,9 +135,8 @@ std::vector<float> run_first(Graph& g, const std::vector<float>& x, const std::v
   std::vector<Tensor> out{Tensor{DType::F32, g.values[op.output].dims, y.data()}};
   NoRows rows;
   std::vector<unsigned char> scratch(be.scratch_bytes(g, op, {}, rows) + 64);
-  OpCall c;
-  c.g = &g, c.op = &op, c.t_in = in.data(), c.n_in = static_cast<int>(in.size());
-  c.t_out = out.data(), c.n_out = 1, c.scratch = scratch.data();
+  OpCall c = nd_call(g, op, in, out);
+  c.scratch = scratch.data();
   be.run(c);
   return y;
 }

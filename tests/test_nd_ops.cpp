@@ -22,10 +22,13 @@
 #include "kernels/cpu/cpu_backend.h"
 #include "kernels/cpu/nd_kernels.h"
 #include "runtime/backends.h"
+#include "nd_test_util.h"
 
 using namespace edgerun;
 
 namespace {
+
+using test::NoRows;
 
 // A one-op graph: inputs (random data, or given constants), the op, its bound outputs.
 struct NdCase {
@@ -50,19 +53,6 @@ void fill_random(std::vector<uint8_t>& bytes, DType dt, std::mt19937& rng) {
     else if (dt == DType::I64) reinterpret_cast<int64_t*>(bytes.data())[i] = static_cast<int64_t>(rng() % 3);
     else if (dt == DType::BOOL) bytes[i] = static_cast<uint8_t>(rng() & 1);
   }
-}
-
-NdEvaluator cpu_eval() {
-  return [](const Graph& g, const Op& op, const std::vector<Tensor>& in, const std::vector<Tensor>& out) {
-    OpCall c;
-    c.g = &g;
-    c.op = &op;
-    c.t_in = in.data();
-    c.n_in = static_cast<int>(in.size());
-    c.t_out = out.data();
-    c.n_out = static_cast<int>(out.size());
-    kernels::cpu_backend().run(c);
-  };
 }
 
 std::unique_ptr<Bound> build(const NdCase& k, uint32_t seed) {
@@ -98,7 +88,7 @@ std::unique_ptr<Bound> build(const NdCase& k, uint32_t seed) {
   for (int i = 0; i < k.n_outputs; ++i) outs.push_back("out" + std::to_string(i));
   g.add_nd_op(k.kind, k.label, ins, outs, {}, p);
   g.output = g.ops.back().output;
-  bind_nd_graph(g, shapes, cpu_eval());
+  bind_nd_graph(g, shapes, kernels::cpu_nd_evaluator());
   std::mt19937 rng(seed);
   b->data.resize(g.values.size());
   for (size_t v = 0; v < g.values.size(); ++v) {
@@ -107,13 +97,6 @@ std::unique_ptr<Bound> build(const NdCase& k, uint32_t seed) {
   }
   return b;
 }
-
-// N-D ops gather no embedding rows.
-class NoRows final : public RowGather {
- public:
-  uint64_t row_staging_bytes(SlotId) const override { return 0; }
-  void gather_rows(SlotId, const int64_t*, int64_t, float*, void*) override { ADD_FAILURE() << "no rows to gather"; }
-};
 
 // Runs op 0 of b on backend be; returns its outputs' bytes.
 std::vector<std::vector<uint8_t>> run_on(Bound& b, Backend& be) {
@@ -131,13 +114,7 @@ std::vector<std::vector<uint8_t>> run_on(Bound& b, Backend& be) {
     out.push_back(Tensor{g.values[op.outputs[i]].dtype, g.values[op.outputs[i]].dims, result[i].data()});
   NoRows rows;
   std::vector<char> scratch(be.scratch_bytes(g, op, {}, rows) + 64);
-  OpCall c;
-  c.g = &g;
-  c.op = &op;
-  c.t_in = in.data();
-  c.n_in = static_cast<int>(in.size());
-  c.t_out = out.data();
-  c.n_out = static_cast<int>(out.size());
+  OpCall c = nd_call(g, op, in, out);
   c.scratch = scratch.data();
   be.run(c);
   return result;

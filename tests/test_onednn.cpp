@@ -20,25 +20,19 @@
 #include "kernels/cpu/cpu_backend.h"
 #include "kernels/cpu/nd_kernels.h"
 #include "kernels/onednn/onednn_backend.h"
+#include "nd_test_util.h"
 
 using namespace edgerun;
 
 namespace {
+
+using test::NoRows;
 
 struct OneOp {
   Graph g;
   std::vector<std::vector<float>> data;  // per input value
   const Op& op() const { return g.ops[0]; }
 };
-
-NdEvaluator cpu_eval() {
-  return [](const Graph& g, const Op& op, const std::vector<Tensor>& in, const std::vector<Tensor>& out) {
-    OpCall c;
-    c.g = &g, c.op = &op, c.t_in = in.data(), c.n_in = static_cast<int>(in.size());
-    c.t_out = out.data(), c.n_out = static_cast<int>(out.size());
-    kernels::cpu_backend().run(c);
-  };
-}
 
 // A bound one-op graph over float inputs of `shapes`, filled with random values (BN variances
 // positive).
@@ -60,7 +54,7 @@ std::unique_ptr<OneOp> build(OpKind kind, const std::vector<Shape>& shapes, cons
   attrs(p.nd);
   g.add_nd_op(kind, "op", ins, {"out"}, {}, p);
   g.output = g.ops.back().output;
-  bind_nd_graph(g, shapes, cpu_eval());
+  bind_nd_graph(g, shapes, kernels::cpu_nd_evaluator());
   std::mt19937 rng(seed);
   std::uniform_real_distribution<float> u(-2.0f, 2.0f), pos(0.2f, 2.0f);
   for (size_t i = 0; i < shapes.size(); ++i) {
@@ -70,12 +64,6 @@ std::unique_ptr<OneOp> build(OpKind kind, const std::vector<Shape>& shapes, cons
   }
   return b;
 }
-
-class NoRows final : public RowGather {
- public:
-  uint64_t row_staging_bytes(SlotId) const override { return 0; }
-  void gather_rows(SlotId, const int64_t*, int64_t, float*, void*) override {}
-};
 
 std::vector<Tensor> inputs(OneOp& b) {
   std::vector<Tensor> in;
@@ -90,9 +78,8 @@ std::vector<float> run_on(OneOp& b, Backend& be, unsigned char poison = 0xcd) {
   std::vector<Tensor> out{Tensor{DType::F32, b.g.values[b.op().output].dims, y.data()}};
   NoRows rows;
   std::vector<unsigned char> scratch(be.scratch_bytes(b.g, b.op(), {}, rows) + 1, poison);
-  OpCall c;
-  c.g = &b.g, c.op = &b.op(), c.t_in = in.data(), c.n_in = static_cast<int>(in.size());
-  c.t_out = out.data(), c.n_out = 1, c.scratch = scratch.data() + 1;  // an unaligned base
+  OpCall c = nd_call(b.g, b.op(), in, out);
+  c.scratch = scratch.data() + 1;  // an unaligned base
   be.run(c);
   return y;
 }

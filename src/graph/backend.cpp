@@ -124,9 +124,17 @@ bool assign_packing(Graph& g, const std::vector<Backend*>& backends) {
   for (const Op& op : g.ops)
     for (ValueId v : op.inputs)
       if (v != kNone && g.values[v].slot != kNone) ++uses[static_cast<size_t>(g.values[v].slot)];
-  bool changed = false;
-  std::vector<WeightSlot> before = g.slots;
-  for (WeightSlot& s : g.slots) s.packer = nullptr, s.pack_op = -1, s.packed_bytes = 0;
+  struct Packing {
+    Backend* packer;
+    int32_t op;
+    uint64_t bytes;
+    bool operator!=(const Packing& o) const { return packer != o.packer || op != o.op || bytes != o.bytes; }
+  };
+  std::vector<Packing> before;
+  for (WeightSlot& s : g.slots) {
+    before.push_back({s.packer, s.pack_op, s.packed_bytes});
+    s.packer = nullptr, s.pack_op = -1, s.packed_bytes = 0;
+  }
   for (size_t i = 0; i < g.ops.size(); ++i) {
     const Op& op = g.ops[i];
     if (!backends[i] || op.folded) continue;
@@ -141,9 +149,9 @@ bool assign_packing(Graph& g, const std::vector<Backend*>& backends) {
       if (n) s.packer = backends[i], s.pack_op = static_cast<int32_t>(i), s.packed_bytes = n;
     }
   }
+  bool changed = false;
   for (size_t i = 0; i < g.slots.size(); ++i)
-    changed |= g.slots[i].packer != before[i].packer || g.slots[i].pack_op != before[i].pack_op ||
-               g.slots[i].packed_bytes != before[i].packed_bytes;
+    changed |= Packing{g.slots[i].packer, g.slots[i].pack_op, g.slots[i].packed_bytes} != before[i];
   return changed;
 }
 

@@ -73,6 +73,18 @@ struct OpCall {
   int n_out = 0;
 };
 
+// The call of an N-D op over its input and output Tensors (no scratch, no row gather).
+inline OpCall nd_call(const Graph& g, const Op& op, const std::vector<Tensor>& in, const std::vector<Tensor>& out) {
+  OpCall c;
+  c.g = &g;
+  c.op = &op;
+  c.t_in = in.data();
+  c.n_in = static_cast<int>(in.size());
+  c.t_out = out.data();
+  c.n_out = static_cast<int>(out.size());
+  return c;
+}
+
 class Backend {
  public:
   virtual ~Backend() = default;

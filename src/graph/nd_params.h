@@ -35,6 +35,10 @@ enum class UnaryFn : uint8_t {
 
 // y = f(a, b) with numpy broadcasting. Comparisons write BOOL.
 enum class BinaryFn : uint8_t { Add, Sub, Mul, Div, Pow, Min, Max, Equal, Less, Greater, And, Or };
+// The four arithmetic operations: one IEEE operation per element in any kernel.
+inline bool is_arithmetic(BinaryFn f) {
+  return f == BinaryFn::Add || f == BinaryFn::Sub || f == BinaryFn::Mul || f == BinaryFn::Div;
+}
 
 enum class ReduceFn : uint8_t { Mean, Max, Min, Sum, Prod };
 

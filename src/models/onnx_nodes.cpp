@@ -42,9 +42,7 @@ ValueId unary_op(OpKind k, OnnxBuild& b, const Node& n, UnaryFn f, Epilogue e = 
 // its only input, when it can be.
 bool fuse_activation(OnnxBuild& b, const Node& n, const Epilogue& e) {
   Op* prod = b.sole_producer(b.input(n, 0));
-  const bool arithmetic = prod && prod->kind == OpKind::Binary &&
-                          (prod->p.nd.binary == BinaryFn::Add || prod->p.nd.binary == BinaryFn::Sub ||
-                           prod->p.nd.binary == BinaryFn::Mul || prod->p.nd.binary == BinaryFn::Div);
+  const bool arithmetic = prod && prod->kind == OpKind::Binary && is_arithmetic(prod->p.nd.binary);
   if (!prod || (prod->kind != OpKind::Conv && prod->kind != OpKind::MatMul && !arithmetic)) return false;
   Epilogue& cur = prod->kind == OpKind::Conv ? prod->p.nd.conv.epi : prod->p.nd.epi;
   if (cur.fn != UnaryFn::Identity) return false;

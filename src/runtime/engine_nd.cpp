@@ -79,22 +79,8 @@ void Engine::bind(const RunRequest& req) {
       }
   }
   if (bound_ && shapes == bound_shapes_ && value_bytes == bound_values_) return;
-  Backend& cpu = kernels::cpu_backend();
-  NdEvaluator eval = [&](const Graph& g, const Op& op, const std::vector<Tensor>& in, const std::vector<Tensor>& out) {
-    OpCall c;
-    c.g = &g;
-    c.op = &op;
-    c.t_in = in.data();
-    c.n_in = static_cast<int>(in.size());
-    c.t_out = out.data();
-    c.n_out = static_cast<int>(out.size());
-    // Shape arithmetic on a few elements: its scratch is a few bytes outside the arena.
-    std::vector<char> scratch(cpu.scratch_bytes(g, op, {}, *loader_));
-    c.scratch = scratch.data();
-    cpu.run(c);
-  };
   bound_ = false;
-  bind_nd_graph(g_, shapes, eval, values);
+  bind_nd_graph(g_, shapes, kernels::cpu_nd_evaluator(), values);
   bound_shapes_ = shapes;
   bound_values_ = std::move(value_bytes);
   bound_ = true;
@@ -133,13 +119,7 @@ void Engine::run_nd_op(int32_t i, std::vector<int64_t>& off, void* scratch) {
   for (size_t k = 0; k < op.inputs.size(); ++k)
     tin[k].data = op.inputs[k] == kNone ? nullptr : const_cast<void*>(value_ptr(op.inputs[k], off));
   for (size_t k = 0; k < op.outputs.size(); ++k) tout[k].data = arena_.as<char>() + off[op.outputs[k]];
-  OpCall c;
-  c.g = &g_;
-  c.op = &op;
-  c.t_in = tin.data();
-  c.n_in = static_cast<int>(tin.size());
-  c.t_out = tout.data();
-  c.n_out = static_cast<int>(tout.size());
+  OpCall c = nd_call(g_, op, tin, tout);
   c.scratch = scratch;
   c.gather = loader_.get();
   backends_[static_cast<size_t>(i)]->run(c);

@@ -11,7 +11,6 @@
 #include "runtime/pipeload.h"
 
 #include <atomic>
-
 #include <condition_variable>
 #include <deque>
 #include <exception>

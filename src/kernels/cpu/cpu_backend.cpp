@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "core/error.h"
 #include "kernels/cpu/kernels.h"
@@ -215,6 +216,15 @@ class CpuBackend final : public Backend {
 Backend& cpu_backend() {
   static CpuBackend b;
   return b;
+}
+
+NdEvaluator cpu_nd_evaluator() {
+  return [](const Graph& g, const Op& op, const std::vector<Tensor>& in, const std::vector<Tensor>& out) {
+    OpCall c = nd_call(g, op, in, out);
+    std::vector<char> scratch(nd_scratch_bytes(g, op));
+    c.scratch = scratch.data();
+    cpu_backend().run(c);
+  };
 }
 
 }  // namespace edgerun::kernels

@@ -3,10 +3,15 @@
 // knows the Graph.
 #pragma once
 #include "graph/backend.h"
+#include "graph/nd_bind.h"
 
 namespace edgerun::kernels {
 
 // The process's CPU backend (one instance; the runtime registers it).
 Backend& cpu_backend();
+
+// The bind's evaluator (graph/nd_bind.h): shape arithmetic on the CPU backend. Its scratch is a
+// few bytes on the heap, outside any budget (the ops it runs have a few elements).
+NdEvaluator cpu_nd_evaluator();
 
 }  // namespace edgerun::kernels

@@ -28,6 +28,7 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <unordered_map>
 
 #include "core/error.h"
 #include "graph/op_schema.h"
@@ -68,6 +69,16 @@ dnnl::reorder make_reorder(const dnnl::memory::desc& from, const dnnl::memory::d
 uint64_t scratchpad_bytes(const dnnl::reorder& r) {
   const dnnl_memory_desc_t* md = dnnl_primitive_desc_query_md(r.get_primitive_desc(), dnnl_query_scratchpad_md, 0);
   return md ? dnnl_memory_desc_get_size(md) : 0;
+}
+
+void run_reorder(const dnnl::reorder& r, const dnnl::memory& from, const dnnl::memory& to, dnnl::stream& s,
+                 const dnnl::memory* pad) {
+  std::unordered_map<int, dnnl::memory> a{{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
+  if (scratchpad_bytes(r)) {
+    ER_CHECK(pad, "reorder without its scratchpad");
+    a[DNNL_ARG_SCRATCHPAD] = *pad;
+  }
+  r.execute(s, a);
 }
 
 bool bound_dims(const Graph& g, ValueId v) {

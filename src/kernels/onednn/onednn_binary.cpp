@@ -14,10 +14,6 @@ namespace {
 
 using dnnl::memory;
 
-bool arithmetic(BinaryFn f) {
-  return f == BinaryFn::Add || f == BinaryFn::Sub || f == BinaryFn::Mul || f == BinaryFn::Div;
-}
-
 // v's dims right-aligned to `rank` (numpy broadcasting), ones in front.
 memory::dims aligned(const Shape& v, size_t rank) {
   memory::dims d(rank - v.size(), 1);
@@ -53,7 +49,7 @@ class BinaryPlan final : public Plan {
 }  // namespace
 
 std::string binary_refusal(const Graph& g, const Op& op) {
-  if (!arithmetic(op.p.nd.binary)) return "oneDNN runs Add, Sub, Mul and Div (Min and Max differ on NaN)";
+  if (!is_arithmetic(op.p.nd.binary)) return "oneDNN runs Add, Sub, Mul and Div (Min and Max differ on NaN)";
   if (op.inputs.size() != 2 || op.outputs.size() != 1) return "two inputs, one output";
   for (ValueId v : {op.inputs[0], op.inputs[1], op.output})
     if (v == kNone || g.values[v].dtype != DType::F32) return "oneDNN's binary ops here are float32";

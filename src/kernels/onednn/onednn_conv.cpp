@@ -37,6 +37,11 @@ namespace {
 
 using dnnl::memory;
 
+using tag = memory::format_tag;
+using dt = memory::data_type;
+
+bool is_f32(const Graph& g, ValueId v) { return v == kNone || g.values[v].dtype == DType::F32; }
+
 // The fp32 data of a weight or constant input, bound (the loader packs a layer's weights once
 // its other weights are).
 const float* bound_f32(const Graph& g, ValueId v) {
@@ -47,10 +52,6 @@ const float* bound_f32(const Graph& g, ValueId v) {
   ER_CHECK(p, "packing: ", val.name, " is not bound");
   return p;
 }
-using tag = memory::format_tag;
-using dt = memory::data_type;
-
-bool is_f32(const Graph& g, ValueId v) { return v == kNone || g.values[v].dtype == DType::F32; }
 
 // The user weights as oneDNN sees them: Conv w (M, C/g, k...) as (g, M/g, C/g, k...) (or
 // (M, C, k...)), ConvTranspose w (C, M/g, k...) as (g, M/g, C/g, k...) (or (M, C, k...)), by
@@ -97,13 +98,6 @@ class ConvPlan final : public Plan {
       for (int64_t i = 0; i < per_m; ++i) fw[m * per_m + i] = wf[m * per_m + i] * k;
       fb[m] = (bf ? bf[m] : 0.0f) * k + (beta[m] - mean[m] * k);
     }
-  }
-
-  static void run_reorder(const dnnl::reorder& r, const memory& from, const memory& to, dnnl::stream& s,
-                          const memory* pad) {
-    std::unordered_map<int, memory> a{{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
-    if (scratchpad_bytes(r)) a[DNNL_ARG_SCRATCHPAD] = *pad;
-    r.execute(s, a);
   }
 
   uint64_t packed_bytes() const override {

@@ -67,6 +67,9 @@ dnnl::primitive_attr user_scratchpad_attr();
 // A reorder from `from` to `to` (user scratchpad).
 dnnl::reorder make_reorder(const dnnl::memory::desc& from, const dnnl::memory::desc& to);
 uint64_t scratchpad_bytes(const dnnl::reorder& r);
+// Runs r from `from` to `to`, with the user scratchpad `pad` when r has one (else pad may be null).
+void run_reorder(const dnnl::reorder& r, const dnnl::memory& from, const dnnl::memory& to, dnnl::stream& s,
+                 const dnnl::memory* pad);
 // Whether the dims of value v are bound (known and non-negative).
 bool bound_dims(const Graph& g, ValueId v);
 dnnl::memory wrap(const dnnl::memory::desc& md, const void* p);

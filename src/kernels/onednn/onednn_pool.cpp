@@ -29,11 +29,7 @@ class PoolPlan final : public Plan {
     std::unordered_map<int, memory> args{{DNNL_ARG_SRC, wrap(x_md, c.t_in[0].data)}, {DNNL_ARG_DST, yp}};
     if (pad_md.get_size()) args[DNNL_ARG_SCRATCHPAD] = wrap(pad_md, sc.at(0));
     prim.execute(s, args);
-    if (ro_y) {
-      std::unordered_map<int, memory> a{{DNNL_ARG_FROM, yp}, {DNNL_ARG_TO, ym}};
-      if (scratchpad_bytes(ry)) a[DNNL_ARG_SCRATCHPAD] = args.at(DNNL_ARG_SCRATCHPAD);
-      ry.execute(s, a);
-    }
+    if (ro_y) run_reorder(ry, yp, ym, s, pad_md.get_size() ? &args.at(DNNL_ARG_SCRATCHPAD) : nullptr);
   }
 };
 
