@@ -162,7 +162,7 @@ TEST(CliCommands, LabelsGiveTheAccuracyOfTheTopLabel) {
 }
 
 TEST(ParseBytes, EveryUnitAndEveryBadForm) {
-  using cli::parse_bytes;
+  using edgerun::parse_bytes;
   EXPECT_EQ(parse_bytes("4096", 0), 4096u);
   EXPECT_EQ(parse_bytes("4096B", 0), 4096u);
   EXPECT_EQ(parse_bytes("3K", 0), 3u * 1024);
@@ -192,10 +192,10 @@ TEST(ParseBytes, EveryUnitAndEveryBadForm) {
   EXPECT_THROW(parse_bytes("10%", 0), InputError) << "a percentage needs a base";
   EXPECT_NE(edgerun::test::error_of<InputError>([] { parse_bytes("12Q", 0); }).find("unknown size unit \"Q\""),
             std::string::npos);
-  EXPECT_DOUBLE_EQ(cli::parse_percent("10%"), 0.10);
-  EXPECT_DOUBLE_EQ(cli::parse_percent("0.5%"), 0.005);
+  EXPECT_DOUBLE_EQ(edgerun::parse_percent("10%"), 0.10);
+  EXPECT_DOUBLE_EQ(edgerun::parse_percent("0.5%"), 0.005);
   for (const char* bad : {"10", "%", "-1%", "0%", "x%", "10%%", "2000000%"})
-    EXPECT_THROW(cli::parse_percent(bad), InputError) << "\"" << bad << "\"";
+    EXPECT_THROW(edgerun::parse_percent(bad), InputError) << "\"" << bad << "\"";
   SessionOptions so;
   cli::set_budget(so, std::nullopt);  // --budget not given: no budget
   EXPECT_EQ(so.budget_bytes, 0u);

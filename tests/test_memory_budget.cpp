@@ -1,5 +1,5 @@
 // MemoryBudget: limits, high-water mark, coalescing, blocking acquire and cancel, reuse of kept pages,
-// huge-page units whose committed pages (mincore) stay within the limit.
+// huge-page units whose committed pages (mincore) stay within the limit; quotas sharing one arena.
 #include <gtest/gtest.h>
 
 #include <sys/mman.h>
@@ -383,4 +383,85 @@ TEST(MemoryBudgetGuard, ReleasedMemoryFaultsUntilItIsHandedOutAgain) {
     EXPECT_EQ(q[0], 1);
   }
   EXPECT_FALSE(MemoryBudget(1 << 20).guards_freed());
+}
+
+// Quotas: one arena and one limit M for several models, each held to its own M_k.
+TEST(MemoryQuota, HoldsEachQuotaAndTheSharedLimit) {
+  MemoryBudget arena(6 * 4096);
+  MemoryBudget a(arena, 4 * 4096), b(arena, 4 * 4096);  // Σ M_k > M: the arena's check decides
+  auto a1 = a.acquire(3 * 4096, "a1");
+  EXPECT_EQ(a.in_use(), 3u * 4096);
+  EXPECT_EQ(arena.in_use(), 3u * 4096);
+  EXPECT_THROW(a.acquire(2 * 4096, "a2"), BudgetError);  // the quota
+  EXPECT_EQ(a.in_use(), 3u * 4096) << "a refused request must not stay charged";
+  auto b1 = b.acquire(3 * 4096, "b1");
+  try {
+    b.acquire(1 * 4096, "b2");  // within b's quota, but the arena is full
+    FAIL() << "the shared limit was passed";
+  } catch (const BudgetError& e) {
+    EXPECT_NE(std::string(e.what()).find("budget exceeded"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(b.in_use(), 3u * 4096);
+  a1.reset();
+  EXPECT_EQ(a.in_use(), 0u);
+  EXPECT_EQ(arena.in_use(), 3u * 4096);
+  auto b2 = b.acquire(4096, "b2");  // a's freed pages, kept by the arena, serve b
+  EXPECT_EQ(b.high_water(), 4u * 4096);
+  EXPECT_EQ(a.high_water(), 3u * 4096);
+  EXPECT_LE(arena.high_water(), 6u * 4096);
+  EXPECT_EQ(a.resident_bytes(), arena.resident_bytes());
+}
+
+TEST(MemoryQuota, AQuotaLargerThanTheBudgetIsRefused) {
+  MemoryBudget arena(4 * 4096);
+  EXPECT_THROW(MemoryBudget(arena, 5 * 4096), BudgetError);
+  EXPECT_THROW(MemoryBudget(arena, MemoryBudget::kUnlimited), InputError);
+}
+
+TEST(MemoryQuota, BlockingWaitsForItsQuotaThenForTheArena) {
+  MemoryBudget arena(4 * 4096);
+  MemoryBudget a(arena, 2 * 4096), b(arena, 3 * 4096);
+  auto a1 = std::make_unique<Allocation>(a.acquire(2 * 4096, "a1"));
+  std::thread t([&] {
+    EXPECT_TRUE(wait_for_waiters(a, 1));  // waiting on its own quota
+    a1->reset();
+  });
+  auto a2 = a.acquire_blocking(2 * 4096, "a2");
+  t.join();
+  auto held = std::make_unique<Allocation>(std::move(a2));
+  auto b1 = b.acquire(4096, "b1");
+  std::thread u([&] {
+    EXPECT_TRUE(wait_for_waiters(arena, 1));  // b's quota has room; the arena has not
+    held->reset();
+  });
+  auto b2 = b.acquire_blocking(2 * 4096, "b2");
+  u.join();
+  EXPECT_EQ(arena.in_use(), 3u * 4096);
+  EXPECT_EQ(b.in_use(), 3u * 4096);
+  EXPECT_EQ(a.in_use(), 0u);
+}
+
+TEST(MemoryQuota, CancelWakesAQuotaWaitingInTheArena) {
+  MemoryBudget arena(2 * 4096);
+  MemoryBudget a(arena, 2 * 4096), b(arena, 2 * 4096);
+  auto a1 = a.acquire(2 * 4096, "a1");
+  std::thread t([&] {
+    EXPECT_TRUE(wait_for_waiters(arena, 1));
+    b.cancel();
+  });
+  EXPECT_THROW(b.acquire_blocking(4096, "b1"), BudgetError);
+  t.join();
+  EXPECT_EQ(b.in_use(), 0u);
+  EXPECT_EQ(arena.in_use(), 2u * 4096);
+}
+
+TEST(MemoryQuota, ACommitOverPagesAnotherQuotaFreedKeepsThemOnce) {
+  MemoryBudget arena(8 * 4096);
+  MemoryBudget a(arena, 4 * 4096), b(arena, 8 * 4096);
+  { auto x = a.acquire(4 * 4096, "a"); }  // freed: kept by the arena
+  EXPECT_EQ(arena.resident_bytes(), 4u * 4096);
+  EXPECT_GT(b.commit(8 * 4096, PageKind::Small), 0u);  // over the kept range and beyond it
+  EXPECT_LE(arena.resident_bytes(), 8u * 4096);
+  auto y = b.acquire(8 * 4096, "b");
+  EXPECT_EQ(arena.in_use(), 8u * 4096);
 }

@@ -26,10 +26,28 @@
 
 namespace edgerun {
 
+// One memory budget that several sessions share: one arena and one limit for every model of a
+// process (edgerun serve), each session under its quota (SessionOptions::budget_bytes or
+// budget_fraction). Sessions keep it alive.
+class SharedBudget {
+ public:
+  // huge_pages: as SessionOptions::huge_pages, for every session in it.
+  static std::shared_ptr<SharedBudget> make(uint64_t limit_bytes, bool huge_pages = true);
+  virtual ~SharedBudget() = default;
+  virtual uint64_t limit() const = 0;
+  virtual uint64_t in_use() const = 0;
+  virtual uint64_t high_water() const = 0;
+  // Bytes in use plus freed pages kept for reuse: what the arena may hold resident (<= limit).
+  virtual uint64_t resident_bytes() const = 0;
+};
+
 struct SessionOptions {
   int threads = 0;              // 0: all cores
   uint64_t budget_bytes = 0;    // 0: unlimited
   double budget_fraction = 0;   // > 0: budget = this fraction of the model's weight bytes
+  // Set: the session takes its memory from this budget, and budget_bytes (or budget_fraction),
+  // which must then be given, is its quota there; huge_pages is the shared budget's.
+  std::shared_ptr<SharedBudget> shared_budget;
   Executor executor = Executor::Auto;  // Auto: the planner chooses
   int agents = 0;               // pipeload loading agents; 0: planner's choice
   bool prefetch = true;         // swap: one block of prefetch
@@ -150,6 +168,8 @@ struct ModelSummary {
     std::vector<std::string> dim_params;
   };
   std::vector<Input> inputs;
+  // ONNX models: each of `outputs` as declared (dtype, dims); empty for Hugging Face models.
+  std::vector<Input> output_decls;
   // As ModelDescription's (edgerun/models.h): the note that config.json names no architecture
   // (empty when it does), and the weight files' tensors `arch` does not use.
   std::string architecture_note;

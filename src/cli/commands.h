@@ -12,6 +12,7 @@
 
 #include "edgerun/edgerun.h"
 #include "edgerun/errors.h"
+#include "edgerun/format.h"
 
 namespace edgerun::cli {
 
@@ -25,13 +26,11 @@ Runner add_iobench(CLI::App& app);
 Runner add_synth(CLI::App& app);
 Runner add_sim(CLI::App& app);
 Runner add_convert(CLI::App& app);
+Runner add_serve(CLI::App& app);
+Runner add_replay(CLI::App& app);
 
-// "300M", "1.5G", "500MB", "4096", "25%" (of `percent_base` bytes). Throws InputError.
-uint64_t parse_bytes(const std::string& s, uint64_t percent_base);
-// The size syntax, for --help texts.
+// The size syntax of parse_bytes (edgerun/format.h), for --help texts.
 extern const char* const kSizeHelp;
-// "10%" -> 0.10. Throws InputError.
-double parse_percent(const std::string& s);
 // The --budget option of run and plan: absent (unlimited), a size, or a percentage of the
 // model's weight bytes. Throws InputError (an empty value or 0 included).
 void set_budget(SessionOptions& so, const std::optional<std::string>& budget);

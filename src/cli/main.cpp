@@ -78,7 +78,7 @@ void apply_blas_core(int argc, char** argv) {
 int main(int argc, char** argv) {
   apply_blas_core(argc, argv);
   CLI::App app{"edgerun: run DNNs inside a hard memory budget (ViT, BERT, GPT-2 from Hugging Face "
-               "folders)"};
+               "folders; ONNX models), one or several at once"};
   app.require_subcommand(1);
   app.fallthrough();  // global options (--blas-core) also after the subcommand
   app.footer(kExitCodes);
@@ -93,7 +93,8 @@ int main(int argc, char** argv) {
       {"plan", edgerun::cli::add_plan(app)},       {"profile", edgerun::cli::add_profile(app)},
       {"iobench", edgerun::cli::add_iobench(app)}, {"synth", edgerun::cli::add_synth(app)},
       {"sim", edgerun::cli::add_sim(app)},
-      {"convert", edgerun::cli::add_convert(app)},
+      {"convert", edgerun::cli::add_convert(app)}, {"serve", edgerun::cli::add_serve(app)},
+      {"replay", edgerun::cli::add_replay(app)},
   };
   if (const char* w = subcommand_word(argc, argv)) {
     bool known = false;

@@ -126,6 +126,16 @@ MemoryBudget::MemoryBudget(uint64_t limit_bytes, HugePages huge) : limit_(limit_
   guard_freed_ = guard && *guard && std::strcmp(guard, "0") != 0;
 }
 
+MemoryBudget::MemoryBudget(MemoryBudget& parent, uint64_t limit_bytes) : limit_(limit_bytes), parent_(&parent) {
+  if (limit_bytes == kUnlimited) ER_THROW(InputError, "a memory quota needs a limit");
+  if (parent.parent_) ER_THROW(InternalError, "MemoryBudget: a quota of a quota");
+  if (parent.limit_ != kUnlimited && limit_bytes > parent.limit_)
+    ER_THROW(BudgetError, "a quota of ", format_bytes(limit_bytes), " is more than the budget of ",
+             format_bytes(parent.limit_));
+  huge_ = parent.huge_;
+  huge_if_limited_ = parent.huge_if_limited_;
+}
+
 void MemoryBudget::set_access_locked(uint64_t off, uint64_t size, bool accessible) {
   if (!guard_freed_) return;
   if (mprotect(base_ + off, size, accessible ? PROT_READ | PROT_WRITE : PROT_NONE) != 0)
@@ -166,46 +176,94 @@ void* MemoryBudget::try_take_locked(uint64_t& size, bool huge, bool may_round) {
   return base_ + *off;
 }
 
-Allocation MemoryBudget::acquire(uint64_t bytes, const char* what, PageKind kind) {
-  uint64_t size = granted(bytes, kind);
-  std::lock_guard<std::mutex> lk(mu_);
-  void* p = try_take_locked(size, huge_request(kind), /*may_round=*/false);
-  if (!p) {
+Allocation MemoryBudget::grant(void* p, uint64_t size) {
+  Allocation a;
+  a.owner_ = this;
+  a.ptr_ = p;
+  a.size_ = size;
+  return a;
+}
+
+void* MemoryBudget::take(uint64_t& size, bool huge, bool blocking, const std::atomic<bool>* cancel, const char* what) {
+  std::unique_lock<std::mutex> lk(mu_);
+  if (!blocking) {
+    void* p = try_take_locked(size, huge, /*may_round=*/false);
+    if (p) return p;
     if (limit_ != kUnlimited && in_use_ + size > limit_)
       ER_THROW(BudgetError, "memory budget exceeded: ", what, " needs ", format_bytes(size), " but ",
                format_bytes(in_use_), " of the ", format_bytes(limit_), " budget is in use");
     ER_THROW(BudgetError, "memory budget arena too fragmented for ", what, " (", format_bytes(size),
              "); in use ", format_bytes(in_use_));
   }
-  Allocation a;
-  a.owner_ = this;
-  a.ptr_ = p;
-  a.size_ = size;
-  return a;
-}
-
-Allocation MemoryBudget::acquire_blocking(uint64_t bytes, const char* what, PageKind kind) {
-  uint64_t size = granted(bytes, kind);
-  if (limit_ != kUnlimited && size > limit_)
-    ER_THROW(BudgetError, what, " needs ", format_bytes(size), ", more than the whole budget of ",
-             format_bytes(limit_));
-  std::unique_lock<std::mutex> lk(mu_);
   void* p = nullptr;
-  auto ready = [&] { return cancelled_ || (p = try_take_locked(size, huge_request(kind), /*may_round=*/true)) != nullptr; };
+  auto stopped = [&] { return cancelled_.load() || (cancel && cancel->load()); };
+  // A quota's request is charged as asked: rounding it up to kept huge units would pass its quota.
+  auto ready = [&] { return stopped() || (p = try_take_locked(size, huge, /*may_round=*/!cancel)) != nullptr; };
   if (!ready()) {
     ++waiters_;
     cv_.wait(lk, ready);
     --waiters_;
   }
   if (!p) ER_THROW(BudgetError, "wait for ", what, " cancelled");
-  Allocation a;
-  a.owner_ = this;
-  a.ptr_ = p;
-  a.size_ = size;
-  return a;
+  return p;
+}
+
+void* MemoryBudget::take_quota(uint64_t& size, bool huge, bool blocking, const char* what) {
+  {
+    std::unique_lock<std::mutex> lk(mu_);
+    if (in_use_ + size > limit_) {
+      if (!blocking)
+        ER_THROW(BudgetError, "memory quota exceeded: ", what, " needs ", format_bytes(size), " but ",
+                 format_bytes(in_use_), " of the ", format_bytes(limit_), " quota is in use");
+      ++waiters_;
+      cv_.wait(lk, [&] { return cancelled_.load() || in_use_ + size <= limit_; });
+      --waiters_;
+      if (cancelled_) ER_THROW(BudgetError, "wait for ", what, " cancelled");
+    }
+    in_use_ += size;
+  }
+  void* p = nullptr;
+  try {
+    p = parent_->take(size, huge, blocking, &cancelled_, what);
+  } catch (...) {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      in_use_ -= size;
+    }
+    cv_.notify_all();
+    throw;
+  }
+  std::lock_guard<std::mutex> lk(mu_);
+  high_water_ = std::max(high_water_, in_use_);
+  return p;
+}
+
+Allocation MemoryBudget::acquire(uint64_t bytes, const char* what, PageKind kind) {
+  uint64_t size = granted(bytes, kind);
+  void* p = parent_ ? take_quota(size, huge_request(kind), false, what)
+                    : take(size, huge_request(kind), false, nullptr, what);
+  return grant(p, size);
+}
+
+Allocation MemoryBudget::acquire_blocking(uint64_t bytes, const char* what, PageKind kind) {
+  uint64_t size = granted(bytes, kind);
+  if (limit_ != kUnlimited && size > limit_)
+    ER_THROW(BudgetError, what, " needs ", format_bytes(size), ", more than the whole ", parent_ ? "quota" : "budget",
+             " of ", format_bytes(limit_));
+  void* p = parent_ ? take_quota(size, huge_request(kind), true, what)
+                    : take(size, huge_request(kind), true, nullptr, what);
+  return grant(p, size);
 }
 
 uint64_t MemoryBudget::commit(uint64_t bytes, PageKind kind, int threads) {
+  if (parent_) {
+    uint64_t room = 0;
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      room = limit_ > in_use_ ? limit_ - in_use_ : 0;
+    }
+    return parent_->commit(std::min(bytes, room), kind, threads);
+  }
   const bool huge = huge_request(kind);
   const uint64_t unit = huge ? kHugePage : kPage;
   std::unique_lock<std::mutex> lk(mu_);
@@ -214,6 +272,9 @@ uint64_t MemoryBudget::commit(uint64_t bytes, PageKind kind, int threads) {
   if (size == 0) return 0;
   std::optional<uint64_t> off = ranges(huge).take(size);
   if (!off) return 0;
+  // The free range may hold kept pages already (another quota's, freed): they are populated
+  // again with the rest and kept once.
+  undirty_locked(*off + origin(huge), size);
   set_access_locked(*off + origin(huge), size, true);
   // Held as in use while populating (unlocked), so no request can take it or pass the limit;
   // not a high-water mark: nothing uses it yet.
@@ -309,6 +370,15 @@ void MemoryBudget::trim_dirty_locked() {
 }
 
 void MemoryBudget::release(void* ptr, uint64_t size) {
+  if (parent_) {
+    parent_->release(ptr, size);
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      in_use_ -= size;
+    }
+    cv_.notify_all();
+    return;
+  }
   {
     std::lock_guard<std::mutex> lk(mu_);
     uint64_t off = static_cast<uint64_t>(static_cast<char*>(ptr) - base_);
@@ -328,6 +398,7 @@ void MemoryBudget::release(void* ptr, uint64_t size) {
 }
 
 uint64_t MemoryBudget::resident_bytes() const {
+  if (parent_) return parent_->resident_bytes();
   std::lock_guard<std::mutex> lk(mu_);
   return in_use_ + dirty_bytes_;
 }
@@ -338,6 +409,12 @@ void MemoryBudget::cancel() {
     cancelled_ = true;
   }
   cv_.notify_all();
+  if (parent_) {
+    // A request of this quota may wait in the parent: wake it there (under the parent's lock,
+    // so that a waiter between its check and its wait cannot miss the flag).
+    { std::lock_guard<std::mutex> lk(parent_->mu_); }
+    parent_->cv_.notify_all();
+  }
 }
 
 void MemoryBudget::reset_cancel() {
@@ -358,6 +435,7 @@ uint64_t MemoryBudget::high_water() const {
   return high_water_;
 }
 uint64_t MemoryBudget::fresh_bytes() const {
+  if (parent_) return parent_->fresh_bytes();
   std::lock_guard<std::mutex> lk(mu_);
   return fresh_bytes_;
 }

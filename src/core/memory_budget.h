@@ -17,7 +17,13 @@
 // never make a request that fits the limit wait forever (which would deadlock a pipeline whose
 // frees depend on its own progress). Unlimited by default; with a limit, acquire() beyond it
 // throws and acquire_blocking() waits until enough is released (Hermes' flow control).
+// A quota (the constructor with a parent) is a MemoryBudget without a mapping of its own: it
+// takes every allocation from its parent's arena and limits what it holds at once to its own
+// limit, so several models share one arena and one limit M (SwapNet's Σ resident + s_i ≤ M is
+// the parent's check) while each stays within its quota M_k. Freed pages are kept by the parent,
+// for whichever quota asks next.
 #pragma once
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -75,6 +81,8 @@ class MemoryBudget {
 
   // limit_bytes == kUnlimited: no limit (the arena still reserves address space lazily).
   explicit MemoryBudget(uint64_t limit_bytes = kUnlimited, HugePages huge = HugePages::WhenLimited);
+  // A quota of `limit_bytes` (> 0) in parent's arena; parent (limited or not) must outlive it.
+  MemoryBudget(MemoryBudget& parent, uint64_t limit_bytes);
   ~MemoryBudget();
   MemoryBudget(const MemoryBudget&) = delete;
   MemoryBudget& operator=(const MemoryBudget&) = delete;
@@ -119,7 +127,10 @@ class MemoryBudget {
   uint64_t limit() const { return limit_; }
   uint64_t in_use() const;
   // Bytes of the arena that may be resident: in use plus freed pages kept for reuse (<= limit).
+  // A quota answers for the whole arena it shares (what the process holds), as do
+  // fresh_bytes(), reservation() and guards_freed(); in_use, high_water and waiters are its own.
   uint64_t resident_bytes() const;
+  MemoryBudget* parent() const { return parent_; }
   uint64_t high_water() const;
   void reset_high_water();
   // Threads waiting in acquire_blocking now (flow control holding loaders back).
@@ -129,19 +140,26 @@ class MemoryBudget {
   // almost none after its first pass; growth is what kept pages were meant to prevent.
   uint64_t fresh_bytes() const;
   // The reserved address range (both regions), for checks that ask the kernel what is committed.
-  const void* reservation() const { return base_; }
-  uint64_t reservation_bytes() const { return huge_at_ * 2; }
+  const void* reservation() const { return parent_ ? parent_->reservation() : base_; }
+  uint64_t reservation_bytes() const { return parent_ ? parent_->reservation_bytes() : huge_at_ * 2; }
   // Whether huge requests get whole 2 MiB units here (see granted()).
   bool huge_pages() const { return huge_; }
   // Debugging aid, set by the environment variable EDGERUN_GUARD_FREED=1 when the budget is
   // made: released memory is mapped PROT_NONE until it is handed out again, so a read of a
   // buffer after its release (a layer freed while a kernel still reads it) faults at once
   // instead of reading stale weights from a kept page. Slower; for tests.
-  bool guards_freed() const { return guard_freed_; }
+  bool guards_freed() const { return parent_ ? parent_->guards_freed() : guard_freed_; }
 
  private:
   friend class Allocation;
   void release(void* p, uint64_t size);
+  // The arena's side of acquire/acquire_blocking: `size` granted bytes of the region, or throws;
+  // blocking waits until they fit (also waking when *cancel, a quota's flag, is set).
+  void* take(uint64_t& size, bool huge, bool blocking, const std::atomic<bool>* cancel, const char* what);
+  // A quota's side: charges size to it (waiting, when blocking, until it fits the quota), then
+  // takes the bytes from the parent; rolled back if the parent refuses.
+  void* take_quota(uint64_t& size, bool huge, bool blocking, const char* what);
+  Allocation grant(void* p, uint64_t size);
   // size: bytes charged; a small request served from kept huge units (may_round) comes back
   // rounded to them.
   void* try_take_locked(uint64_t& size, bool huge, bool may_round);
@@ -162,6 +180,7 @@ class MemoryBudget {
   void trim_dirty_locked();
 
   uint64_t limit_;
+  MemoryBudget* parent_ = nullptr;
   bool huge_ = false;      // huge requests get whole 2 MiB units (else they are small ones)
   bool huge_if_limited_ = false;  // huge_ under a limit (huge pages available and not Off)
   uint64_t reserved_ = 0;  // size of the virtual reservation
@@ -177,7 +196,7 @@ class MemoryBudget {
   uint64_t fresh_bytes_ = 0;
   uint64_t in_use_ = 0;
   uint64_t high_water_ = 0;
-  bool cancelled_ = false;
+  std::atomic<bool> cancelled_{false};
   int waiters_ = 0;
   bool guard_freed_ = false;
 };

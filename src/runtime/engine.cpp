@@ -98,15 +98,10 @@ Engine::Engine(ModelGraph& mg, MemoryBudget& budget, const EngineOptions& opts)
   // error naming it here, at construction.
   register_builtin_backends();
   backends_ = assign_backends(g_);
-  int threads = opts_.threads > 0 ? opts_.threads
-                                  : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  std::vector<Backend*> used;
   for (Backend* b : backends_)
-    if (std::find(used.begin(), used.end(), b) == used.end()) used.push_back(b);
-  for (Backend* b : used) {
-    b->set_threads(threads);
-    b->prepare(g_, budget_);
-  }
+    if (std::find(used_.begin(), used_.end(), b) == used_.end()) used_.push_back(b);
+  apply_threads();
+  for (Backend* b : used_) b->prepare(g_, budget_);
   loader_ = std::make_unique<WeightLoader>(g_, mg_.weights, budget_);
   loader_->set_trace(opts_.trace);
   set_plan(opts_.plan);
@@ -127,6 +122,12 @@ void Engine::compute_lifetimes() {
 }
 
 Engine::~Engine() { source_->release_all(); }
+
+void Engine::apply_threads() {
+  const int threads = opts_.threads > 0 ? opts_.threads
+                                        : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  for (Backend* b : used_) b->set_threads(threads);
+}
 
 void Engine::set_plan(const ExecPlan& plan) {
   if (source_) source_->release_all();
@@ -236,6 +237,7 @@ void Engine::validate(const RunRequest& req, int64_t* B, int64_t* T) const {
 }
 
 HostArray Engine::forward(const RunRequest& req, NamedOutputs* extras) {
+  apply_threads();  // the backends are the process's: another engine may have set them since
   if (g_.nd) return forward_nd(req, extras);
   int64_t B = 0, T = 0;
   validate(req, &B, &T);
@@ -267,6 +269,7 @@ void Engine::require_generator() const {
 
 HostArray Engine::generate(const HostArray& prompt, const GenerateParams& gen) {
   require_generator();
+  apply_threads();
   RunRequest req;
   req.input_ids = &prompt;
   int64_t B = 0, T0 = 0;

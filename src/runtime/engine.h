@@ -85,6 +85,8 @@ class Engine {
   // Replaces the executor (releasing every resident layer); pinned layers are then loaded by the
   // next pass.
   void set_plan(const ExecPlan& plan);
+  // Gives the backends this engine's thread count (EngineOptions::threads); every pass does.
+  void apply_threads();
   const ExecPlan& plan() const { return opts_.plan; }
   const EngineStats& stats() const { return stats_; }
   WeightLoader& loader() { return *loader_; }
@@ -110,6 +112,7 @@ class Engine {
   MemoryBudget& budget_;
   EngineOptions opts_;
   std::vector<Backend*> backends_;  // per op: the backend that runs it (graph/backend.h)
+  std::vector<Backend*> used_;      // each backend of backends_ once
   std::unique_ptr<WeightLoader> loader_;
   std::unique_ptr<LayerSource> source_;
   std::vector<int32_t> last_use_;

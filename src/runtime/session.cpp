@@ -14,6 +14,7 @@
 #include "runtime/planner.h"
 #include "runtime/report.h"
 #include "runtime/report_json.h"
+#include "runtime/session_open.h"
 #include "runtime/trace.h"
 
 namespace edgerun {
@@ -37,18 +38,39 @@ uint64_t budget_from(const SessionOptions& o, uint64_t weight_bytes) {
   return o.budget_bytes;
 }
 
+class SharedBudgetImpl final : public SharedBudget {
+ public:
+  SharedBudgetImpl(uint64_t limit, bool huge) : arena(limit, huge ? HugePages::WhenLimited : HugePages::Off) {}
+  uint64_t limit() const override { return arena.limit(); }
+  uint64_t in_use() const override { return arena.in_use(); }
+  uint64_t high_water() const override { return arena.high_water(); }
+  uint64_t resident_bytes() const override { return arena.resident_bytes(); }
+  MemoryBudget arena;
+};
+
+// The session's budget: its own arena, or its quota in a shared one.
+std::unique_ptr<MemoryBudget> make_budget(const SessionOptions& o, uint64_t weight_bytes) {
+  const uint64_t limit = budget_from(o, weight_bytes);
+  if (!o.shared_budget)
+    return std::make_unique<MemoryBudget>(limit, o.huge_pages ? HugePages::WhenLimited : HugePages::Off);
+  if (limit == MemoryBudget::kUnlimited)
+    ER_THROW(InputError, "a session in a shared budget needs a quota (budget_bytes or budget_fraction)");
+  return std::make_unique<MemoryBudget>(static_cast<SharedBudgetImpl&>(*o.shared_budget).arena, limit);
+}
+
 double ms_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 
 class SessionImpl final : public Session {
  public:
-  SessionImpl(const std::string& dir, const SessionOptions& o)
-      : opts_(o), mg_(build_model(dir, build_options(o))), budget_(budget_from(o, mg_.graph.model_weight_bytes()),
-                                                                          o.huge_pages ? HugePages::WhenLimited : HugePages::Off) {
+  SessionImpl(const std::string& dir, const SessionOptions& o, Trace* shared_trace = nullptr,
+              const std::string& track_prefix = "")
+      : opts_(o), mg_(build_model(dir, build_options(o))), budget_(make_budget(o, mg_.graph.model_weight_bytes())) {
     kind_ = o.executor;
     if (o.agents < 0 || o.agents > 64) ER_THROW(InputError, "--agents must be in [1, 64]");
-    if (!o.trace_path.empty()) trace_ = std::make_unique<Trace>(&budget_);
+    if (shared_trace) trace_ = std::make_unique<Trace>(shared_trace, track_prefix);
+    else if (!o.trace_path.empty()) trace_ = std::make_unique<Trace>(budget_.get());
     if (!o.cost_model_path.empty()) {
       cost_ = CostModel::from_json(read_text_file(o.cost_model_path), o.cost_model_path);
       bw_source_ = "cost model " + o.cost_model_path;
@@ -62,7 +84,7 @@ class SessionImpl final : public Session {
     EngineOptions eo;
     eo.threads = o.threads;
     eo.trace = trace_.get();
-    engine_ = std::make_unique<Engine>(mg_, budget_, eo);
+    engine_ = std::make_unique<Engine>(mg_, *budget_, eo);
     if (o.direct_io) {
       auto files = open_weight_files_direct(mg_.weights, o.io_depth, o.io_chunk_bytes, o.io_engine);
       if (!files.empty()) io_engine_ = read_engine(*files.front());
@@ -120,16 +142,16 @@ class SessionImpl final : public Session {
     r.load_ms = s.load_ms;
     r.compute_ms = s.compute_ms;
     r.peak_rss_bytes = process_peak_rss_bytes();
-    r.budget_bytes = budget_.limit();
-    r.budget_high_water_bytes = budget_.high_water();
-    r.arena_fresh_bytes = budget_.fresh_bytes();
+    r.budget_bytes = budget_->limit();
+    r.budget_high_water_bytes = budget_->high_water();
+    r.arena_fresh_bytes = budget_->fresh_bytes();
     r.bytes_read = s.bytes_read;
     r.tokens_generated = s.tokens_generated;
     r.tokens_per_s = latency_ms_ > 0 ? s.tokens_generated / (latency_ms_ / 1000.0) : 0;
     r.threads = kernels::get_blas_threads();
     r.blas_core = kernels::blas_core_name();
     r.io_engine = io_engine_;
-    r.huge_pages = budget_.huge_pages();
+    r.huge_pages = budget_->huge_pages();
     r.executor = plan_.plan.kind;
     r.agents = plan_.plan.kind == Executor::Pipeload ? plan_.plan.agents : 0;
     r.min_budget_bytes = plan_.min_budget;
@@ -244,7 +266,7 @@ class SessionImpl final : public Session {
     pr.kind = kind_;
     pr.agents = opts_.agents;
     pr.prefetch = opts_.prefetch;
-    pr.budget = budget_.limit();
+    pr.budget = budget_->limit();
     pr.reserved_bytes = MemoryBudget::round_up(reserved);
     pr.B = shape.B;
     pr.T = shape.T;
@@ -260,7 +282,7 @@ class SessionImpl final : public Session {
   // are. An estimate is enough: a short commit is reused in part (MemoryBudget::take_extending_kept_locked)
   // and an excess is handed back when the limit needs it.
   void commit_plan() {
-    if (!opts_.commit_budget || budget_.limit() == MemoryBudget::kUnlimited) return;
+    if (!opts_.commit_budget || budget_->limit() == MemoryBudget::kUnlimited) return;
     const int threads = std::max(1, kernels::get_blas_threads());
     const uint64_t weights = plan_.predicted_peak > reserved_ ? plan_.predicted_peak - reserved_ : 0;
     double huge = 0, all = 0;
@@ -269,18 +291,18 @@ class SessionImpl final : public Session {
       all += static_cast<double>(plan_.layers[i].resident);
     }
     const uint64_t in_huge = all > 0 ? static_cast<uint64_t>(static_cast<double>(weights) * huge / all) : 0;
-    if (in_huge > 0) committed_ += budget_.commit(in_huge, PageKind::Huge, threads);
-    committed_ += budget_.commit(reserved_ + (weights - std::min(weights, in_huge)), PageKind::Small, threads);
+    if (in_huge > 0) committed_ += budget_->commit(in_huge, PageKind::Huge, threads);
+    committed_ += budget_->commit(reserved_ + (weights - std::min(weights, in_huge)), PageKind::Small, threads);
   }
 
   void finish(std::chrono::steady_clock::time_point t0) {
     latency_ms_ += ms_since(t0);
     // The baseline is what the process holds outside the budget. Reader and agent threads and
     // BLAS buffers only exist once a pass has run, so re-measure it after each one.
-    const uint64_t rss = process_current_rss_bytes(), in_use = budget_.resident_bytes();
+    const uint64_t rss = process_current_rss_bytes(), in_use = budget_->resident_bytes();
     if (rss > in_use) baseline_ = std::max(baseline_, rss - in_use);
     baseline_ = std::max(baseline_, engine_->source().outside_budget_bytes());
-    if (trace_) trace_->write(opts_.trace_path);
+    if (trace_ && !opts_.trace_path.empty()) trace_->write(opts_.trace_path);
   }
 
   void summarize() {
@@ -312,11 +334,20 @@ class SessionImpl final : public Session {
       const Value& val = mg_.graph.values[v];
       sum_.inputs.push_back({val.name, val.dtype, val.declared, val.dim_params});
     }
+    if (mg_.graph.nd) {
+      auto decl = [&](ValueId v) {
+        const Value& val = mg_.graph.values[v];
+        // Outputs have no declared shape: the static inference's, -1 where symbolic.
+        sum_.output_decls.push_back({val.name, val.dtype, val.declared.empty() ? val.dims : val.declared, val.dim_params});
+      };
+      decl(mg_.graph.output);
+      for (const auto& [name, v] : mg_.graph.extra_outputs) decl(v);
+    }
   }
 
   SessionOptions opts_;
   ModelGraph mg_;
-  MemoryBudget budget_;
+  std::unique_ptr<MemoryBudget> budget_;  // its own, or its quota in opts_.shared_budget
   Executor kind_ = Executor::Auto;
   std::unique_ptr<Trace> trace_;
   CostModel cost_;
@@ -334,8 +365,20 @@ class SessionImpl final : public Session {
 };
 }  // namespace
 
+std::shared_ptr<SharedBudget> SharedBudget::make(uint64_t limit_bytes, bool huge_pages) {
+  if (limit_bytes == MemoryBudget::kUnlimited) ER_THROW(InputError, "a shared budget needs a limit");
+  return std::make_shared<SharedBudgetImpl>(limit_bytes, huge_pages);
+}
+
 std::unique_ptr<Session> Session::open(const std::string& model_dir, const SessionOptions& opts) {
   return std::make_unique<SessionImpl>(model_dir, opts);
+}
+
+MemoryBudget& shared_arena(SharedBudget& b) { return static_cast<SharedBudgetImpl&>(b).arena; }
+
+std::unique_ptr<Session> open_session(const std::string& model_dir, const SessionOptions& opts, Trace* trace,
+                                      const std::string& track_prefix) {
+  return std::make_unique<SessionImpl>(model_dir, opts, trace, track_prefix);
 }
 
 }  // namespace edgerun

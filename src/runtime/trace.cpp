@@ -12,6 +12,7 @@
 namespace edgerun {
 
 void Trace::span(const std::string& track, const std::string& name, double t0_us, double t1_us) {
+  if (parent_) return parent_->span(prefix_ + track, name, t0_us, t1_us);
   uint64_t mem = budget_ ? budget_->in_use() : 0;
   std::lock_guard<std::mutex> lk(mu_);
   events_.push_back({track, name, t0_us, t1_us, mem});
@@ -23,6 +24,7 @@ size_t Trace::size() const {
 }
 
 void Trace::write(const std::string& path) const {
+  if (parent_) return parent_->write(path);
   std::lock_guard<std::mutex> lk(mu_);
   nlohmann::json ev = nlohmann::json::array();
   std::map<std::string, int> tids;

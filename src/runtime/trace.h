@@ -1,5 +1,6 @@
 // Trace: spans per agent track and samples of budget memory in use, written as Chrome trace
 // event JSON (loads in Perfetto and chrome://tracing). Thread-safe; cheap enough to leave on.
+// Several sessions can share one (the scheduler's), each through a view naming its tracks.
 #pragma once
 #include <chrono>
 #include <cstdint>
@@ -14,6 +15,9 @@ class MemoryBudget;
 class Trace {
  public:
   explicit Trace(const MemoryBudget* budget) : budget_(budget), t0_(std::chrono::steady_clock::now()) {}
+  // A view of `parent` (which must outlive it): its spans go there, on tracks named prefix + track.
+  Trace(Trace* parent, std::string prefix)
+      : budget_(nullptr), t0_(parent->t0_), parent_(parent), prefix_(std::move(prefix)) {}
   double now_us() const {
     return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0_).count();
   }
@@ -31,6 +35,8 @@ class Trace {
   };
   const MemoryBudget* budget_;
   std::chrono::steady_clock::time_point t0_;
+  Trace* parent_ = nullptr;
+  std::string prefix_;
   mutable std::mutex mu_;
   std::vector<Event> events_;
 };

@@ -1,0 +1,11 @@
+// Prometheus text exposition (format 0.0.4) of the scheduler's counters for GET /metrics.
+#pragma once
+#include <string>
+
+#include "edgerun/scheduler.h"
+
+namespace edgerun::serve {
+
+std::string prometheus_text(const SchedulerStats& s, bool draining);
+
+}  // namespace edgerun::serve
