@@ -166,7 +166,15 @@ TEST(Profiler, SamplesAndLayersAreTheGraphs) {
   double bytes = 0, ms = 0;
   for (const Sample& s : r.in_samples) bytes += s.x, ms += s.y;
   EXPECT_DOUBLE_EQ(r.cost.read_bytes_per_s, bytes / (ms / 1e3));
-  EXPECT_EQ(progress.size(), 2u + 3u);  // two block sizes, three token counts
+  EXPECT_EQ(progress.size(), 1u + 3u + 1u);  // one round of loads, three token counts, one held out
+  // The per-layer compute times plans use: a point per fitted token count, judged at the
+  // held-out one (T = 64) on every block the t_ex samples have there.
+  ASSERT_EQ(r.cost.layer_compute.size(), n);
+  for (const LayerTimes& l : r.cost.layer_compute) EXPECT_EQ(l.points.size(), 3u);
+  EXPECT_FALSE(r.ex_holdout_samples.empty());
+  EXPECT_EQ(r.cost.layers_holdout.n, static_cast<int>(r.ex_holdout_samples.size()));
+  EXPECT_EQ(r.cost.t_ex.n_holdout, static_cast<int>(r.ex_holdout_samples.size()));
+  EXPECT_EQ(r.cost.t_ex.n_fit, static_cast<int>(r.ex_samples.size()));
   const auto j = nlohmann::json::parse(r.to_json());
   EXPECT_EQ(j["layers"].size(), n);
   EXPECT_EQ(j["samples"]["t_in"].size(), want_in);
@@ -194,7 +202,8 @@ TEST(Profiler, OnnxLayersHaveTheirConvFlops) {
   EXPECT_EQ(r.layers[0].name, "/c1/Conv");
   EXPECT_DOUBLE_EQ(r.layers[0].flops, 4.0 * (2 * 16 * 16 * 8 * 27 + 8 * 8 * 8 * 4));
   EXPECT_DOUBLE_EQ(r.layers[3].flops, 4.0 * 2 * 5 * 16);  // fc: 16 -> 5
-  EXPECT_EQ(r.cost.t_ex.n_fit + r.cost.t_ex.n_holdout, 3 * 4);  // four layers at three batches
+  EXPECT_EQ(r.cost.t_ex.n_fit, 3 * 4);      // four layers at three batches
+  EXPECT_EQ(r.cost.t_ex.n_holdout, 4);      // and at the held-out batch of 3
   for (const auto& l : r.layers) EXPECT_GT(l.compute_ms, 0.0) << l.name;
 }
 

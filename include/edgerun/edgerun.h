@@ -119,7 +119,10 @@ struct Report {
   double predicted_ms = 0;              // the planner's prediction of one steady-state pass
   double bound_ms = 0;                  // physical lower bound max(S/B, C) + fill of one pass
   double read_bytes_per_s = 0;          // B of the bound and the plan
-  std::string read_bandwidth_source;    // "iobench <when>" (recorded), "cost model FILE" or "default"
+  std::string read_bandwidth_source;    // "iobench <when>" (recorded), "cost model FILE", "profile <when>" or "default"
+  // Where the plan's load and compute times came from: "profile <when>" (what `edgerun profile`
+  // recorded for this model, device and thread count), "cost model FILE" or "default".
+  std::string cost_model_source;
   int64_t passes = 0;
   double prepare_ms = 0;                // prepare(): planning and committing the budget (not in latency_ms)
   uint64_t committed_bytes = 0;         // budget pages prepare() made resident before any pass
@@ -148,6 +151,7 @@ struct PlanSummary {
   uint64_t full_pass_bytes = 0;  // bytes a fully streamed pass reads (embedding tables are read by rows)
   uint64_t streamed_bytes = 0;   // bytes a steady-state pass reads
   std::vector<PlanLayer> layers;
+  std::string cost_model_source;  // where the load and compute times came from (as Report)
 };
 
 struct ModelSummary {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "edgerun/array.h"
+#include "edgerun/types.h"
 
 namespace edgerun {
 
@@ -19,9 +20,14 @@ namespace edgerun {
 
 struct ProfileRequest {
   int threads = 0;
-  int repeats = 3;           // compute passes per token count (median)
+  int repeats = 3;           // compute passes per token count, and cold loads per block (median)
   int max_block_layers = 4;  // load samples: blocks of 1..k consecutive layers
   bool cold = true;          // drop the page cache before every load sample
+  // The reader, as SessionOptions (0: the session's defaults).
+  int io_depth = 0;
+  uint64_t io_chunk_bytes = 0;
+  IoEngine io_engine = IoEngine::Auto;
+  bool record = true;  // record the cost model for the device and model (sessions use it)
   std::function<void(const std::string&)> progress;  // one line per step
 };
 
@@ -44,7 +50,17 @@ struct CostFit {
 struct ProfileReport {
   std::vector<ProfiledLayer> layers;
   CostFit t_in, t_ex, t_out;  // load (bytes), compute (FLOPs), free (bytes)
+  // The per-layer compute times that plans use, judged on the held-out shape (coef unused;
+  // r2 and mape_holdout both on the held-out blocks, n_holdout of them).
+  CostFit t_ex_layers;
   double read_bytes_per_s = 0, flops_per_s = 0;
+  // How the loads ran: the budget's limit, its huge pages, the bytes committed before timing,
+  // the reader (io_uring | threads | buffered), the compute threads, ops per backend.
+  uint64_t budget_bytes = 0, committed_bytes = 0;
+  bool huge_pages = false;
+  std::string io_engine, backends;
+  int threads = 0;
+  std::string recorded_in;  // the record file the cost model went to; empty when not recorded
   // The files `edgerun profile` writes: profile.csv, profile.json, cost_model.json (the one
   // `plan|run --cost-model` read).
   std::string csv, json, cost_model_json;

@@ -79,8 +79,8 @@ int plan(const PlanArgs& a) {
   else
     std::printf("\nresident across passes: %zu of %zu layers; streamed per pass: %s\n", p.resident_layers.size(),
                 p.layers.size(), bytes(p.streamed_bytes).c_str());
-  std::printf("predicted latency per pass %.1f ms (first pass %.1f ms), predicted peak %s\n", p.predicted_ms,
-              p.predicted_first_ms, bytes(p.predicted_peak_bytes).c_str());
+  std::printf("predicted latency per pass %.1f ms (first pass %.1f ms), predicted peak %s; times from %s\n",
+              p.predicted_ms, p.predicted_first_ms, bytes(p.predicted_peak_bytes).c_str(), p.cost_model_source.c_str());
   if (p.executor == Executor::Swap)
     for (const auto& [first, end] : p.blocks)
       std::printf("  block %-20s .. %-20s\n", p.layers[first].name.c_str(), p.layers[end - 1].name.c_str());

@@ -1,5 +1,6 @@
 // `edgerun profile MODEL`: per-layer bytes, FLOPs, depth, cold load and compute times (CSV and
-// JSON) and the fitted cost model that `edgerun plan|run --cost-model` use.
+// JSON) and the fitted cost model, written to --out (`plan|run --cost-model` read it) and
+// recorded for the device (runs of the model use it without --cost-model).
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -14,7 +15,7 @@ namespace {
 struct ProfileArgs {
   std::string model, out = "profile";
   int threads = 0, repeats = 3, max_block = 4;
-  bool json = false, warm = false;
+  bool json = false, warm = false, no_record = false;
 };
 
 void write_file(const std::string& path, const std::string& text) {
@@ -30,6 +31,7 @@ int profile(const ProfileArgs& a) {
   o.repeats = a.repeats;
   o.max_block_layers = a.max_block;
   o.cold = !a.warm;
+  o.record = !a.no_record;
   o.progress = [](const std::string& s) { std::fprintf(stderr, "profile: %s\n", s.c_str()); };
   const ProfileReport r = edgerun::profile(a.model, o);
   std::filesystem::create_directories(a.out);
@@ -51,8 +53,17 @@ int profile(const ProfileArgs& a) {
   fit("t_in ", r.t_in, "bytes");
   fit("t_ex ", r.t_ex, "FLOPs");
   fit("t_out", r.t_out, "bytes");
+  if (r.t_ex_layers.n_holdout > 0)
+    std::printf("t_ex per layer (what plans use): on the held-out shape R^2 %.4f, MAPE %.1f%% (%d blocks)\n",
+                r.t_ex_layers.r2, 100 * r.t_ex_layers.mape_holdout, r.t_ex_layers.n_holdout);
+  std::printf("measured with: budget %.1f GiB, huge pages %s, %.1f MiB committed, reads %s, %d threads, ops %s\n",
+              static_cast<double>(r.budget_bytes) / (1ull << 30), r.huge_pages ? "on" : "off",
+              static_cast<double>(r.committed_bytes) / (1ull << 20), r.io_engine.c_str(), r.threads, r.backends.c_str());
   std::printf("storage %.2f GB/s (direct I/O), compute %.1f GFLOP/s; written to %s/{profile.csv,profile.json,cost_model.json}\n",
               r.read_bytes_per_s / 1e9, r.flops_per_s / 1e9, a.out.c_str());
+  if (!r.recorded_in.empty())
+    std::printf("recorded in %s: runs of this model on this device and thread count use it without --cost-model\n",
+                r.recorded_in.c_str());
   return 0;
 }
 }  // namespace
@@ -66,6 +77,7 @@ Runner add_profile(CLI::App& app) {
   c->add_option("--repeats", a->repeats, "Compute passes per shape (median)")->check(CLI::Range(1, 1000));
   c->add_option("--max-block", a->max_block, "Load samples: blocks of 1..k layers")->check(CLI::Range(1, 64));
   c->add_flag("--warm", a->warm, "Do not drop the page cache before load samples");
+  c->add_flag("--no-record", a->no_record, "Do not record the cost model for this device (plan and run use the record)");
   c->add_flag("--json", a->json, "Print the profile as JSON");
   return [a] {
     a->model = resolve_model_folder(a->model);

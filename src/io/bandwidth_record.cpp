@@ -15,7 +15,6 @@
 
 namespace edgerun {
 
-namespace {
 std::optional<std::string> device_key(const std::string& file) {
   struct stat st {};
   if (::stat(file.c_str(), &st) != 0) return std::nullopt;
@@ -40,13 +39,35 @@ std::string utc_now() {
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
 }
-}  // namespace
+
+std::string record_dir() {
+  if (const char* d = std::getenv("EDGERUN_CACHE_DIR"); d && *d) return d;
+  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return std::string(x) + "/edgerun";
+  if (const char* h = std::getenv("HOME"); h && *h) return std::string(h) + "/.cache/edgerun";
+  return "";
+}
+
+bool write_record(const std::string& path, const nlohmann::json& j) {
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  {
+    std::ofstream f(tmp, std::ios::trunc);
+    if (!(f << j.dump(2) << "\n")) {
+      std::filesystem::remove(tmp, ec);
+      return false;
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::filesystem::remove(tmp, ec);
+    return false;
+  }
+  return true;
+}
 
 std::string bandwidth_record_path() {
-  if (const char* d = std::getenv("EDGERUN_CACHE_DIR"); d && *d) return std::string(d) + "/iobench.json";
-  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return std::string(x) + "/edgerun/iobench.json";
-  if (const char* h = std::getenv("HOME"); h && *h) return std::string(h) + "/.cache/edgerun/iobench.json";
-  return "";
+  const std::string d = record_dir();
+  return d.empty() ? "" : d + "/iobench.json";
 }
 
 std::optional<RecordedBandwidth> recorded_bandwidth(const std::string& file) {
@@ -70,26 +91,12 @@ bool record_bandwidth(const std::string& file, double read_bytes_per_s) {
   const auto key = device_key(file);
   if (path.empty() || !key || !(read_bytes_per_s > 0)) return false;
   std::error_code ec;
-  const std::filesystem::path p(path);
-  std::filesystem::create_directories(p.parent_path(), ec);
   nlohmann::json j = read_record(path);
   if (!j.contains("devices")) j["devices"] = nlohmann::json::object();
   j["devices"][*key] = {{"read_bytes_per_s", read_bytes_per_s},
                         {"measured_at", utc_now()},
                         {"file", std::filesystem::absolute(file, ec).string()}};
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream f(tmp, std::ios::trunc);
-    if (!(f << j.dump(2) << "\n")) {
-      std::filesystem::remove(tmp, ec);
-      return false;
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::filesystem::remove(tmp, ec);
-    return false;
-  }
-  return true;
+  return write_record(path, j);
 }
 
 }  // namespace edgerun

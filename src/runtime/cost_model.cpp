@@ -10,11 +10,15 @@
 namespace edgerun {
 
 LinearFit fit_linear(const std::vector<Sample>& samples, int holdout_every) {
-  LinearFit f;
   std::vector<const Sample*> fit, hold;
   for (size_t i = 0; i < samples.size(); ++i)
     (holdout_every > 1 && i % static_cast<size_t>(holdout_every) == 0 && samples.size() >= 4 ? hold : fit)
         .push_back(&samples[i]);
+  return fit_linear(fit, hold);
+}
+
+LinearFit fit_linear(const std::vector<const Sample*>& fit, const std::vector<const Sample*>& hold) {
+  LinearFit f;
   f.n_fit = static_cast<int>(fit.size());
   f.n_holdout = static_cast<int>(hold.size());
   if (fit.empty()) return f;
@@ -74,6 +78,37 @@ LinearFit fit_linear(const std::vector<Sample>& samples, int holdout_every) {
   return f;
 }
 
+FitQuality judge(const std::vector<double>& predicted, const std::vector<double>& measured) {
+  FitQuality q;
+  q.n = static_cast<int>(std::min(predicted.size(), measured.size()));
+  if (q.n == 0) return q;
+  double mean = 0;
+  for (int i = 0; i < q.n; ++i) mean += measured[i] / q.n;
+  double ss_res = 0, ss_tot = 0;
+  for (int i = 0; i < q.n; ++i) {
+    const double e = measured[i] - predicted[i];
+    ss_res += e * e;
+    ss_tot += (measured[i] - mean) * (measured[i] - mean);
+    q.mape += std::fabs(e) / std::max(std::fabs(measured[i]), 1e-12) / q.n;
+  }
+  q.r2 = ss_tot > 0 ? 1.0 - ss_res / ss_tot : 1.0;
+  return q;
+}
+
+double LayerTimes::predict(double flops) const {
+  if (points.empty()) return 0;
+  const auto& p = points;
+  auto proportional = [&](const std::pair<double, double>& q) { return q.first > 0 ? q.second * flops / q.first : q.second; };
+  if (p.size() == 1) return proportional(p[0]);
+  size_t i = 1;  // the segment [i - 1, i] that holds flops, or the first or last one
+  while (i + 1 < p.size() && flops > p[i].first) ++i;
+  const auto& [x0, y0] = p[i - 1];
+  const auto& [x1, y1] = p[i];
+  if (flops < x0) return proportional(p[0]);
+  if (x1 <= x0 || (flops > x1 && y1 < y0)) return flops > x1 ? proportional(p[i]) : y0;
+  return std::max(0.0, y0 + (y1 - y0) * (flops - x0) / (x1 - x0));
+}
+
 double CostModel::load_ms(uint64_t bytes, int32_t depth) const {
   if (measured && t_in.n_fit > 0) return std::max(0.0, t_in.predict(static_cast<double>(bytes), depth));
   return static_cast<double>(bytes) / read_bytes_per_s * 1e3;
@@ -85,6 +120,8 @@ double CostModel::load_latency_ms(uint64_t bytes, int32_t depth) const {
 }
 
 double CostModel::compute_ms(double flops, int32_t depth) const {
+  if (depth >= 0 && static_cast<size_t>(depth) < layer_compute.size() && !layer_compute[depth].points.empty())
+    return layer_compute[depth].predict(flops);
   if (measured && t_ex.n_fit > 0) return std::max(0.0, t_ex.predict(flops, depth));
   return flops / flops_per_s * 1e3;
 }
@@ -106,9 +143,18 @@ LinearFit fit_from(const nlohmann::json& j) {
 }  // namespace
 
 std::string CostModel::to_json() const {
+  nlohmann::json layers = nlohmann::json::array();
+  for (const LayerTimes& l : layer_compute) {
+    nlohmann::json pts = nlohmann::json::array();
+    for (const auto& [x, y] : l.points) pts.push_back({x, y});
+    layers.push_back(pts);
+  }
   nlohmann::json j = {{"t_in_ms", fit_json(t_in)}, {"t_ex_ms", fit_json(t_ex)}, {"t_out_ms", fit_json(t_out)},
                       {"read_bytes_per_s", read_bytes_per_s}, {"flops_per_s", flops_per_s},
-                      {"measured", measured}};
+                      {"measured", measured},
+                      {"layer_compute_ms", {{"points", layers},
+                                            {"holdout", {{"r2", layers_holdout.r2}, {"mape", layers_holdout.mape},
+                                                         {"n", layers_holdout.n}}}}}};
   return j.dump(2);
 }
 
@@ -122,6 +168,23 @@ CostModel CostModel::from_json(const std::string& text, const std::string& path)
     m.read_bytes_per_s = j.at("read_bytes_per_s").get<double>();
     m.flops_per_s = j.at("flops_per_s").get<double>();
     m.measured = j.value("measured", false);
+    // Files written before the per-layer times have none: compute_ms falls back to t_ex.
+    if (j.contains("layer_compute_ms")) {
+      const auto& lc = j.at("layer_compute_ms");
+      for (const auto& pts : lc.at("points")) {
+        LayerTimes l;
+        for (const auto& p : pts) {
+          const double x = p.at(0).get<double>(), y = p.at(1).get<double>();
+          if (!(x >= 0) || !(y >= 0) || !std::isfinite(x) || !std::isfinite(y))
+            ER_THROW(FormatError, path, ": not a cost model: a layer time is not a finite, non-negative number");
+          l.points.emplace_back(x, y);
+        }
+        std::sort(l.points.begin(), l.points.end());
+        m.layer_compute.push_back(std::move(l));
+      }
+      const auto& h = lc.at("holdout");
+      m.layers_holdout = {h.value("r2", 0.0), h.value("mape", 0.0), h.value("n", 0)};
+    }
     return m;
   } catch (const nlohmann::json::exception& e) {
     ER_THROW(FormatError, path, ": not a cost model: ", e.what());

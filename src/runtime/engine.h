@@ -91,6 +91,8 @@ class Engine {
   const EngineStats& stats() const { return stats_; }
   WeightLoader& loader() { return *loader_; }
   LayerSource& source() { return *source_; }
+  // Per op: the backend that runs it (the cost-model record's key counts them).
+  const std::vector<Backend*>& op_backends() const { return backends_; }
 
  private:
   struct Step;

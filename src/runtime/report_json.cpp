@@ -18,6 +18,7 @@ nlohmann::json report_json_object(const Report& r) {
                       {"passes", r.passes},
                       {"prepare_ms", r.prepare_ms}, {"committed_bytes", r.committed_bytes},
                       {"read_bytes_per_s", r.read_bytes_per_s}, {"read_bandwidth_source", r.read_bandwidth_source},
+                      {"cost_model_source", r.cost_model_source},
                       {"weight_bytes", r.weight_bytes},
                       {"call_compute_ms", r.call_compute_ms}};
   if (r.tokens_generated) {
@@ -67,6 +68,7 @@ nlohmann::json plan_json_object(const PlanSummary& p) {
           {"weight_bytes", p.weight_bytes},
           {"full_pass_bytes", p.full_pass_bytes},
           {"streamed_bytes_per_pass", p.streamed_bytes},
+          {"cost_model_source", p.cost_model_source},
           {"layers", ls}};
 }
 

@@ -10,6 +10,7 @@
 #include "io/file.h"
 #include "kernels/cpu/kernels.h"
 #include "runtime/baseline.h"
+#include "runtime/cost_model_record.h"
 #include "runtime/engine.h"
 #include "runtime/planner.h"
 #include "runtime/report.h"
@@ -71,20 +72,26 @@ class SessionImpl final : public Session {
     if (o.agents < 0 || o.agents > 64) ER_THROW(InputError, "--agents must be in [1, 64]");
     if (shared_trace) trace_ = std::make_unique<Trace>(shared_trace, track_prefix);
     else if (!o.trace_path.empty()) trace_ = std::make_unique<Trace>(budget_.get());
+    EngineOptions eo;
+    eo.threads = o.threads;
+    eo.trace = trace_.get();
+    engine_ = std::make_unique<Engine>(mg_, *budget_, eo);
     if (!o.cost_model_path.empty()) {
       cost_ = CostModel::from_json(read_text_file(o.cost_model_path), o.cost_model_path);
-      bw_source_ = "cost model " + o.cost_model_path;
+      bw_source_ = cost_source_ = "cost model " + o.cost_model_path;
     } else if (o.direct_io && !mg_.weights.paths.empty()) {
+      // What `edgerun profile` recorded for this model, device, backends and thread count (its
+      // loads were direct reads), where it has; the bound's B from iobench all the same.
+      if (auto rec = recorded_cost_model(cost_model_key(mg_, *engine_))) {
+        cost_ = rec->model;
+        bw_source_ = cost_source_ = "profile " + rec->measured_at;
+      }
       // The device's bandwidth as `edgerun iobench` last measured it, where it has.
       if (auto rec = recorded_bandwidth(mg_.weights.paths.front())) {
         cost_.read_bytes_per_s = rec->read_bytes_per_s;
         bw_source_ = "iobench " + rec->measured_at;
       }
     }
-    EngineOptions eo;
-    eo.threads = o.threads;
-    eo.trace = trace_.get();
-    engine_ = std::make_unique<Engine>(mg_, *budget_, eo);
     if (o.direct_io) {
       auto files = open_weight_files_direct(mg_.weights, o.io_depth, o.io_chunk_bytes, o.io_engine);
       if (!files.empty()) io_engine_ = read_engine(*files.front());
@@ -162,6 +169,7 @@ class SessionImpl final : public Session {
     r.prepare_ms = prepare_ms_;
     r.read_bytes_per_s = cost_.read_bytes_per_s;
     r.read_bandwidth_source = bw_source_;
+    r.cost_model_source = cost_source_;
     r.committed_bytes = committed_;
     r.weight_bytes = sum_.weight_bytes;
     r.call_compute_ms = call_compute_ms_;
@@ -190,15 +198,21 @@ class SessionImpl final : public Session {
 
   PlanSummary plan(const Inputs& in) override {
     plan_run(in, /*apply=*/false);
-    return plan_summary(plan_);
+    return summary_of_plan();
   }
 
   PlanSummary plan_generate(const HostArray& prompt, int64_t new_tokens) override {
     plan_generation(prompt, new_tokens, /*apply=*/false);
-    return plan_summary(plan_);
+    return summary_of_plan();
   }
 
  private:
+  PlanSummary summary_of_plan() const {
+    PlanSummary p = plan_summary(plan_);
+    p.cost_model_source = cost_source_;
+    return p;
+  }
+
   // One timed forward pass (run and run_outputs).
   HostArray forward(const Inputs& in, NamedOutputs* extras) {
     auto t0 = std::chrono::steady_clock::now();
@@ -359,6 +373,7 @@ class SessionImpl final : public Session {
   double latency_ms_ = 0;
   double prepare_ms_ = 0;
   std::string bw_source_ = "default";  // where cost_.read_bytes_per_s came from
+  std::string cost_source_ = "default";  // where cost_'s fits came from
   uint64_t reserved_ = 0;   // the last plan's memory reserved before loads
   uint64_t committed_ = 0;  // bytes commit_plan() made resident
   std::vector<double> call_compute_ms_;

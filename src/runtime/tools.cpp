@@ -10,6 +10,7 @@
 #include "edgerun/tasks.h"
 #include "models/model.h"
 #include "runtime/convert.h"
+#include "runtime/cost_model_record.h"
 #include "runtime/engine.h"
 #include "runtime/profiler.h"
 
@@ -26,8 +27,18 @@ ProfileReport profile(const std::string& model_dir, const ProfileRequest& req) {
   out.t_in = fit_of(r.cost.t_in);
   out.t_ex = fit_of(r.cost.t_ex);
   out.t_out = fit_of(r.cost.t_out);
+  out.t_ex_layers.r2 = r.cost.layers_holdout.r2;
+  out.t_ex_layers.mape_holdout = r.cost.layers_holdout.mape;
+  out.t_ex_layers.n_holdout = r.cost.layers_holdout.n;
   out.read_bytes_per_s = r.cost.read_bytes_per_s;
   out.flops_per_s = r.cost.flops_per_s;
+  out.budget_bytes = r.budget_bytes;
+  out.committed_bytes = r.committed_bytes;
+  out.huge_pages = r.huge_pages;
+  out.io_engine = r.io_engine;
+  out.backends = r.key.backends;
+  out.threads = r.threads;
+  if (req.record && record_cost_model(r.key, r.cost)) out.recorded_in = cost_model_record_path();
   out.csv = r.to_csv();
   out.json = r.to_json();
   out.cost_model_json = r.cost.to_json();
