@@ -60,6 +60,9 @@ struct SchedulerOptions {
   bool reject_predicted_misses = true;  // false: run them anyway (and count the miss)
   bool huge_pages = true, commit_budget = true, direct_io = true;
   std::string trace_path;     // a Chrome trace of the whole run, written by write_trace()
+  // The lane waits for release() before its first pass (requests queue meanwhile): a workload
+  // starts all at once, and tests build exact queues.
+  bool start_held = false;
 };
 
 struct RequestResult {
@@ -69,6 +72,7 @@ struct RequestResult {
   double predicted_service_ms = 0;
   bool deadline_missed = false;
   int batch = 1;                // requests in the pass that served this one
+  int64_t pass_index = 0;       // that pass's place among the scheduler's passes (0, 1, ...)
 };
 
 struct ModelStats {
@@ -112,7 +116,10 @@ class Scheduler {
   // UnavailableError for a predicted miss). Throws at once: InputError (unknown model),
   // QueueFullError, UnavailableError (draining). deadline_ms < 0: the model's.
   virtual std::future<RequestResult> submit(const std::string& model, Inputs in, double deadline_ms = -1) = 0;
-  // Refuses new requests (UnavailableError), answers every admitted one, stops the lane.
+  // Lets a lane held by SchedulerOptions::start_held run.
+  virtual void release() = 0;
+  // Refuses new requests (UnavailableError), answers every admitted one (releasing a held
+  // lane), stops the lane.
   virtual void drain() = 0;
   virtual SchedulerStats stats() const = 0;
   virtual void write_trace(const std::string& path) const = 0;

@@ -18,7 +18,7 @@ namespace edgerun {
 // The HTTP server's bounds. Request and response bodies live outside the MemoryBudget, in the
 // server allowance (allowance_bytes()), which the memory bound of a serve run includes.
 struct ServerLimits {
-  uint64_t max_body_bytes = 64ull << 20;  // a larger request is refused (413)
+  uint64_t max_body_bytes = 16ull << 20;  // a larger request is refused (413)
   int threads = 4;                        // connections served at once
   int queue = 16;                         // accepted connections waiting for a thread; then accept blocks
   int read_timeout_s = 10, write_timeout_s = 10, keep_alive_s = 5;

@@ -158,6 +158,13 @@ std::vector<uint64_t> assign_quotas(const std::vector<ModelSpec>& specs, const s
     if (still.size() == open.size()) break;  // nobody capped: the rest is rounding
     open = std::move(still);
   }
+  // What every model can use is given: the rest still goes to them (larger inputs need more).
+  double w = 0;
+  for (size_t i = 0; i < n; ++i) w += specs[i].quota_bytes ? 0 : specs[i].weight;
+  const uint64_t left = rest;
+  for (size_t i = 0; i < n && w > 0; ++i)
+    if (!specs[i].quota_bytes)
+      q[i] += static_cast<uint64_t>(static_cast<double>(left) * specs[i].weight / w) / MemoryBudget::kPage * MemoryBudget::kPage;
   return q;
 }
 
@@ -177,11 +184,14 @@ class SchedulerImpl final : public Scheduler {
     }
     budget_ = SharedBudget::make(o.budget_bytes, o.huge_pages);
     trace_ = std::make_unique<Trace>(&shared_arena(*budget_));
-    // Minimum and useful memory of each model, planned alone in the whole budget.
+    // Minimum and useful memory of each model, planned alone without a budget (the minimum
+    // reported is the one a limited budget accepts).
     std::vector<uint64_t> min(specs.size()), useful(specs.size());
     for (size_t i = 0; i < specs.size(); ++i) {
-      auto s = open_model(specs[i], o.budget_bytes);
-      const Inputs probe = probe_input(s->summary(), specs[i]);
+      auto s = open_model(specs[i], 0);
+      // Sized for the largest batch it may run.
+      const Inputs one = probe_input(s->summary(), specs[i]);
+      const Inputs probe = concat_batch(std::vector<const Inputs*>(static_cast<size_t>(specs[i].max_batch), &one));
       PlanSummary p = s->plan(probe);
       min[i] = p.min_budget_bytes;
       useful[i] = std::max(p.min_budget_bytes, p.predicted_peak_bytes);
@@ -204,6 +214,7 @@ class SchedulerImpl final : public Scheduler {
       specs_.push_back(m->spec);
       models_.push_back(std::move(m));
     }
+    held_ = o.start_held;
     lane_ = std::thread([this] { lane(); });
   }
 
@@ -243,10 +254,19 @@ class SchedulerImpl final : public Scheduler {
     return f;
   }
 
+  void release() override {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      held_ = false;
+    }
+    cv_.notify_all();
+  }
+
   void drain() override {
     {
       std::lock_guard<std::mutex> lk(mu_);
       draining_ = true;
+      held_ = false;
     }
     cv_.notify_all();
     if (lane_.joinable()) lane_.join();
@@ -276,9 +296,11 @@ class SchedulerImpl final : public Scheduler {
   static std::string fixed(double v) { return std::to_string(static_cast<int64_t>(std::llround(v))); }
   double now_ms() const { return ms_between(t0_, Clock::now()); }
 
+  // quota 0: a session of its own without a budget (to plan with), else its quota in budget_.
   std::unique_ptr<Session> open_model(const ModelSpec& m, uint64_t quota) {
     try {
-      return open_session(m.path, session_options(m, o_, budget_, quota), trace_.get(), m.name + ": ");
+      SessionOptions so = session_options(m, o_, quota ? budget_ : nullptr, quota);
+      return open_session(m.path, so, quota ? trace_.get() : nullptr, m.name + ": ");
     } catch (const Error& e) {
       rethrow_named(e, m.name);
     }
@@ -388,6 +410,10 @@ class SchedulerImpl final : public Scheduler {
   void lane() {
     std::unique_lock<std::mutex> lk(mu_);
     for (;;) {
+      if (held_) {
+        cv_.wait(lk);
+        continue;
+      }
       auto [i, at] = pick_locked();
       if (i < 0) {
         if (draining_) return;
@@ -476,6 +502,7 @@ class SchedulerImpl final : public Scheduler {
     bytes_read_[&m] += rep.bytes_read - read_before;
     baseline_ = std::max(baseline_, rep.fixed_baseline_bytes);
     ++m.st.passes;
+    const int64_t pass = passes_++;
     int64_t row = 0;
     for (auto& p : batch) {
       RequestResult r;
@@ -488,6 +515,7 @@ class SchedulerImpl final : public Scheduler {
       r.predicted_service_ms = p->predicted_service_ms;
       r.deadline_missed = end > p->deadline_ms;
       r.batch = static_cast<int>(batch.size());
+      r.pass_index = pass;
       ++m.st.ok;
       m.st.deadline_missed += r.deadline_missed;
       record(m.st, r);
@@ -504,6 +532,8 @@ class SchedulerImpl final : public Scheduler {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool draining_ = false;
+  bool held_ = false;
+  int64_t passes_ = 0;
   uint64_t next_seq_ = 0;
   int rr_next_ = 0;
   double running_end_ms_ = 0;

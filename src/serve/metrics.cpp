@@ -17,7 +17,7 @@ std::string num(double v) {
 }
 }  // namespace
 
-std::string prometheus_text(const SchedulerStats& s, bool draining) {
+std::string prometheus_text(const SchedulerStats& s, bool draining, uint64_t allowance) {
   std::string o;
   family(o, "edgerun_requests_total", "counter", "Inference requests by model and outcome.");
   for (const ModelStats& m : s.models) {
@@ -56,6 +56,12 @@ std::string prometheus_text(const SchedulerStats& s, bool draining) {
   o += "edgerun_budget_in_use_bytes " + std::to_string(s.budget_in_use) + "\n";
   family(o, "edgerun_budget_high_water_bytes", "gauge", "The most budget bytes in use at once.");
   o += "edgerun_budget_high_water_bytes " + std::to_string(s.budget_high_water) + "\n";
+  family(o, "edgerun_process_peak_rss_bytes", "gauge", "The process's peak resident memory (VmHWM).");
+  o += "edgerun_process_peak_rss_bytes " + std::to_string(s.peak_rss_bytes) + "\n";
+  family(o, "edgerun_fixed_baseline_bytes", "gauge", "Resident memory outside the budget: binary, libraries, threads.");
+  o += "edgerun_fixed_baseline_bytes " + std::to_string(s.fixed_baseline_bytes) + "\n";
+  family(o, "edgerun_server_allowance_bytes", "gauge", "The bound on request and response buffers outside the budget.");
+  o += "edgerun_server_allowance_bytes " + std::to_string(allowance) + "\n";
   family(o, "edgerun_draining", "gauge", "1 while the server drains before it stops.");
   o += std::string("edgerun_draining ") + (draining ? "1" : "0") + "\n";
   return o;

@@ -221,7 +221,7 @@ class ServerImpl final : public Server {
       guarded(res, [&] { infer(req, res); });
     });
     http_.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-      res.set_content(serve::prometheus_text(sched_->stats(), draining_), "text/plain; version=0.0.4");
+      res.set_content(serve::prometheus_text(sched_->stats(), draining_, allowance_bytes(c_)), "text/plain; version=0.0.4");
     });
   }
 
