@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 PKGS=(build-essential cmake pkg-config libopenblas-dev nlohmann-json3-dev libcli11-dev libstb-dev
       libgtest-dev libbenchmark-dev liburing-dev libprotobuf-dev libonnx-dev libdnnl-dev
-      libonnx-testdata python3)
+      libonnx-testdata python3 python3-venv libyaml-cpp-dev libcpp-httplib-dev)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

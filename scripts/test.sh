@@ -47,6 +47,9 @@ left_clean() {  # tests remove the models and files they make: a leftover fails 
 }
 
 stage "setup and build" 1800 bash scripts/setup.sh
+# The serve test's client: PyPI's tritonclient[http] in a venv of the project's own. A failed
+# install fails here (the test needs it; it never skips).
+stage "test tools" 600 bash scripts/setup_test_tools.sh
 # Every #include against the module table (cmake/layering.txt), naming the offending line.
 stage "layering" 60 python3 scripts/check_layering.py
 fresh_tmp build

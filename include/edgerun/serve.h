@@ -19,7 +19,7 @@ namespace edgerun {
 // server allowance (allowance_bytes()), which the memory bound of a serve run includes.
 struct ServerLimits {
   uint64_t max_body_bytes = 16ull << 20;  // a larger request is refused (413)
-  int threads = 4;                        // connections served at once
+  int threads = 8;                        // connections served at once (a keep-alive one holds its thread)
   int queue = 16;                         // accepted connections waiting for a thread; then accept blocks
   int read_timeout_s = 10, write_timeout_s = 10, keep_alive_s = 5;
   int keep_alive_max = 100;               // requests per connection

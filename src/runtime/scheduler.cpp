@@ -189,6 +189,7 @@ class SchedulerImpl final : public Scheduler {
     std::vector<uint64_t> min(specs.size()), useful(specs.size());
     for (size_t i = 0; i < specs.size(); ++i) {
       auto s = open_model(specs[i], 0);
+      if (specs[i].max_batch > 1) check_batchable(specs[i].name, s->summary());
       // Sized for the largest batch it may run.
       const Inputs one = probe_input(s->summary(), specs[i]);
       const Inputs probe = concat_batch(std::vector<const Inputs*>(static_cast<size_t>(specs[i].max_batch), &one));
@@ -208,7 +209,6 @@ class SchedulerImpl final : public Scheduler {
       m->st.quota_bytes = quotas[i];
       m->st.min_budget_bytes = min[i];
       m->st.weight_bytes = m->sum.weight_bytes;
-      if (m->spec.max_batch > 1) check_batchable(*m);
       warm_up(*m);
       baseline_ = std::max(baseline_, m->s->report().fixed_baseline_bytes);
       specs_.push_back(m->spec);
@@ -325,10 +325,10 @@ class SchedulerImpl final : public Scheduler {
 
   // Batching concatenates along axis 0 and splits every output the same way: each input and
   // output must have a free batch axis.
-  static void check_batchable(const Model& m) {
-    for (const auto& in : m.sum.inputs)
+  static void check_batchable(const std::string& name, const ModelSummary& sum) {
+    for (const auto& in : sum.inputs)
       if (in.dims.empty() || in.dims[0] >= 0)
-        ER_THROW(InputError, "model '", m.spec.name, "': max_batch > 1 needs a symbolic batch axis, and input '",
+        ER_THROW(InputError, "model '", name, "': max_batch > 1 needs a symbolic batch axis, and input '",
                  in.name, "' has a fixed first dimension");
   }
 

@@ -139,7 +139,13 @@ class ServerImpl final : public Server {
     std::call_once(stop_once_, [this] {
       draining_ = true;
       sched_->drain();  // every admitted request answered
-      http_.stop();     // connection threads finish writing their responses, then join
+      // httplib stops writing a response once it is stopped: let every answer be written first
+      // (bounded by the write timeout, for a client that stopped reading).
+      {
+        std::unique_lock<std::mutex> lk(mu_);
+        cv_.wait_for(lk, std::chrono::seconds(c_.limits.write_timeout_s + 1), [&] { return in_flight_ == 0; });
+      }
+      http_.stop();  // connection threads end, then join
       if (listener_.joinable()) listener_.join();
       if (!c_.scheduler.trace_path.empty()) sched_->write_trace(c_.scheduler.trace_path);
       std::lock_guard<std::mutex> lk(mu_);
@@ -225,7 +231,22 @@ class ServerImpl final : public Server {
     });
   }
 
+  // An inference request from its start until its response is written (or abandoned): the
+  // provider holds it, and httplib drops the provider when the response is done.
+  struct Flight {
+    explicit Flight(ServerImpl* s) : s(s) {
+      std::lock_guard<std::mutex> lk(s->mu_);
+      ++s->in_flight_;
+    }
+    ~Flight() {
+      std::lock_guard<std::mutex> lk(s->mu_);
+      if (--s->in_flight_ == 0) s->cv_.notify_all();
+    }
+    ServerImpl* s;
+  };
+
   void infer(const httplib::Request& req, httplib::Response& res) {
+    auto flight = std::make_shared<Flight>(this);
     if (draining_) throw UnavailableError("the server is shutting down");
     const std::string name = req.matches[1].str();
     const serve::ModelMeta& meta = model(name, req.matches[2].str());
@@ -243,13 +264,13 @@ class ServerImpl final : public Server {
     if (body->header_length()) res.set_header("Inference-Header-Content-Length", std::to_string(body->header_length()));
     const char* type = body->header_length() ? "application/octet-stream" : "application/json";
     if (auto n = body->length()) {
-      res.set_content_provider(static_cast<size_t>(*n), type, [body](size_t, size_t, httplib::DataSink& sink) {
+      res.set_content_provider(static_cast<size_t>(*n), type, [body, flight](size_t, size_t, httplib::DataSink& sink) {
         std::string chunk;
         if (body->next(chunk)) return sink.write(chunk.data(), chunk.size());
         return true;
       });
     } else {
-      res.set_chunked_content_provider(type, [body](size_t, httplib::DataSink& sink) {
+      res.set_chunked_content_provider(type, [body, flight](size_t, httplib::DataSink& sink) {
         std::string chunk;
         if (body->next(chunk)) return sink.write(chunk.data(), chunk.size());
         sink.done();
@@ -270,6 +291,7 @@ class ServerImpl final : public Server {
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopped_ = false;
+  int in_flight_ = 0;  // inference requests whose response is not written yet
 };
 }  // namespace
 
