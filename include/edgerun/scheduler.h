@@ -90,6 +90,9 @@ struct ModelStats {
   std::vector<int64_t> latency_buckets;
   double latency_sum_ms = 0;
   double single_ms = 0;  // the model's pass alone under its quota (warm-up median): ANTT's T_single
+  // The cost model's prediction of that pass, before any was measured: predictions start from
+  // it and then follow the measured passes.
+  double cost_model_ms = 0;
 };
 
 // Upper bounds (ms) of the latency histogram's buckets.

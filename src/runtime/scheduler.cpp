@@ -349,6 +349,10 @@ class SchedulerImpl final : public Scheduler {
       }
       std::sort(t.begin() + 1, t.end());
       m.st.single_ms = t[1 + (t.size() - 1) / 2];
+      // From here on the prediction follows the measured passes (see serve()).
+      m.st.cost_model_ms = m.probe_ms;
+      m.probe_ms = m.st.single_ms;
+      m.predicted[{shape_key(probe), m.probe_rows}] = m.probe_ms;
     } catch (const Error& e) {
       rethrow_named(e, m.spec.name);
     }
@@ -503,6 +507,11 @@ class SchedulerImpl final : public Scheduler {
     baseline_ = std::max(baseline_, rep.fixed_baseline_bytes);
     ++m.st.passes;
     const int64_t pass = passes_++;
+    // The cost model's prediction of a shape is where its predictions start; each measured pass
+    // then moves them (an exponential average), so that a model the profile missed, or a device
+    // busier than when it was profiled, is still predicted by what it does.
+    double& pred = m.predicted[{batch.front()->key, rows}];
+    pred = 0.5 * pred + 0.5 * service;
     int64_t row = 0;
     for (auto& p : batch) {
       RequestResult r;

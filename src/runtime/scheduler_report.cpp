@@ -80,6 +80,7 @@ std::string scheduler_report_json(const SchedulerStats& s, double makespan_ms, u
                         {"max", percentile(m.latency_ms, 100)}}},
         {"service_ms", {{"mean", mean(m.service_ms)}, {"p50", percentile(m.service_ms, 50)}}},
         {"single_ms", m.single_ms},
+        {"cost_model_ms", m.cost_model_ms},
         {"throughput_per_s", makespan_ms > 0 ? static_cast<double>(m.ok) / (makespan_ms / 1000.0) : 0.0},
         {"prediction", {{"latency_mape", mape(m.predicted_ms, m.latency_ms)},
                         {"latency_r2", r_squared(m.predicted_ms, m.latency_ms)},
