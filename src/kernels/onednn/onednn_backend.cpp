@@ -25,6 +25,7 @@
 
 #include <omp.h>
 
+#include <atomic>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -202,7 +203,8 @@ class OneDnnBackend final : public Backend {
   }
 
   void run(const OpCall& c) override {
-    if (omp_get_max_threads() != threads_) omp_set_num_threads(threads_);
+    const int threads = threads_.load();
+    if (omp_get_max_threads() != threads) omp_set_num_threads(threads);
     const Plan& p = plan(*c.g, *c.op);
     Scratch s;
     s.bytes = p.scratch;
@@ -250,7 +252,7 @@ class OneDnnBackend final : public Backend {
   const Plan& plan(const Graph& g, const Op& op) const { return plan(g, op, prepacked(g, op)); }
 
   const Plan& plan(const Graph& g, const Op& op, bool packed) const {
-    const std::string key = plan_key(g, op, threads_, packed);
+    const std::string key = plan_key(g, op, threads_.load(), packed);
     std::lock_guard<std::mutex> lock(mu_);
     auto it = cache_.find(key);
     if (it != cache_.end()) return *it->second;
@@ -263,7 +265,9 @@ class OneDnnBackend final : public Backend {
 
  private:
   ConvLayout layout_;
-  int threads_;
+  // The process's backend: engines on other threads (a scheduler's lane, a session being
+  // opened) set it, so it is atomic; one pass runs at a time, each with its engine's count.
+  std::atomic<int> threads_;
   mutable std::mutex mu_;
   mutable std::map<std::string, std::unique_ptr<Plan>> cache_;
 };
