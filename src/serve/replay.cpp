@@ -13,6 +13,7 @@
 
 #include "edgerun/serve.h"
 #include "edgerun/tasks.h"
+#include "runtime/scheduler_inputs.h"
 
 namespace edgerun {
 
@@ -43,24 +44,8 @@ std::vector<double> arrival_times(const WorkloadStream& s) {
 }
 
 Inputs stream_input(const WorkloadStream& s, const ModelSummary& m, const ModelSpec& spec) {
-  if (s.input.empty()) {
-    // Zeros (or fixed token ids) of the model's usual shape, as the scheduler sizes it.
-    Inputs in;
-    if (!m.inputs.empty()) {
-      for (const auto& d : m.inputs) {
-        Shape sh = d.dims;
-        for (size_t k = 0; k < sh.size(); ++k)
-          if (sh[k] < 0) sh[k] = k == 0 ? 1 : std::max<int64_t>(1, spec.tokens);
-        in.named.emplace_back(d.name, HostArray(d.dtype, sh));
-      }
-    } else if (m.family == "vit") {
-      in.pixel_values = HostArray(DType::F32, {1, m.num_channels, m.image_size, m.image_size});
-    } else {
-      const int64_t T = spec.tokens > 0 ? spec.tokens : 16;
-      in.input_ids = HostArray(DType::I64, {1, T});
-    }
-    return in;
-  }
+  // No file: the input the scheduler sizes the model's quota and predictions for.
+  if (s.input.empty()) return probe_input(m, spec);
   InputSpec is;
   if (!m.inputs.empty()) is.files = {s.input};
   else is.file = s.input;
