@@ -65,3 +65,37 @@ TEST(PlannerPipeload, PredictedPeakFollowsTheLoadersWindow) {
   EXPECT_EQ(peak(1, 0), reserved + 4 * layer);
   EXPECT_EQ(peak(2, reserved + 3 * layer), reserved + 3 * layer);
 }
+
+TEST(PlannerResidency, KeepsTheLayersWhoseLoadsTheStreamCannotHideWhereverTheyAre) {
+  // A CNN's shape: 12 small layers of long compute, then 4 large ones of short compute. A budget
+  // that holds the large ones but not everything: a pinned prefix saves only the small layers'
+  // loads, which the compute hides anyway; keeping the large ones removes the stall.
+  std::vector<LayerCost> L = alike_layers(12, 0.5, 0.0, 10.0);
+  for (int k = 0; k < 4; ++k) {
+    LayerCost big;
+    big.bytes = big.resident = big.peak = 16 << 20;
+    big.load_ms = 16.0;
+    big.compute_ms = 1.0;
+    L.push_back(big);
+  }
+  PlanResult r;
+  r.layers = L;
+  r.min_budget = 16 << 20;
+  PlanRequest req;
+  req.kind = Executor::Pipeload;
+  req.agents = 1;
+  req.passes = 100;
+  req.budget = 4 * (16u << 20) + 8 * (1u << 20);  // the large layers and room to stream the rest
+  const PlanResult best = choose_plan(r, req);
+  for (size_t i = 12; i < L.size(); ++i) EXPECT_TRUE(best.plan.pinned[i]) << "layer " << i;
+  // Steady state: nothing large streams, so a pass is its compute, plus the first small load
+  // unless that is kept too.
+  EXPECT_GE(best.predicted_ms, 12 * 10.0 + 4 * 1.0);
+  EXPECT_LE(best.predicted_ms, 12 * 10.0 + 4 * 1.0 + 0.5);
+  EXPECT_LE(best.predicted_peak, req.budget);
+  // Every prefix that fits leaves at least the last large load exposed.
+  ExecPlan prefix = best.plan;
+  prefix.pinned.assign(L.size(), false);
+  for (size_t i = 0; i < 12; ++i) prefix.pinned[i] = true;
+  EXPECT_GT(simulate_plan(prefix, L, 0, req.budget, false).first, best.predicted_ms + 10.0);
+}

@@ -153,7 +153,7 @@ std::string min_budget_percent(uint64_t min_budget, uint64_t weight_bytes) {
 PlanResult make_plan(const Graph& g, const WeightLoader& loader, const CostModel& cm, const PlanRequest& req) {
   PlanResult r;
   const size_t n = g.layers.size();
-  uint64_t max_peak = 0, total_resident = 0, max_extra = 0;
+  uint64_t max_peak = 0;
   for (size_t i = 0; i < n; ++i) {
     LayerCost c;
     c.name = g.layers[i].name;
@@ -169,8 +169,6 @@ PlanResult make_plan(const Graph& g, const WeightLoader& loader, const CostModel
     r.full_pass_bytes += c.bytes;
     r.compute_ms += c.compute_ms;
     max_peak = std::max(max_peak, fp.limited_peak);
-    total_resident += c.resident;
-    max_extra = std::max(max_extra, c.peak - c.resident);
     r.layers.push_back(c);
   }
   r.model_weight_bytes = req.model_weight_bytes;
@@ -185,6 +183,17 @@ PlanResult make_plan(const Graph& g, const WeightLoader& loader, const CostModel
              format_bytes_exact(max_peak), g.nd ? " + activations and constants " : " + activation arena, KV cache and logits ",
              format_bytes_exact(req.reserved_bytes),
              g.nd ? " (a smaller input needs less)" : " (fewer tokens or a smaller batch need less)");
+  return choose_plan(std::move(r), req);
+}
+
+PlanResult choose_plan(PlanResult r, const PlanRequest& req) {
+  const size_t n = r.layers.size();
+  const uint64_t budget = req.budget;
+  uint64_t total_resident = 0, max_extra = 0;
+  for (const LayerCost& c : r.layers) {
+    total_resident += c.resident;
+    max_extra = std::max(max_extra, c.peak - c.resident);
+  }
   const uint64_t resident_need = req.reserved_bytes + total_resident + max_extra;
   const bool fits = !budget || resident_need <= budget;
 
@@ -213,17 +222,11 @@ PlanResult make_plan(const Graph& g, const WeightLoader& loader, const CostModel
   }
   const uint64_t cap = budget ? budget : std::numeric_limits<uint64_t>::max();
 
-  // Pinned prefixes that leave room to stream the rest: pinned + reserved + largest streamed peak.
-  auto pinned_prefix = [&](size_t k) {
-    std::vector<bool> pin(n, false);
-    for (size_t i = 0; i < k; ++i) pin[i] = r.layers[i].bytes > 0;
-    return pin;
-  };
-  // Room left to stream with the first k layers pinned, in units of the largest streamed layer.
-  auto stream_room = [&](size_t k) {
+  // Room left to stream with `pin` resident, in units of the largest streamed layer's peak.
+  auto stream_room = [&](const std::vector<bool>& pin) {
     uint64_t pinned = 0, rest_peak = 0;
     for (size_t i = 0; i < n; ++i) {
-      if (i < k) pinned += r.layers[i].resident;
+      if (pin[i]) pinned += r.layers[i].resident;
       else rest_peak = std::max(rest_peak, r.layers[i].peak);
     }
     const uint64_t used = req.reserved_bytes + pinned;
@@ -231,7 +234,49 @@ PlanResult make_plan(const Graph& g, const WeightLoader& loader, const CostModel
     if (rest_peak == 0) return std::numeric_limits<double>::infinity();  // nothing left to stream
     return static_cast<double>(cap - used) / static_cast<double>(rest_peak);
   };
-  auto prefix_ok = [&](size_t k) { return k < n && stream_room(k) >= 1.0; };
+  // Sets of layers kept resident, each leaving room to stream the rest (pinning every layer is
+  // the resident executor's job). Prefixes, which also remove the pipeline's fill; and the
+  // layers whose loads the stream hides worst, first by size (a CNN's weights sit at its end,
+  // beside little compute) and first by load time over compute time: a prefix of such a model
+  // saves few bytes for the room it takes.
+  std::vector<std::vector<bool>> pin_sets;
+  auto add_set = [&](std::vector<bool> pin) {
+    bool all = true;
+    for (size_t i = 0; i < n; ++i) all &= pin[i] || r.layers[i].bytes == 0;
+    if (all || stream_room(pin) < 1.0) return false;
+    if (std::find(pin_sets.begin(), pin_sets.end(), pin) == pin_sets.end()) pin_sets.push_back(std::move(pin));
+    return true;
+  };
+  {
+    std::vector<bool> pin(n, false);
+    add_set(pin);
+    for (size_t k = 0; k < n; ++k) {
+      pin[k] = r.layers[k].bytes > 0;
+      if (!add_set(pin)) break;
+    }
+  }
+  auto by_order = [&](auto worse) {
+    std::vector<size_t> order;
+    for (size_t i = 0; i < n; ++i)
+      if (r.layers[i].bytes > 0) order.push_back(i);
+    std::stable_sort(order.begin(), order.end(), worse);
+    // At most kSteps sets per order, evenly spaced in the number of layers pinned: each set
+    // costs simulations, and neighbouring sets differ little.
+    constexpr size_t kSteps = 32;
+    const size_t stride = std::max<size_t>(1, order.size() / kSteps);
+    std::vector<bool> pin(n, false);
+    for (size_t j = 0; j < order.size(); ++j) {
+      pin[order[j]] = true;
+      if (stream_room(pin) < 1.0) break;
+      if ((j + 1) % stride == 0 || j + 1 == order.size()) add_set(pin);
+    }
+  };
+  by_order([&](size_t a, size_t b) { return r.layers[a].bytes > r.layers[b].bytes; });
+  by_order([&](size_t a, size_t b) {
+    const LayerCost &x = r.layers[a], &y = r.layers[b];
+    return x.load_ms * std::max(y.compute_ms, 1e-6) > y.load_ms * std::max(x.compute_ms, 1e-6);
+  });
+  if (pin_sets.empty()) pin_sets.emplace_back(n, false);
 
   struct Cand {
     ExecPlan p;
@@ -245,36 +290,34 @@ PlanResult make_plan(const Graph& g, const WeightLoader& loader, const CostModel
     const double later = static_cast<double>(std::max<int64_t>(req.passes, 1) - 1);
     cands.push_back({p, first_ms + later * steady_ms});
   };
-  std::vector<size_t> ks;
-  for (size_t k = 0; k < n && prefix_ok(k); ++k) ks.push_back(k);
-  if (ks.empty()) ks.push_back(0);
   if (req.kind == Executor::Pipeload || req.kind == Executor::Auto) {
     std::vector<int> agents;
     if (req.agents > 0) agents.push_back(req.agents);
     else agents = {1, 2, 3, 4};
-    for (size_t k : ks)
+    for (const auto& pin : pin_sets)
       for (int a : agents) {
         // The storage gives its bandwidth only to a deep queue, and the simulation's storage
         // does not model depth: a stream with room for one layer in flight besides the one
         // computing runs measurably below B, and the bytes pinning saves do not pay for it
         // (docs/STREAMING.md). So pinning must leave room for a layer per agent plus the one
         // computing.
-        if (k > 0 && stream_room(k) < a + 1) continue;
+        if (std::find(pin.begin(), pin.end(), true) != pin.end() && stream_room(pin) < a + 1) continue;
         ExecPlan p;
         p.kind = Executor::Pipeload;
         p.agents = a;
-        p.pinned = pinned_prefix(k);
+        p.pinned = pin;
         consider(p);
       }
   }
   if (req.kind == Executor::Swap || req.kind == Executor::Auto) {
-    for (size_t k : ks) {
+    for (const auto& pin : pin_sets) {
       ExecPlan p;
       p.kind = Executor::Swap;
       p.prefetch = req.prefetch;
-      p.pinned = pinned_prefix(k);
+      p.pinned = pin;
       uint64_t pinned = 0;
-      for (size_t i = 0; i < k; ++i) pinned += r.layers[i].resident;
+      for (size_t i = 0; i < n; ++i)
+        if (pin[i]) pinned += r.layers[i].resident;
       const uint64_t room = cap - std::min(cap, req.reserved_bytes + pinned);
       const uint64_t block_cap = p.prefetch ? room / 2 : room;
       int32_t start = 0;

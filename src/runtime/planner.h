@@ -54,6 +54,10 @@ struct PlanResult {
 // executor (resident) cannot fit.
 PlanResult make_plan(const Graph& g, const WeightLoader& loader, const CostModel& cm, const PlanRequest& req);
 
+// make_plan's choice once the layers' costs are known (r.layers, r.min_budget checked): the
+// executor, blocks, agents and resident set of least predicted latency. Exposed for tests.
+PlanResult choose_plan(PlanResult r, const PlanRequest& req);
+
 // Event simulation of one pass (exposed for tests): returns {latency_ms, peak_bytes}.
 std::pair<double, uint64_t> simulate_plan(const ExecPlan& p, const std::vector<LayerCost>& layers,
                                           uint64_t reserved, uint64_t budget, bool first_pass);
