@@ -6,10 +6,13 @@ road-side unit's duplicates are copies, distinct weight files) run one workload 
 arrivals per model, at several budgets in one run: ample (every model resident), Table 1's
 budget, and the budgets that give SwapNet's overcommit (Σ weights / 2.32 and / 5.81), raised to
 the smallest that works where that is below the models' minimum needs (stated in the output).
-Reports per model mean and p95 latency and the makespan against the ample run, and the
-predictor's MAPE. Writes docs/results/serve_scenarios.json.
+Reports per model mean and p95 latency, the mean pass (service) time and the makespan against
+the ample run, and the predictor's MAPE. Latency includes queueing, so where streamed passes are
+slower than resident ones the load the arrivals make grows, and latency with it. Writes docs/results/serve_scenarios.json.
 
-Usage: bench/serve_scenarios.py --zoo /tmp/zoo [--scenarios uav self_driving rsu] [--count 12]
+Usage: bench/serve_scenarios.py --zoo /tmp/zoo [--scenarios uav self_driving rsu] [--count 12] [--no-profile]
+
+First profiles each model (`edgerun profile`, recorded for this device) unless --no-profile.
 """
 import argparse
 import json
@@ -46,6 +49,15 @@ def ensure_zoo(zoo):
             shutil.copytree(os.path.join(zoo, base), dup)
 
 
+def profile(zoo, folders, tmp):
+    """Records each model's cost model for this device (`edgerun profile`), as a user does once:
+    the scheduler's plans and predictions use the record (docs/STREAMING.md)."""
+    for f in sorted(folders):
+        print(f"profiling {f} ...", flush=True)
+        subprocess.run([EDGERUN, "profile", os.path.join(zoo, f), "-o", os.path.join(tmp, "profile_" + f)],
+                       check=True, stdout=subprocess.DEVNULL)
+
+
 def replay(tmp, zoo, models, budget, count, period_ms, tag):
     cfg = os.path.join(tmp, f"{tag}.yaml")
     with open(cfg, "w") as f:
@@ -70,11 +82,14 @@ def main():
     ap.add_argument("--zoo", required=True)
     ap.add_argument("--scenarios", nargs="+", default=list(SCENARIOS))
     ap.add_argument("--count", type=int, default=12, help="requests per model")
+    ap.add_argument("--no-profile", action="store_true", help="use the cost models already recorded (or the defaults)")
     ap.add_argument("--out", default=os.path.join(ROOT, "docs", "results", "serve_scenarios.json"))
     a = ap.parse_args()
     ensure_zoo(a.zoo)
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
+        if not a.no_profile:
+            profile(a.zoo, {f for sc in a.scenarios for _, f in SCENARIOS[sc][1]}, tmp)
         for sc in a.scenarios:
             table_mb, models = SCENARIOS[sc]
             total = sum(weight_bytes(os.path.join(a.zoo, f)) for _, f in models)
@@ -101,7 +116,7 @@ def main():
             results[sc] = {"weights_bytes": total, "period_ms": period, "runs": runs}
             base = runs["ample"]
             print(f"\n{sc}: weights {total / MB:.0f} MB, one request per model every {period:.0f} ms")
-            print(f"  {'run':16} {'budget MB':>9} {'overcommit':>10} {'makespan':>9} {'model':>12} {'mean':>7} {'p95':>7} {'MAPE':>6}")
+            print(f"  {'run':16} {'budget MB':>9} {'overcommit':>10} {'makespan':>9} {'model':>12} {'mean':>7} {'p95':>7} {'pass':>6} {'MAPE':>6}")
             for label, r in runs.items():
                 if "error" in r:
                     print(f"  {label:16} {r['budget_bytes'] / MB:9.0f} {total / r['budget_bytes']:10.2f}  refused: {r['error'][:90]}")
@@ -109,9 +124,12 @@ def main():
                 mk = r["makespan_ms"] / base["makespan_ms"]
                 for i, m in enumerate(r["models"]):
                     b = base["models"][i]
-                    print(f"  {label if i == 0 else '':16} {r['budget_bytes'] / MB if i == 0 else 0:9.0f} "
-                          f"{total / r['budget_bytes'] if i == 0 else 0:10.2f} {mk if i == 0 else 0:9.2f} {m['name']:>12} "
+                    head = (label, f"{r['budget_bytes'] / MB:.0f}", f"{total / r['budget_bytes']:.2f}", f"{mk:.2f}")
+                    if i:
+                        head = ("", "", "", "")
+                    print(f"  {head[0]:16} {head[1]:>9} {head[2]:>10} {head[3]:>9} {m['name']:>12} "
                           f"{m['latency_ms']['mean'] / b['latency_ms']['mean']:7.2f} {m['latency_ms']['p95'] / b['latency_ms']['p95']:7.2f} "
+                          f"{m['service_ms']['mean'] / b['service_ms']['mean']:6.2f} "
                           f"{100 * m['prediction']['latency_mape']:5.0f}%")
     os.makedirs(os.path.dirname(a.out), exist_ok=True)
     old = {}

@@ -40,7 +40,7 @@ struct ModelSpec {
   std::string name;           // unique; [A-Za-z0-9_.-]+
   std::string path;           // a model folder (Hugging Face layout) or a .onnx file
   uint64_t quota_bytes = 0;   // 0: a share of what the given quotas leave, by weight
-  double weight = 1;          // share of the unassigned budget (> 0)
+  double weight = 1;          // how much its passes count when the unassigned budget is shared (> 0)
   int priority = 0;           // Policy::Priority runs higher first
   double deadline_ms = 0;     // each request's deadline after its arrival (0: none)
   int max_queue = 16;         // waiting requests; one more is refused (QueueFullError)

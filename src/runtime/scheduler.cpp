@@ -17,6 +17,7 @@
 #include "edgerun/format.h"
 #include "runtime/report.h"
 #include "runtime/scheduler_inputs.h"
+#include "runtime/scheduler_quotas.h"
 #include "runtime/session_open.h"
 #include "runtime/trace.h"
 
@@ -108,66 +109,6 @@ SessionOptions session_options(const ModelSpec& m, const SchedulerOptions& o, st
   return so;
 }
 
-// Quotas: the given ones, then the rest of the budget by weight over the others, each at least
-// its minimum and at most what it can use (its resident footprint), the excess of a capped
-// model going to the others (water-filling).
-std::vector<uint64_t> assign_quotas(const std::vector<ModelSpec>& specs, const std::vector<uint64_t>& min,
-                                    const std::vector<uint64_t>& useful, uint64_t M) {
-  const size_t n = specs.size();
-  std::vector<uint64_t> q(n, 0);
-  uint64_t fixed = 0, need = 0;
-  std::string parts;
-  for (size_t i = 0; i < n; ++i) {
-    parts += (i ? ", " : "") + specs[i].name + " " + format_bytes(specs[i].quota_bytes ? specs[i].quota_bytes : min[i]);
-    if (specs[i].quota_bytes) {
-      if (specs[i].quota_bytes < min[i])
-        ER_THROW(BudgetError, "model '", specs[i].name, "': its quota of ", format_bytes(specs[i].quota_bytes),
-                 " is below its minimum budget of ", format_bytes(min[i]),
-                 " (its largest block with the activations it needs)");
-      q[i] = specs[i].quota_bytes;
-      fixed += q[i];
-    } else {
-      need += min[i];
-    }
-  }
-  if (fixed + need > M)
-    ER_THROW(BudgetError, "the budget of ", format_bytes(M), " is below the models' minimum needs of ",
-             format_bytes(fixed + need), " (", parts, "): give at least ", format_bytes(fixed + need));
-  std::vector<size_t> open;
-  for (size_t i = 0; i < n; ++i)
-    if (!specs[i].quota_bytes) {
-      q[i] = min[i];
-      open.push_back(i);
-    }
-  uint64_t rest = M - fixed - need;
-  while (rest >= MemoryBudget::kPage && !open.empty()) {
-    double w = 0;
-    for (size_t i : open) w += specs[i].weight;
-    uint64_t given = 0;
-    std::vector<size_t> still;
-    for (size_t i : open) {
-      uint64_t share = static_cast<uint64_t>(static_cast<double>(rest) * specs[i].weight / w) / MemoryBudget::kPage *
-                       MemoryBudget::kPage;
-      const uint64_t room = useful[i] > q[i] ? useful[i] - q[i] : 0;
-      if (share >= room) share = room;
-      else still.push_back(i);
-      q[i] += share;
-      given += share;
-    }
-    rest -= given;
-    if (still.size() == open.size()) break;  // nobody capped: the rest is rounding
-    open = std::move(still);
-  }
-  // What every model can use is given: the rest still goes to them (larger inputs need more).
-  double w = 0;
-  for (size_t i = 0; i < n; ++i) w += specs[i].quota_bytes ? 0 : specs[i].weight;
-  const uint64_t left = rest;
-  for (size_t i = 0; i < n && w > 0; ++i)
-    if (!specs[i].quota_bytes)
-      q[i] += static_cast<uint64_t>(static_cast<double>(left) * specs[i].weight / w) / MemoryBudget::kPage * MemoryBudget::kPage;
-  return q;
-}
-
 class SchedulerImpl final : public Scheduler {
  public:
   SchedulerImpl(const std::vector<ModelSpec>& specs, const SchedulerOptions& o) : o_(o), t0_(Clock::now()) {
@@ -187,8 +128,11 @@ class SchedulerImpl final : public Scheduler {
     // Minimum and useful memory of each model, planned alone without a budget (the minimum
     // reported is the one a limited budget accepts).
     std::vector<uint64_t> min(specs.size()), useful(specs.size());
+    std::vector<std::unique_ptr<Session>> probes;
+    std::vector<Inputs> probe_inputs;
     for (size_t i = 0; i < specs.size(); ++i) {
-      auto s = open_model(specs[i], 0);
+      probes.push_back(open_model(specs[i], 0));
+      Session* s = probes.back().get();
       if (specs[i].max_batch > 1) check_batchable(specs[i].name, s->summary());
       // Sized for the largest batch it may run.
       const Inputs one = probe_input(s->summary(), specs[i]);
@@ -197,8 +141,13 @@ class SchedulerImpl final : public Scheduler {
       min[i] = p.min_budget_bytes;
       useful[i] = std::max(p.min_budget_bytes, p.predicted_peak_bytes);
       if (p.executor != Executor::Resident) useful[i] = std::numeric_limits<uint64_t>::max();  // more always helps
+      probe_inputs.push_back(probe);
     }
-    const std::vector<uint64_t> quotas = assign_quotas(specs, min, useful, o.budget_bytes);
+    const std::vector<uint64_t> quotas =
+        assign_quotas(specs, min, useful, o.budget_bytes, [&](size_t i, const std::vector<uint64_t>& budgets) {
+          return predicted_at(*probes[i], probe_inputs[i], budgets);
+        });
+    probes.clear();
     for (size_t i = 0; i < specs.size(); ++i) {
       auto m = std::make_unique<Model>();
       m->spec = specs[i];

@@ -201,6 +201,22 @@ class SessionImpl final : public Session {
     return summary_of_plan();
   }
 
+  std::vector<double> predicted_at(const Inputs& in, const std::vector<uint64_t>& budgets) {
+    plan_run(in, /*apply=*/false);
+    std::vector<double> ms;
+    for (uint64_t b : budgets) {
+      PlanRequest pr = plan_req_;
+      pr.budget = b;
+      double t = std::numeric_limits<double>::infinity();
+      if (b >= plan_.min_budget) try {
+          t = choose_plan(plan_, pr).predicted_ms;
+        } catch (const BudgetError&) {
+        }
+      ms.push_back(t);
+    }
+    return ms;
+  }
+
   PlanSummary plan_generate(const HostArray& prompt, int64_t new_tokens) override {
     plan_generation(prompt, new_tokens, /*apply=*/false);
     return summary_of_plan();
@@ -275,7 +291,8 @@ class SessionImpl final : public Session {
 
   // passes_per_call: forward passes one call makes (generation: one per new token).
   void plan_for(uint64_t reserved, const PassShape& shape, bool apply = true, int64_t passes_per_call = 1) {
-    PlanRequest pr;
+    PlanRequest& pr = plan_req_;
+    pr = PlanRequest{};
     pr.passes = std::max<int64_t>(opts_.expected_calls, 1) * passes_per_call;
     pr.kind = kind_;
     pr.agents = opts_.agents;
@@ -374,6 +391,7 @@ class SessionImpl final : public Session {
   double prepare_ms_ = 0;
   std::string bw_source_ = "default";  // where cost_.read_bytes_per_s came from
   std::string cost_source_ = "default";  // where cost_'s fits came from
+  PlanRequest plan_req_;    // the last plan's request
   uint64_t reserved_ = 0;   // the last plan's memory reserved before loads
   uint64_t committed_ = 0;  // bytes commit_plan() made resident
   std::vector<double> call_compute_ms_;
@@ -387,6 +405,10 @@ std::shared_ptr<SharedBudget> SharedBudget::make(uint64_t limit_bytes, bool huge
 
 std::unique_ptr<Session> Session::open(const std::string& model_dir, const SessionOptions& opts) {
   return std::make_unique<SessionImpl>(model_dir, opts);
+}
+
+std::vector<double> predicted_at(Session& s, const Inputs& in, const std::vector<uint64_t>& budgets) {
+  return static_cast<SessionImpl&>(s).predicted_at(in, budgets);
 }
 
 MemoryBudget& shared_arena(SharedBudget& b) { return static_cast<SharedBudgetImpl&>(b).arena; }
