@@ -75,6 +75,12 @@ struct SessionOptions {
   // Also compute the outputs transformers returns beside the primary one (pooler_output of
   // BertModel and ViTModel), for run_outputs(); their weights are then read every pass.
   bool all_outputs = false;
+  // Output-column tiles of the transformers' large Linears, streamed and computed as units of
+  // their own, and layers of about one tile (docs/STREAMING.md "Tiles"): the minimum budget is
+  // then the activations plus a tile. Every executor computes the same tiles, so results do not
+  // depend on the budget; they may differ in the last bits from tile_bytes 0 (the model's own
+  // layers, one GEMM per Linear). q16 models are not tiled. Default: 2 MiB.
+  uint64_t tile_bytes = 2u << 20;
 };
 
 struct Inputs {

@@ -42,6 +42,7 @@ struct SessionArgs {
   std::optional<std::string> budget;  // absent: no budget
   std::string executor = "auto", cost_model;
   int agents = 0, threads = 0;
+  std::string tile;  // empty: the library's default
 };
 void add_session_options(CLI::App* c, SessionArgs& a);
 SessionOptions session_options(const SessionArgs& a);

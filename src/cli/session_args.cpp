@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "edgerun/format.h"
 #include "edgerun/types.h"
 
 namespace edgerun::cli {
@@ -23,6 +24,10 @@ void add_session_options(CLI::App* c, SessionArgs& a) {
       ->check(CLI::Range(0, 1024))
       ->capture_default_str();
   c->add_option("--cost-model", a.cost_model, "Cost model JSON from `edgerun profile` for the planner");
+  c->add_option("--tile", a.tile,
+                "Transformers: size of the output-column tiles the large Linears stream and compute in, as units "
+                "of their own (default 2M; 0: one GEMM per Linear, the model's own layers). Results depend on it "
+                "in the last bits, never on the budget");
 }
 
 SessionOptions session_options(const SessionArgs& a) {
@@ -41,6 +46,11 @@ SessionOptions session_options(const SessionArgs& a) {
                      " executor has none (use --executor pipeload or auto)");
   so.agents = a.agents;
   so.cost_model_path = a.cost_model;
+  if (!a.tile.empty()) {
+    so.tile_bytes = parse_bytes(a.tile, 0);
+    if (so.tile_bytes != 0 && (so.tile_bytes < 4096 || so.tile_bytes > (1ull << 32)))
+      fail<InputError>("--tile ", a.tile, ": must be 0 or from 4K to 4G");
+  }
   return so;
 }
 

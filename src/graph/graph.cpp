@@ -87,6 +87,20 @@ void Graph::end_layer() {
   gather_layer_slots(*this, layers.back());
 }
 
+uint64_t Graph::open_layer_weight_bytes() const {
+  if (layers.empty() || layers.back().end_op != -1) return 0;
+  uint64_t n = 0;
+  for (size_t i = static_cast<size_t>(layers.back().first_op); i < ops.size(); ++i)
+    for (SlotId s : ops[i].slots)
+      if (s != kNone && !slots[s].gather_rows) n += slots[s].nbytes();
+  return n;
+}
+
+void Graph::split_layer(std::string name) {
+  end_layer();
+  begin_layer(std::move(name));
+}
+
 void Graph::add_layer(std::string name, int32_t first, int32_t end) {
   ER_CHECK((layers.empty() ? 0 : layers.back().end_op) == first && first < end &&
            end <= static_cast<int32_t>(ops.size()), "layers must tile the ops in order");

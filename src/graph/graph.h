@@ -185,6 +185,16 @@ struct Graph {
   // Starts a new layer at the next op; end_layer closes it and gathers its slots.
   void begin_layer(std::string name);
   void end_layer();
+  // Tiles (docs/STREAMING.md "Tiles"): a Linear whose fp32 weight passes tile_bytes is built as
+  // output-column tiles of at most about that many bytes, each its own op, and an open layer
+  // is split before a weight that would take it past tile_bytes, so that a layer holds at most
+  // one tile's worth where the weights allow. Fixed by the builder (models/model.h), never by a
+  // budget; 0: no tiles and no splits.
+  uint64_t tile_bytes = 0;
+  // Weight bytes of the ops added to the open layer so far (0 when none is open).
+  uint64_t open_layer_weight_bytes() const;
+  // Closes the open layer and opens `name` at the next op.
+  void split_layer(std::string name);
   // A layer over ops [first, end) already added (the ONNX frontend partitions after mapping).
   void add_layer(std::string name, int32_t first, int32_t end);
 

@@ -94,15 +94,57 @@ ValueId add_layernorm(WeightFinder& w, ValueId x, const std::string& prefix, int
   return g.add_op(OpKind::LayerNorm, prefix, {x}, {gamma, beta}, p, g.values[x].rows, d);
 }
 
+int64_t tile_rows(int64_t n, int64_t k, uint64_t tile_bytes) {
+  const uint64_t row = static_cast<uint64_t>(k) * sizeof(float);
+  if (tile_bytes == 0 || static_cast<uint64_t>(n) * row <= tile_bytes) return n;
+  // Evenly split, each a multiple of 16 rows (whole SIMD widths of output columns) where the
+  // tile holds that many.
+  const uint64_t tiles = (static_cast<uint64_t>(n) * row + tile_bytes - 1) / tile_bytes;
+  int64_t rows = (n + static_cast<int64_t>(tiles) - 1) / static_cast<int64_t>(tiles);
+  if (static_cast<uint64_t>(rows + 15) / 16 * 16 * row <= tile_bytes) rows = (rows + 15) / 16 * 16;
+  return std::max<int64_t>(1, std::min(rows, n));
+}
+
+namespace {
+// Splits the open layer before a weight of `bytes` that would take it past the graph's tile
+// size (Graph::tile_bytes); nothing without tiles or with no layer open.
+void make_room(Graph& g, uint64_t bytes, const std::string& name) {
+  if (g.tile_bytes == 0 || g.layers.empty() || g.layers.back().end_op != -1) return;
+  const uint64_t open = g.open_layer_weight_bytes();
+  if (open > 0 && open + bytes > g.tile_bytes) g.split_layer(name);
+}
+}  // namespace
+
 ValueId add_linear(WeightFinder& w, ValueId x, const std::string& prefix, int64_t k, int64_t n,
                    bool w_in_out, bool bias_required) {
   Graph& g = w.graph();
   ER_CHECK(g.values[x].cols == k, prefix, ": input has ", g.values[x].cols, " columns, not ", k);
-  SlotId wt = w.slot(prefix + ".weight", w_in_out ? Shape{k, n} : Shape{n, k});
-  SlotId b = bias_required ? w.slot(prefix + ".bias", {n}) : w.optional_slot(prefix + ".bias", {n});
-  OpParams p;
-  p.w_in_out = w_in_out;
-  return g.add_op(OpKind::Linear, prefix, {x}, {wt, b}, p, g.values[x].rows, n);
+  const int64_t rows = w_in_out ? n : tile_rows(n, k, g.tile_bytes);
+  if (rows == n) {
+    SlotId wt = w.slot(prefix + ".weight", w_in_out ? Shape{k, n} : Shape{n, k});
+    SlotId b = bias_required ? w.slot(prefix + ".bias", {n}) : w.optional_slot(prefix + ".bias", {n});
+    make_room(g, g.slots[wt].nbytes(), prefix);
+    OpParams p;
+    p.w_in_out = w_in_out;
+    return g.add_op(OpKind::Linear, prefix, {x}, {wt, b}, p, g.values[x].rows, n);
+  }
+  // Output-column tiles: rows [r0, r1) of the (n, k) weight, contiguous in the file.
+  const bool bias = bias_required || w.has(prefix + ".bias");
+  ValueId y = kNone;
+  int c = 0;
+  for (int64_t r0 = 0; r0 < n; r0 += rows, ++c) {
+    const int64_t r1 = std::min(n, r0 + rows);
+    const std::string name = prefix + "." + std::to_string(c);
+    SlotId s = w.slot_rows(prefix + ".weight", {n, k}, r0, r1);
+    SlotId b = bias ? w.slot_rows(prefix + ".bias", {n}, r0, r1) : kNone;
+    make_room(g, g.slots[s].nbytes(), name);
+    OpParams p;
+    p.chunk_begin = r0;
+    std::vector<ValueId> in{x};
+    if (y != kNone) in.push_back(y);
+    y = g.add_op(OpKind::Linear, name, in, {s, b}, p, g.values[x].rows, n);
+  }
+  return y;
 }
 
 ValueId add_activation(Graph& g, ValueId x, ActKind act, const std::string& name) {
@@ -119,6 +161,7 @@ ValueId add_linear_row_chunked(WeightFinder& w, ValueId x, const std::string& we
                                int64_t n, int64_t chunk_rows, Rows out_rows, const std::string& name,
                                const std::string& bias) {
   Graph& g = w.graph();
+  if (g.tile_bytes) chunk_rows = std::min(chunk_rows, tile_rows(n, k, g.tile_bytes));
   ValueId y = kNone;
   int c = 0;
   for (int64_t r0 = 0; r0 < n; r0 += chunk_rows, ++c) {

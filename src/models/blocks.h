@@ -37,13 +37,19 @@ class WeightFinder {
 ActKind parse_activation(const ConfigJson& cfg, const char* key, const std::string& dflt);
 
 ValueId add_layernorm(WeightFinder& w, ValueId x, const std::string& prefix, int64_t d, float eps);
+// Rows of an (n, k) fp32 weight per output tile of at most about tile_bytes: n when it fits or
+// tile_bytes is 0; else n evenly split, rounded up to 16 rows where the tile still fits.
+int64_t tile_rows(int64_t n, int64_t k, uint64_t tile_bytes);
 // y = x W^T + b with W stored (n, k) (torch Linear), or x W + b with W stored (k, n) (Conv1D).
+// Under the graph's tiles (Graph::tile_bytes), a torch Linear larger than a tile is built as
+// output-column tiles (tile_rows), and the open layer is split before a weight that would take
+// it past a tile; Conv1D weights are not tiled yet (their output columns are not contiguous).
 ValueId add_linear(WeightFinder& w, ValueId x, const std::string& prefix, int64_t k, int64_t n,
                    bool w_in_out, bool bias_required = true);
 ValueId add_activation(Graph& g, ValueId x, ActKind act, const std::string& name);
 // y = x W^T (+ b) with W (n, k) stored torch-style and too large to load whole at small budgets:
-// one layer per chunk of at most `chunk_rows` output rows, each writing its columns of y in
-// place. The chunking depends only on the graph, never on the budget, so every executor makes
+// one layer per chunk of at most `chunk_rows` output rows (and at most a tile's, under the graph's
+// tiles), each writing its columns of y in place. The chunking depends only on the graph, never on the budget, so every executor makes
 // the same kernel calls. bias: the name of an (n) tensor, or empty for none. Opens and closes its
 // own layers.
 ValueId add_linear_row_chunked(WeightFinder& w, ValueId x, const std::string& weight, int64_t k,

@@ -204,6 +204,9 @@ ModelGraph build_model(const std::string& dir, const BuildOptions& opts) {
   resolve_numerics(cfg, opts, info);
 
   mg.weights = open_weights(dir);
+  // q16 Linears compute one (N, K) weight whole (models/quantize.cpp), and their calibration
+  // names the model's own ops: no tiles.
+  mg.graph.tile_bytes = info.precision == Precision::Q16 ? 0 : opts.tile_bytes;
   switch (info.family) {
     case Family::Vit: build_vit(cfg, mg.weights, info, mg.graph); break;
     case Family::Bert: build_bert(cfg, mg.weights, info, mg.graph); break;

@@ -71,6 +71,13 @@ struct BuildOptions {
   // BertModel and ViTModel (where the file holds the pooler). Off by default: the primary
   // output does not need them, and their weights would be read every pass.
   bool all_outputs = false;
+  // Output-column tiles of the large Linears, and layers of about one tile (Graph::tile_bytes):
+  // what the runtime streams and computes. 0: the model's own layers, one op per Linear (what
+  // convert, calibration, sim and info describe). q16 graphs are never tiled.
+  uint64_t tile_bytes = kTileBytes;
+  // SessionOptions::tile_bytes' default: a size at which direct reads already get the storage's
+  // bandwidth with two in flight (iobench: 1-4 MiB reads at depth 2), i.e. two loading agents.
+  static constexpr uint64_t kTileBytes = 2u << 20;
 };
 
 struct ModelGraph {

@@ -52,6 +52,7 @@ Q16Sidecar calibrate_q16(const std::string& dir, const HostArray& inputs, const 
   for (AttnVariant v : {AttnVariant::Softmax, AttnVariant::Taylor, AttnVariant::Sima, AttnVariant::Shiftmax}) {
     BuildOptions bo;
     bo.attention = v;
+    bo.tile_bytes = 0;  // the exponents are the model's own ops'
     ModelGraph mg = build_model(dir, bo);
     if (mg.info.family == Family::Gpt2)
       ER_THROW(UnsupportedError, dir, ": q16 calibration is implemented for vit and bert models, not gpt2");
@@ -100,7 +101,9 @@ ConvertReport convert_model(const std::string& src, const std::string& dst, cons
     ER_THROW(InputError, dst, ": the output folder exists and is not empty (convert never overwrites)");
   if (fs::exists(dst, ec) && fs::equivalent(src, dst, ec))
     ER_THROW(InputError, "convert: the output folder is the input folder");
-  ModelGraph mg = build_model(src);  // validates the model; its graph names the Linear weights
+  BuildOptions whole;
+  whole.tile_bytes = 0;
+  ModelGraph mg = build_model(src, whole);  // validates the model; its graph names the Linear weights
   if (mg.info.converted_dtype == "q16")
     ER_THROW(InputError, src, " already holds q16 weights (written by `edgerun convert --dtype q16`); convert the "
              "folder it was made from");
@@ -188,6 +191,7 @@ ConvertReport convert_model(const std::string& src, const std::string& dst, cons
   if (dtype == "q16") write_text_file_atomic((fs::path(dst) / kQ16SidecarName).string(), sc.to_json());
   BuildOptions bo;
   bo.precision = dtype == "q16" ? Precision::Q16 : Precision::Fp32;
+  bo.tile_bytes = 0;
   r.streamed_bytes_in = mg.graph.total_weight_bytes();
   r.streamed_bytes_out = build_model(dst, bo).graph.total_weight_bytes();  // and it loads back
   return r;

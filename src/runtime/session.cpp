@@ -31,6 +31,7 @@ BuildOptions build_options(const SessionOptions& o) {
   b.attention = o.attention;
   b.precision = o.precision;
   b.all_outputs = o.all_outputs;
+  b.tile_bytes = o.tile_bytes;
   return b;
 }
 
@@ -316,14 +317,23 @@ class SessionImpl final : public Session {
     if (!opts_.commit_budget || budget_->limit() == MemoryBudget::kUnlimited) return;
     const int threads = std::max(1, kernels::get_blas_threads());
     const uint64_t weights = plan_.predicted_peak > reserved_ ? plan_.predicted_peak - reserved_ : 0;
-    double huge = 0, all = 0;
-    for (size_t i = 0; i < plan_.layers.size(); ++i) {
-      huge += static_cast<double>(plan_.layers[i].huge);
-      all += static_cast<double>(plan_.layers[i].resident);
+    // The layers held at once are consecutive, and their mix of huge and small pages varies along
+    // the model (tiles of different sizes round differently): commit of each kind the most that
+    // any run of consecutive layers within the peak holds, within the budget.
+    const std::vector<LayerCost>& L = plan_.layers;
+    uint64_t in_huge = 0, in_small = 0, held = 0, huge = 0;
+    for (size_t a = 0, b = 0; a < L.size(); ++a) {
+      for (; b < L.size() && held + L[b].resident <= weights; ++b) held += L[b].resident, huge += L[b].huge;
+      in_huge = std::max(in_huge, huge);
+      in_small = std::max(in_small, held - huge);
+      if (b > a) held -= L[a].resident, huge -= L[a].huge;
+      else b = a + 1;
     }
-    const uint64_t in_huge = all > 0 ? static_cast<uint64_t>(static_cast<double>(weights) * huge / all) : 0;
+    const uint64_t room = budget_->limit() > reserved_ ? budget_->limit() - reserved_ : 0;
+    if (in_huge + in_small > room) in_small = room > in_huge ? room - in_huge : 0;
+    if (in_huge > room) in_huge = room;
     if (in_huge > 0) committed_ += budget_->commit(in_huge, PageKind::Huge, threads);
-    committed_ += budget_->commit(reserved_ + (weights - std::min(weights, in_huge)), PageKind::Small, threads);
+    committed_ += budget_->commit(reserved_ + in_small, PageKind::Small, threads);
   }
 
   void finish(std::chrono::steady_clock::time_point t0) {

@@ -17,6 +17,13 @@
 namespace edgerun::sim {
 
 namespace {
+// The accelerators cost the model's own GEMMs, not the runtime's streaming tiles.
+BuildOptions whole_model() {
+  BuildOptions b;
+  b.tile_bytes = 0;
+  return b;
+}
+
 EnergyParams energy_from(Precision precision, double beta) {
   EnergyParams e = energy_params(precision);
   if (beta != -1.0) {  // -1: not given
@@ -76,7 +83,7 @@ SimOutput run_systolic(const SystolicRequest& a) {
     for (GemmShape& g : read_topology_csv(a.topology)) gemms.push_back({"", std::move(g)});
     source = a.topology;
   } else {
-    ModelGraph mg = build_model(a.model);
+    ModelGraph mg = build_model(a.model, whole_model());
     if (mg.graph.nd) {
       if (a.seq) ER_THROW(InputError, "--seq applies to BERT and GPT-2; give an ONNX model's shapes with --input-shape");
       ER_CHECK(a.bind_onnx, "sim systolic on an ONNX model needs bind_onnx");
@@ -118,7 +125,7 @@ SimOutput run_systolic(const SystolicRequest& a) {
 
 SimOutput run_samm(const SammRequest& a) {
   const EnergyParams e = energy_from(a.precision, a.beta);
-  ModelGraph mg = build_model(a.model);
+  ModelGraph mg = build_model(a.model, whole_model());
   const int64_t T = model_tokens(mg.info, a.seq);
   SammReport r = simulate_samm(mg, T, SammConfig{}, e);
   nlohmann::json j = samm_json(r);
