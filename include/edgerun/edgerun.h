@@ -79,8 +79,8 @@ struct SessionOptions {
   // their own, and layers of about one tile (docs/STREAMING.md "Tiles"): the minimum budget is
   // then the activations plus a tile. Every executor computes the same tiles, so results do not
   // depend on the budget; they may differ in the last bits from tile_bytes 0 (the model's own
-  // layers, one GEMM per Linear). q16 models are not tiled. Default: 2 MiB.
-  uint64_t tile_bytes = 2u << 20;
+  // layers, one GEMM per Linear). q16 models are not tiled. Default: 4 MiB.
+  uint64_t tile_bytes = 4u << 20;
 };
 
 struct Inputs {

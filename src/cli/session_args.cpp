@@ -26,7 +26,7 @@ void add_session_options(CLI::App* c, SessionArgs& a) {
   c->add_option("--cost-model", a.cost_model, "Cost model JSON from `edgerun profile` for the planner");
   c->add_option("--tile", a.tile,
                 "Transformers: size of the output-column tiles the large Linears stream and compute in, as units "
-                "of their own (default 2M; 0: one GEMM per Linear, the model's own layers). Results depend on it "
+                "of their own (default 4M; 0: one GEMM per Linear, the model's own layers). Results depend on it "
                 "in the last bits, never on the budget");
 }
 
@@ -47,7 +47,7 @@ SessionOptions session_options(const SessionArgs& a) {
   so.agents = a.agents;
   so.cost_model_path = a.cost_model;
   if (!a.tile.empty()) {
-    so.tile_bytes = parse_bytes(a.tile, 0);
+    so.tile_bytes = a.tile == "0" ? 0 : parse_bytes(a.tile, 0);
     if (so.tile_bytes != 0 && (so.tile_bytes < 4096 || so.tile_bytes > (1ull << 32)))
       fail<InputError>("--tile ", a.tile, ": must be 0 or from 4K to 4G");
   }

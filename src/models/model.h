@@ -75,9 +75,10 @@ struct BuildOptions {
   // what the runtime streams and computes. 0: the model's own layers, one op per Linear (what
   // convert, calibration, sim and info describe). q16 graphs are never tiled.
   uint64_t tile_bytes = kTileBytes;
-  // SessionOptions::tile_bytes' default: a size at which direct reads already get the storage's
-  // bandwidth with two in flight (iobench: 1-4 MiB reads at depth 2), i.e. two loading agents.
-  static constexpr uint64_t kTileBytes = 2u << 20;
+  // SessionOptions::tile_bytes' default: one of the direct reader's 4 MiB reads, at which the
+  // storage gives its bandwidth with two in flight (two loading agents), and at which tiled GEMMs
+  // run within a few percent of whole ones (docs/STREAMING.md "Tiles"; 2 MiB cost 13%).
+  static constexpr uint64_t kTileBytes = 4u << 20;
 };
 
 struct ModelGraph {
