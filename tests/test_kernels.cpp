@@ -1,5 +1,5 @@
 // Exact checks of CPU kernels that the op harness (test_ops.cpp: every op against its plain
-// reference on odd shapes) does not make: writes outside a column chunk, the order of additions,
+// reference on odd shapes) does not make: writes outside a column chunk, row tiles' partial sums, the order of additions,
 // causality.
 #include <gtest/gtest.h>
 
@@ -37,6 +37,24 @@ TEST(Kernels, LinearWritesAColumnChunkInPlace) {
     EXPECT_LT(max_rel(y, r), 1e-5);
     for (int64_t i = 0; i < M; ++i)
       for (int64_t j : {0, 1, 2, 8, 9, 10}) EXPECT_EQ(y[i * ld + j], -7.0f) << "wrote outside its chunk";
+  }
+}
+
+TEST(Kernels, RowTilesSumToTheWholeLinear) {
+  // A (K, N) weight in row tiles of 4, 4 and 3 over a 11-wide input: the tiles' partial sums,
+  // the first with the bias, give the whole product, against the plain reference tile by tile.
+  for (int64_t M : {1, 3}) {
+    const int64_t K = 11, N = 6;
+    auto x = rnd(M * K, 40), w = rnd(K * N, 41), b = rnd(N, 42);
+    std::vector<float> y(M * N, NAN), r(M * N, NAN), whole(M * N);
+    for (int64_t k0 = 0; k0 < K; k0 += 4) {
+      const int64_t kt = std::min<int64_t>(4, K - k0);
+      linear_row_tile(x.data() + k0, M, K, kt, w.data() + k0 * N, N, b.data(), k0 == 0, y.data());
+      linear_row_tile_ref(x.data() + k0, M, K, kt, w.data() + k0 * N, N, b.data(), k0 == 0, r.data());
+    }
+    linear_ref(x.data(), M, K, w.data(), N, true, b.data(), whole.data());
+    EXPECT_LT(max_rel(y, r), 1e-5) << M;
+    EXPECT_LT(max_rel(y, whole), 1e-5) << M;
   }
 }
 

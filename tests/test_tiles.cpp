@@ -2,7 +2,7 @@
 // tiles that stream and compute as units of their own. On the tiny synth models with 4 KiB tiles:
 // more and smaller layers and a lower minimum budget; every executor at every budget from that
 // minimum upward gives the resident tiled output bit for bit; the tiled output matches the
-// untiled one within fp32 rounding; q16 graphs are not tiled.
+// untiled one within fp32 rounding; GPT-2's generation under a budget gives the resident tokens.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -105,6 +105,27 @@ TEST_P(Tiles, TiledAndWholeAgreeWithinFp32Rounding) {
     scale = std::max(scale, static_cast<double>(std::fabs(x[i])));
   }
   EXPECT_LE(worst, 1e-5 * std::max(1.0, scale));
+}
+
+TEST(TilesGpt2, GenerationUnderABudgetGivesTheResidentTiledTokens) {
+  // GPT-2's Conv1D weights become row tiles (partial sums) that the decode steps (one row) and
+  // the prompt's pass both run: sampled tokens depend on every logit bit.
+  const Tiled& m = tiled_model("gpt2-tiny");
+  GenerateParams p;
+  p.new_tokens = 6;
+  p.top_k = 5;
+  p.seed = 3;
+  auto tokens = [&](const SessionOptions& o) {
+    auto s = Session::open(m.dir, o);
+    HostArray out;
+    with_deadline([&] { out = s->generate(*m.in.input_ids, p); });
+    return out.bytes;
+  };
+  const auto ref = tokens(options(kTile));
+  auto probe = Session::open(m.dir, options(kTile));
+  const uint64_t min = nlohmann::json::parse(probe->plan_generate_json(*m.in.input_ids, p.new_tokens))["min_budget_bytes"];
+  for (Executor ex : {Executor::Swap, Executor::Pipeload})
+    EXPECT_EQ(tokens(options(kTile, ex, min + min / 2)), ref) << to_string(ex);
 }
 
 INSTANTIATE_TEST_SUITE_P(Families, Tiles, ::testing::Values("vit-tiny", "bert-tiny", "gpt2-tiny"),

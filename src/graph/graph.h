@@ -94,6 +94,11 @@ struct OpParams {
   // slot rows) of an output `cols` wide; a chunk after the first takes the running output as its
   // second input and writes into it in place.
   int64_t chunk_begin = -1;
+  // Row tile of a larger Conv1D (K, N) weight (w_in_out): this op adds x[:, k_begin, k_begin +
+  // slot rows) times its rows of the weight into the (rows, N) output; the first (k_begin 0)
+  // writes it (with the bias), a later one takes the running output as its second input and
+  // accumulates into it in place. The tiles in order give the Linear's partial sums.
+  int64_t k_begin = -1;
   // LayerNorm
   float eps = 1e-5f;
   // Activation

@@ -104,10 +104,15 @@ void validate_linear(const Graph& g, const Op& op) {
   const WeightSlot& w = *slot(g, op, 0);
   if (w.shape.size() != 2) fail(op, "weight ", w.name, " is not a matrix");
   int64_t n = y.cols;
+  if (op.p.chunk_begin >= 0 && op.p.k_begin >= 0) fail(op, "a tile of both rows and columns");
   if (op.p.chunk_begin >= 0) {
     n = w.shape[0];
     if (w.shape[1] != x.cols || op.p.chunk_begin + n > y.cols) fail(op, "chunk outside the output");
     if ((op.p.chunk_begin > 0) != (op.inputs.size() == 2)) fail(op, "a later chunk takes the running output");
+  } else if (op.p.k_begin >= 0) {
+    if (!op.p.w_in_out || w.shape[1] != y.cols || op.p.k_begin + w.shape[0] > x.cols)
+      fail(op, "row tile outside the input");
+    if ((op.p.k_begin > 0) != (op.inputs.size() == 2)) fail(op, "a later row tile takes the running output");
   } else {
     const Shape want = op.p.w_in_out ? Shape{x.cols, y.cols} : Shape{y.cols, x.cols};
     if (w.shape != want) fail(op, "weight ", w.name, " has shape ", shape_str(w.shape), ", not ", shape_str(want));
@@ -158,7 +163,7 @@ double flops_elementwise(const Graph& g, const Op& op, const PassShape& s) {
   return rows_d(g, op, s) * static_cast<double>(out(g, op).cols) * 5.0;
 }
 double flops_linear(const Graph& g, const Op& op, const PassShape& s) {
-  const double k = static_cast<double>(in(g, op, 0).cols);
+  const double k = static_cast<double>(op.p.k_begin >= 0 ? g.slots[op.slots[0]].shape[0] : in(g, op, 0).cols);
   const double n = static_cast<double>(op.p.chunk_begin >= 0 ? g.slots[op.slots[0]].shape[0] : out(g, op).cols);
   return 2.0 * rows_d(g, op, s) * k * n;
 }
@@ -293,11 +298,12 @@ std::optional<GemmShape> op_gemm(const Graph& g, const Op& op, const PassShape& 
   if (op.kind == OpKind::Linear) {
     const Value& x = in(g, op, 0);
     int64_t n = out(g, op).cols;
-    if (op.p.chunk_begin >= 0) {
+    int64_t k = x.cols;
+    if (op.p.chunk_begin >= 0 || op.p.k_begin >= 0) {
       ER_CHECK(!op.slots.empty() && op.slots[0] >= 0 && !g.slots[op.slots[0]].shape.empty());
-      n = g.slots[op.slots[0]].shape[0];
+      (op.p.chunk_begin >= 0 ? n : k) = g.slots[op.slots[0]].shape[0];
     }
-    return GemmShape{op.name, Graph::row_count(x.rows, s.B, s.T, s.last_only), n, x.cols};
+    return GemmShape{op.name, Graph::row_count(x.rows, s.B, s.T, s.last_only), n, k};
   }
   if (op.kind == OpKind::PatchEmbed) {
     // conv(kernel = stride = patch) as a GEMM: (patches x C P^2)(C P^2 x D).

@@ -119,6 +119,29 @@ ValueId add_linear(WeightFinder& w, ValueId x, const std::string& prefix, int64_
                    bool w_in_out, bool bias_required) {
   Graph& g = w.graph();
   ER_CHECK(g.values[x].cols == k, prefix, ": input has ", g.values[x].cols, " columns, not ", k);
+  if (w_in_out) {
+    // Row tiles of the (k, n) Conv1D weight: rows [r0, r1) are contiguous in the file and give
+    // the partial sum over inputs [r0, r1), added in order into the output.
+    const int64_t krows = tile_rows(k, n, g.tile_bytes);
+    if (krows < k) {
+      SlotId b = bias_required ? w.slot(prefix + ".bias", {n}) : w.optional_slot(prefix + ".bias", {n});
+      ValueId y = kNone;
+      int c = 0;
+      for (int64_t r0 = 0; r0 < k; r0 += krows, ++c) {
+        const int64_t r1 = std::min(k, r0 + krows);
+        const std::string name = prefix + "." + std::to_string(c);
+        SlotId s = w.slot_rows(prefix + ".weight", {k, n}, r0, r1);
+        make_room(g, g.slots[s].nbytes(), name);
+        OpParams p;
+        p.w_in_out = true;
+        p.k_begin = r0;
+        std::vector<ValueId> in{x};
+        if (y != kNone) in.push_back(y);
+        y = g.add_op(OpKind::Linear, name, in, {s, r0 == 0 ? b : kNone}, p, g.values[x].rows, n);
+      }
+      return y;
+    }
+  }
   const int64_t rows = w_in_out ? n : tile_rows(n, k, g.tile_bytes);
   if (rows == n) {
     SlotId wt = w.slot(prefix + ".weight", w_in_out ? Shape{k, n} : Shape{n, k});

@@ -42,8 +42,9 @@ ValueId add_layernorm(WeightFinder& w, ValueId x, const std::string& prefix, int
 int64_t tile_rows(int64_t n, int64_t k, uint64_t tile_bytes);
 // y = x W^T + b with W stored (n, k) (torch Linear), or x W + b with W stored (k, n) (Conv1D).
 // Under the graph's tiles (Graph::tile_bytes), a torch Linear larger than a tile is built as
-// output-column tiles (tile_rows), and the open layer is split before a weight that would take
-// it past a tile; Conv1D weights are not tiled yet (their output columns are not contiguous).
+// output-column tiles (tile_rows), a Conv1D one as row tiles (partial sums over the input, added
+// in order: its output columns are not contiguous in the file, its rows are), and the open layer
+// is split before a weight that would take it past a tile.
 ValueId add_linear(WeightFinder& w, ValueId x, const std::string& prefix, int64_t k, int64_t n,
                    bool w_in_out, bool bias_required = true);
 ValueId add_activation(Graph& g, ValueId x, ActKind act, const std::string& name);

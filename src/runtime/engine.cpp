@@ -30,7 +30,7 @@ class ArenaCursor {
   // smaller than the dry run said.
   uint64_t begin_op(int32_t i, const PassShape& s, uint64_t scratch_bytes) {
     const Op& op = g_.ops[i];
-    if (op.kind == OpKind::Linear && op.p.chunk_begin > 0) {
+    if (op.kind == OpKind::Linear && (op.p.chunk_begin > 0 || op.p.k_begin > 0)) {
       // A later output chunk writes into the running output: it adopts its second input's buffer.
       off[op.output] = off[op.inputs[1]];
       size_[op.output] = size_[op.inputs[1]];

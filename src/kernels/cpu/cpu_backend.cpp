@@ -81,7 +81,7 @@ class CpuBackend final : public Backend {
     const Precision prec = op_precision(g, op);
     if (prec == Precision::Q16 && op.kind != OpKind::Linear && op.kind != OpKind::Attention)
       return Support::no(std::string("q16 ") + op_kind_name(op.kind) + " has no kernel (q16 is Linear and Attention)");
-    if (op.kind == OpKind::Linear && prec == Precision::Q16 && (op.p.w_in_out || op.p.chunk_begin >= 0))
+    if (op.kind == OpKind::Linear && prec == Precision::Q16 && (op.p.w_in_out || op.p.chunk_begin >= 0 || op.p.k_begin >= 0))
       return Support::no("q16 Linear takes one weight stored (N, K), not a Conv1D or output chunk");
     if (op.kind == OpKind::Attention && (op.p.causal || op.p.kv_layer != kNone)) {
       if (prec == Precision::Q16) return Support::no("q16 attention is not causal and keeps no KV cache");
@@ -158,6 +158,10 @@ class CpuBackend final : public Backend {
           ER_CHECK(w.data || w.data_i16, "weight ", w.name, " is not resident");
           q16::linear(c.in[0], c.in_rows[0], K, w.data, w.data_i16, cols, bound(g, op.slots[1]),
                       {op.p.q_x[0], op.p.q_w, op.p.q_out}, y, c.scratch);
+        } else if (op.p.k_begin >= 0) {  // rows [k_begin, +kt) of a (K, cols) weight, accumulated in place
+          const int64_t kt = g.slots[op.slots[0]].shape[0];
+          linear_row_tile(c.in[0] + op.p.k_begin, c.in_rows[0], K, kt, bound(g, op.slots[0]), cols,
+                          bound(g, op.slots[1]), op.p.k_begin == 0, y);
         } else if (op.p.chunk_begin >= 0) {  // rows [chunk_begin, +n) of a (cols, K) weight, written in place
           const int64_t n = g.slots[op.slots[0]].shape[0];
           linear(c.in[0], c.in_rows[0], K, bound(g, op.slots[0]), n, false, bound(g, op.slots[1]),

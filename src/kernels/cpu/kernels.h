@@ -24,6 +24,13 @@ void linear(const float* x, int64_t M, int64_t K, const float* w, int64_t N, boo
 void linear_ref(const float* x, int64_t M, int64_t K, const float* w, int64_t N, bool w_in_out,
                 const float* bias, float* y, int64_t ldy = 0);
 
+// A row tile of a (K, N) weight (OpParams::k_begin): y (M, N) += x (M, kt) . w (kt, N), x's rows
+// lda floats apart; with `first`, y = x . w + bias (bias may be null) instead.
+void linear_row_tile(const float* x, int64_t M, int64_t lda, int64_t kt, const float* w, int64_t N,
+                     const float* bias, bool first, float* y);
+void linear_row_tile_ref(const float* x, int64_t M, int64_t lda, int64_t kt, const float* w, int64_t N,
+                         const float* bias, bool first, float* y);
+
 // y (M, D) = (x - mean) / sqrt(var + eps) * gamma + beta, per row (biased variance).
 void layernorm(const float* x, int64_t M, int64_t D, const float* gamma, const float* beta,
                float eps, float* y);
