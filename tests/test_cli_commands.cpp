@@ -80,6 +80,15 @@ TEST(CliCommands, PlanIsTheSessionsPlan) {
   const auto text = run_edgerun("plan " + dir + " --budget 300K --seq 16");
   ASSERT_TRUE(cli_ok(text));
   EXPECT_TRUE(edgerun::test::contains(text.out, "executor " + want["executor"].get<std::string>())) << text.out;
+  // --layers lists every layer, with tiles under --tile: NAME.k rows, as many as the library plans.
+  const auto tiled = run_edgerun("plan " + dir + " --budget 300K --seq 16 --tile 4K --layers");
+  ASSERT_TRUE(cli_ok(tiled));
+  o.tile_bytes = 4096;
+  const auto want_tiled = nlohmann::json::parse(Session::open(dir, o)->plan_json(in));
+  ASSERT_GT(want_tiled["layers"].size(), want["layers"].size());
+  for (const auto& l : want_tiled["layers"])
+    EXPECT_TRUE(edgerun::test::contains(tiled.out, " " + l["name"].get<std::string>() + " ")) << l["name"];
+  EXPECT_TRUE(edgerun::test::contains(tiled.out, "intermediate.dense.1")) << tiled.out;
 }
 
 TEST(CliCommands, ProfileWritesItsFilesAndRunTakesTheCostModel) {

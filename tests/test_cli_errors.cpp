@@ -109,6 +109,8 @@ TEST(CliErrors, EveryBadInputIsOneLineWithItsExitCodeAndNoOutput) {
       {"run " + gpt2 + " --ids 1,2 --precision q16", 3, "--precision q16", {}},
       {"run " + bert + " --ids 1,2 --io-chunk 1 --budget 50%", 3, "--io-chunk 1", {}},
       {"run " + bert + " --ids 1,2 --io-chunk 10G --budget 50%", 3, "--io-chunk 10G", {}},
+      {"run " + bert + " --ids 1,2 --tile 1K", 3, "--tile 1K: must be 0 or from 4K to 4G", {}},
+      {"plan " + bert + " --tile 10%", 3, "--tile", {}},
       {"run " + bert + " --ids 1,2 --budget \"\"", 3, "--budget is empty", {}},
       {"run " + bert + " --ids 1,2 --budget 0", 3, "a budget of 0 bytes holds no layer", {}},
       {"run " + bert + " --ids 1,2 --budget 12Q -o " + out, 3, "unknown size unit \"Q\"", outputs},

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,7 @@ struct PlanArgs {
   int64_t batch = 1, repeat = 1, new_tokens = 0;
   std::vector<std::string> input_shapes;  // ONNX: NAME=1x3x224x224
   bool json = false;
+  bool layers = false;
 };
 constexpr int64_t kDefaultSeq = 128;
 
@@ -84,6 +86,18 @@ int plan(const PlanArgs& a) {
   if (p.executor == Executor::Swap)
     for (const auto& [first, end] : p.blocks)
       std::printf("  block %-20s .. %-20s\n", p.layers[first].name.c_str(), p.layers[end - 1].name.c_str());
+  if (a.layers) {
+    // The units the plan streams, in order: layers and the tiles they hold (a tile's layer is
+    // named after its op, NAME.k).
+    const std::set<std::string> kept(p.resident_layers.begin(), p.resident_layers.end());
+    std::printf("%5s  %-52s %10s %10s %9s %9s  %s\n", "layer", "name", "bytes", "peak", "load ms", "compute", "");
+    for (size_t i = 0; i < p.layers.size(); ++i) {
+      const PlanLayer& l = p.layers[i];
+      const char* how = p.executor == Executor::Resident || kept.count(l.name) ? "resident" : l.bytes ? "streamed" : "";
+      std::printf("%5zu  %-52s %10s %10s %9.2f %9.2f  %s\n", i, l.name.c_str(), bytes(l.bytes).c_str(),
+                  bytes(l.peak_bytes).c_str(), l.load_ms, l.compute_ms, how);
+    }
+  }
   return 0;
 }
 }  // namespace
@@ -103,6 +117,7 @@ Runner add_plan(CLI::App& app) {
   c->add_option("--repeat", a->repeat, "Passes the plan serves (as run --repeat): layers stay resident between passes only when there are several")
       ->check(CLI::Range(1, 1000000));
   c->add_flag("--json", a->json, "Print JSON");
+  c->add_flag("--layers", a->layers, "Also list every layer the plan streams (tiles included): bytes, peak, predicted load and compute, kept or streamed");
   return [a] {
     a->model = resolve_model_folder(a->model);
     return plan(*a);

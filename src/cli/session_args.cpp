@@ -47,7 +47,11 @@ SessionOptions session_options(const SessionArgs& a) {
   so.agents = a.agents;
   so.cost_model_path = a.cost_model;
   if (!a.tile.empty()) {
-    so.tile_bytes = a.tile == "0" ? 0 : parse_bytes(a.tile, 0);
+    try {
+      so.tile_bytes = a.tile == "0" ? 0 : parse_bytes(a.tile, 0);
+    } catch (const InputError& e) {
+      fail<InputError>("--tile ", a.tile, ": ", e.what(), " (give a size, e.g. 4M, or 0)");
+    }
     if (so.tile_bytes != 0 && (so.tile_bytes < 4096 || so.tile_bytes > (1ull << 32)))
       fail<InputError>("--tile ", a.tile, ": must be 0 or from 4K to 4G");
   }
