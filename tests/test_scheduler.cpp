@@ -182,8 +182,9 @@ TEST(Scheduler, PriorityRunsTheHigherFirst) {
 TEST(Scheduler, EdfMeetsADeadlineThatPriorityMisses) {
   const Inputs det = onnx_input(kData + "/onnx/yolov3_tiny/x.npy");
   const Inputs cls = onnx_input(kData + "/onnx/cnn_bn/x.npy");
-  // The two models' pass times, measured here (median of ten each) rather than trusted from one
-  // warm-up on a machine that may be busy.
+  // The two models' pass times, measured here (the fastest of ten each) rather than trusted from
+  // one warm-up on a machine that may be busy: the fastest, so that a busy moment while measuring
+  // cannot make the deadline loose enough for forty big passes to meet it.
   double big_ms = 0, small_ms = 0;
   {
     auto s = Scheduler::open({spec("big", kDet), spec("small", kCls)}, opts(64u << 20));
@@ -192,8 +193,8 @@ TEST(Scheduler, EdfMeetsADeadlineThatPriorityMisses) {
       b.push_back(s->submit("big", det).get().service_ms);
       m.push_back(s->submit("small", cls).get().service_ms);
     }
-    big_ms = percentile(b, 50);
-    small_ms = percentile(m, 50);
+    big_ms = percentile(b, 0);
+    small_ms = percentile(m, 0);
   }
   std::map<Policy, bool> missed;
   for (Policy p : {Policy::Priority, Policy::Edf}) {

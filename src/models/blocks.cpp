@@ -119,50 +119,32 @@ ValueId add_linear(WeightFinder& w, ValueId x, const std::string& prefix, int64_
                    bool w_in_out, bool bias_required) {
   Graph& g = w.graph();
   ER_CHECK(g.values[x].cols == k, prefix, ": input has ", g.values[x].cols, " columns, not ", k);
-  if (w_in_out) {
-    // Row tiles of the (k, n) Conv1D weight: rows [r0, r1) are contiguous in the file and give
-    // the partial sum over inputs [r0, r1), added in order into the output.
-    const int64_t krows = tile_rows(k, n, g.tile_bytes);
-    if (krows < k) {
-      SlotId b = bias_required ? w.slot(prefix + ".bias", {n}) : w.optional_slot(prefix + ".bias", {n});
-      ValueId y = kNone;
-      int c = 0;
-      for (int64_t r0 = 0; r0 < k; r0 += krows, ++c) {
-        const int64_t r1 = std::min(k, r0 + krows);
-        const std::string name = prefix + "." + std::to_string(c);
-        SlotId s = w.slot_rows(prefix + ".weight", {k, n}, r0, r1);
-        make_room(g, g.slots[s].nbytes(), name);
-        OpParams p;
-        p.w_in_out = true;
-        p.k_begin = r0;
-        std::vector<ValueId> in{x};
-        if (y != kNone) in.push_back(y);
-        y = g.add_op(OpKind::Linear, name, in, {s, r0 == 0 ? b : kNone}, p, g.values[x].rows, n);
-      }
-      return y;
-    }
-  }
-  const int64_t rows = w_in_out ? n : tile_rows(n, k, g.tile_bytes);
-  if (rows == n) {
-    SlotId wt = w.slot(prefix + ".weight", w_in_out ? Shape{k, n} : Shape{n, k});
-    SlotId b = bias_required ? w.slot(prefix + ".bias", {n}) : w.optional_slot(prefix + ".bias", {n});
+  // Tiles are row ranges of the stored tensor, contiguous in the file: of a torch (n, k) weight,
+  // output columns (each writing its columns of y); of a Conv1D (k, n) one, inputs (each adding
+  // its partial sum into y, in order).
+  const Shape stored = w_in_out ? Shape{k, n} : Shape{n, k};
+  const int64_t step = tile_rows(stored[0], stored[1], g.tile_bytes);
+  const bool bias = bias_required || w.has(prefix + ".bias");
+  if (step == stored[0]) {
+    SlotId wt = w.slot(prefix + ".weight", stored);
+    SlotId b = bias ? w.slot(prefix + ".bias", {n}) : kNone;
     make_room(g, g.slots[wt].nbytes(), prefix);
     OpParams p;
     p.w_in_out = w_in_out;
     return g.add_op(OpKind::Linear, prefix, {x}, {wt, b}, p, g.values[x].rows, n);
   }
-  // Output-column tiles: rows [r0, r1) of the (n, k) weight, contiguous in the file.
-  const bool bias = bias_required || w.has(prefix + ".bias");
+  const SlotId whole_bias = w_in_out && bias ? w.slot(prefix + ".bias", {n}) : kNone;  // with the first row tile
   ValueId y = kNone;
   int c = 0;
-  for (int64_t r0 = 0; r0 < n; r0 += rows, ++c) {
-    const int64_t r1 = std::min(n, r0 + rows);
+  for (int64_t r0 = 0; r0 < stored[0]; r0 += step, ++c) {
+    const int64_t r1 = std::min(stored[0], r0 + step);
     const std::string name = prefix + "." + std::to_string(c);
-    SlotId s = w.slot_rows(prefix + ".weight", {n, k}, r0, r1);
-    SlotId b = bias ? w.slot_rows(prefix + ".bias", {n}, r0, r1) : kNone;
+    SlotId s = w.slot_rows(prefix + ".weight", stored, r0, r1);
+    SlotId b = w_in_out ? (r0 == 0 ? whole_bias : kNone) : bias ? w.slot_rows(prefix + ".bias", {n}, r0, r1) : kNone;
     make_room(g, g.slots[s].nbytes(), name);
     OpParams p;
-    p.chunk_begin = r0;
+    p.w_in_out = w_in_out;
+    (w_in_out ? p.k_begin : p.chunk_begin) = r0;
     std::vector<ValueId> in{x};
     if (y != kNone) in.push_back(y);
     y = g.add_op(OpKind::Linear, name, in, {s, b}, p, g.values[x].rows, n);
