@@ -113,43 +113,54 @@ void make_room(Graph& g, uint64_t bytes, const std::string& name) {
   const uint64_t open = g.open_layer_weight_bytes();
   if (open > 0 && open + bytes > g.tile_bytes) g.split_layer(name);
 }
+
+// Tiles of `step` rows of the stored weight, row ranges contiguous in the file: of a torch (n, k)
+// weight, output columns (each writing its columns of y); of a Conv1D (k, n) one, inputs (each
+// adding its partial sum into y, in order, the first with the whole bias). One op per tile,
+// named NAME.c, each in a layer of its own (own_layers) or where make_room puts it. bias: the
+// (n) tensor's name, or empty for none.
+ValueId add_row_tiles(WeightFinder& w, ValueId x, const std::string& weight, const std::string& bias, int64_t k,
+                      int64_t n, bool w_in_out, int64_t step, Rows out_rows, const std::string& name, bool own_layers) {
+  Graph& g = w.graph();
+  const Shape stored = w_in_out ? Shape{k, n} : Shape{n, k};
+  const SlotId whole_bias = w_in_out && !bias.empty() ? w.slot(bias, {n}) : kNone;
+  ValueId y = kNone;
+  int c = 0;
+  for (int64_t r0 = 0; r0 < stored[0]; r0 += step, ++c) {
+    const int64_t r1 = std::min(stored[0], r0 + step);
+    const std::string tile = name + "." + std::to_string(c);
+    if (own_layers) g.begin_layer(tile);
+    SlotId s = w.slot_rows(weight, stored, r0, r1);
+    SlotId b = w_in_out ? (r0 == 0 ? whole_bias : kNone) : bias.empty() ? kNone : w.slot_rows(bias, {n}, r0, r1);
+    if (!own_layers) make_room(g, g.slots[s].nbytes(), tile);
+    OpParams p;
+    p.w_in_out = w_in_out;
+    (w_in_out ? p.k_begin : p.chunk_begin) = r0;
+    std::vector<ValueId> in{x};
+    if (y != kNone) in.push_back(y);
+    y = g.add_op(OpKind::Linear, tile, in, {s, b}, p, out_rows, n);
+    if (own_layers) g.end_layer();
+  }
+  return y;
+}
 }  // namespace
 
 ValueId add_linear(WeightFinder& w, ValueId x, const std::string& prefix, int64_t k, int64_t n,
                    bool w_in_out, bool bias_required) {
   Graph& g = w.graph();
   ER_CHECK(g.values[x].cols == k, prefix, ": input has ", g.values[x].cols, " columns, not ", k);
-  // Tiles are row ranges of the stored tensor, contiguous in the file: of a torch (n, k) weight,
-  // output columns (each writing its columns of y); of a Conv1D (k, n) one, inputs (each adding
-  // its partial sum into y, in order).
   const Shape stored = w_in_out ? Shape{k, n} : Shape{n, k};
   const int64_t step = tile_rows(stored[0], stored[1], g.tile_bytes);
   const bool bias = bias_required || w.has(prefix + ".bias");
-  if (step == stored[0]) {
-    SlotId wt = w.slot(prefix + ".weight", stored);
-    SlotId b = bias ? w.slot(prefix + ".bias", {n}) : kNone;
-    make_room(g, g.slots[wt].nbytes(), prefix);
-    OpParams p;
-    p.w_in_out = w_in_out;
-    return g.add_op(OpKind::Linear, prefix, {x}, {wt, b}, p, g.values[x].rows, n);
-  }
-  const SlotId whole_bias = w_in_out && bias ? w.slot(prefix + ".bias", {n}) : kNone;  // with the first row tile
-  ValueId y = kNone;
-  int c = 0;
-  for (int64_t r0 = 0; r0 < stored[0]; r0 += step, ++c) {
-    const int64_t r1 = std::min(stored[0], r0 + step);
-    const std::string name = prefix + "." + std::to_string(c);
-    SlotId s = w.slot_rows(prefix + ".weight", stored, r0, r1);
-    SlotId b = w_in_out ? (r0 == 0 ? whole_bias : kNone) : bias ? w.slot_rows(prefix + ".bias", {n}, r0, r1) : kNone;
-    make_room(g, g.slots[s].nbytes(), name);
-    OpParams p;
-    p.w_in_out = w_in_out;
-    (w_in_out ? p.k_begin : p.chunk_begin) = r0;
-    std::vector<ValueId> in{x};
-    if (y != kNone) in.push_back(y);
-    y = g.add_op(OpKind::Linear, name, in, {s, b}, p, g.values[x].rows, n);
-  }
-  return y;
+  if (step < stored[0])
+    return add_row_tiles(w, x, prefix + ".weight", bias ? prefix + ".bias" : "", k, n, w_in_out, step,
+                         g.values[x].rows, prefix, /*own_layers=*/false);
+  SlotId wt = w.slot(prefix + ".weight", stored);
+  SlotId b = bias ? w.slot(prefix + ".bias", {n}) : kNone;
+  make_room(g, g.slots[wt].nbytes(), prefix);
+  OpParams p;
+  p.w_in_out = w_in_out;
+  return g.add_op(OpKind::Linear, prefix, {x}, {wt, b}, p, g.values[x].rows, n);
 }
 
 ValueId add_activation(Graph& g, ValueId x, ActKind act, const std::string& name) {
@@ -167,21 +178,7 @@ ValueId add_linear_row_chunked(WeightFinder& w, ValueId x, const std::string& we
                                const std::string& bias) {
   Graph& g = w.graph();
   if (g.tile_bytes) chunk_rows = std::min(chunk_rows, tile_rows(n, k, g.tile_bytes));
-  ValueId y = kNone;
-  int c = 0;
-  for (int64_t r0 = 0; r0 < n; r0 += chunk_rows, ++c) {
-    const int64_t r1 = std::min(n, r0 + chunk_rows);
-    g.begin_layer(name + "." + std::to_string(c));
-    SlotId s = w.slot_rows(weight, {n, k}, r0, r1);
-    SlotId b = bias.empty() ? kNone : w.slot_rows(bias, {n}, r0, r1);
-    OpParams p;
-    p.chunk_begin = r0;
-    std::vector<ValueId> in{x};
-    if (y != kNone) in.push_back(y);
-    y = g.add_op(OpKind::Linear, name + "." + std::to_string(c), in, {s, b}, p, out_rows, n);
-    g.end_layer();
-  }
-  return y;
+  return add_row_tiles(w, x, weight, bias, k, n, /*w_in_out=*/false, chunk_rows, out_rows, name, /*own_layers=*/true);
 }
 
 ValueId add_vocab_projection(const ConfigJson& cfg, WeightFinder& base, WeightFinder& head, ValueId x,

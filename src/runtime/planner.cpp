@@ -222,14 +222,18 @@ PlanResult choose_plan(PlanResult r, const PlanRequest& req) {
   }
   const uint64_t cap = budget ? budget : std::numeric_limits<uint64_t>::max();
 
+  auto pinned_bytes = [&](const std::vector<bool>& pin) {
+    uint64_t b = 0;
+    for (size_t i = 0; i < n; ++i)
+      if (pin[i]) b += r.layers[i].resident;
+    return b;
+  };
   // Room left to stream with `pin` resident, in units of the largest streamed layer's peak.
   auto stream_room = [&](const std::vector<bool>& pin) {
-    uint64_t pinned = 0, rest_peak = 0;
-    for (size_t i = 0; i < n; ++i) {
-      if (pin[i]) pinned += r.layers[i].resident;
-      else rest_peak = std::max(rest_peak, r.layers[i].peak);
-    }
-    const uint64_t used = req.reserved_bytes + pinned;
+    uint64_t rest_peak = 0;
+    for (size_t i = 0; i < n; ++i)
+      if (!pin[i]) rest_peak = std::max(rest_peak, r.layers[i].peak);
+    const uint64_t used = req.reserved_bytes + pinned_bytes(pin);
     if (used > cap) return 0.0;
     if (rest_peak == 0) return std::numeric_limits<double>::infinity();  // nothing left to stream
     return static_cast<double>(cap - used) / static_cast<double>(rest_peak);
@@ -315,10 +319,7 @@ PlanResult choose_plan(PlanResult r, const PlanRequest& req) {
       p.kind = Executor::Swap;
       p.prefetch = req.prefetch;
       p.pinned = pin;
-      uint64_t pinned = 0;
-      for (size_t i = 0; i < n; ++i)
-        if (pin[i]) pinned += r.layers[i].resident;
-      const uint64_t room = cap - std::min(cap, req.reserved_bytes + pinned);
+      const uint64_t room = cap - std::min(cap, req.reserved_bytes + pinned_bytes(pin));
       const uint64_t block_cap = p.prefetch ? room / 2 : room;
       int32_t start = 0;
       uint64_t acc = 0;

@@ -67,6 +67,7 @@ struct Model {
   // Predicted pass time per shape key and rows (the planner's, made on the lane).
   std::map<std::pair<std::string, int64_t>, double> predicted;
   double probe_ms = 0;  // the probe's prediction, for shapes not planned yet (scaled by rows)
+  uint64_t read_seen = 0;  // the session's bytes read when its last pass ended (lane only)
   int64_t probe_rows = 1;
 };
 
@@ -159,7 +160,9 @@ class SchedulerImpl final : public Scheduler {
       m->st.min_budget_bytes = min[i];
       m->st.weight_bytes = m->sum.weight_bytes;
       warm_up(*m);
-      baseline_ = std::max(baseline_, m->s->report().fixed_baseline_bytes);
+      const Report rep = m->s->report();
+      baseline_ = std::max(baseline_, rep.fixed_baseline_bytes);
+      m->read_seen = rep.bytes_read;
       specs_.push_back(m->spec);
       models_.push_back(std::move(m));
     }
@@ -227,7 +230,6 @@ class SchedulerImpl final : public Scheduler {
     for (const auto& m : models_) {
       ModelStats st = m->st;
       st.queued = static_cast<int64_t>(m->q.size());
-      st.bytes_read = bytes_read_.count(m.get()) ? bytes_read_.at(m.get()) : 0;
       s.models.push_back(std::move(st));
     }
     s.fixed_baseline_bytes = baseline_;
@@ -422,7 +424,6 @@ class SchedulerImpl final : public Scheduler {
     }
     std::vector<std::pair<std::string, HostArray>> outs;
     double service = 0;
-    const uint64_t read_before = m.s->report().bytes_read;
     try {
       Inputs in = concat_batch(parts);
       const std::pair<std::string, int64_t> key{batch.front()->key, rows};
@@ -436,6 +437,7 @@ class SchedulerImpl final : public Scheduler {
       outs = m.s->run_outputs(in);
       service = ms_between(a, Clock::now());
     } catch (...) {
+      m.read_seen = m.s->report().bytes_read;  // a failed pass's reads are no request's
       if (batch.size() > 1) {  // one bad request must not fail the others: run them one by one
         for (auto& p : batch) {
           std::vector<std::unique_ptr<Pending>> one;
@@ -452,7 +454,8 @@ class SchedulerImpl final : public Scheduler {
     const double end = now_ms();
     const Report rep = m.s->report();
     std::lock_guard<std::mutex> lk(mu_);
-    bytes_read_[&m] += rep.bytes_read - read_before;
+    m.st.bytes_read += rep.bytes_read - m.read_seen;
+    m.read_seen = rep.bytes_read;
     baseline_ = std::max(baseline_, rep.fixed_baseline_bytes);
     ++m.st.passes;
     const int64_t pass = passes_++;
@@ -496,7 +499,6 @@ class SchedulerImpl final : public Scheduler {
   int rr_next_ = 0;
   double running_end_ms_ = 0;
   uint64_t baseline_ = 0;
-  std::map<const Model*, uint64_t> bytes_read_;
   std::thread lane_;
 };
 }  // namespace

@@ -81,7 +81,7 @@ class CpuBackend final : public Backend {
     const Precision prec = op_precision(g, op);
     if (prec == Precision::Q16 && op.kind != OpKind::Linear && op.kind != OpKind::Attention)
       return Support::no(std::string("q16 ") + op_kind_name(op.kind) + " has no kernel (q16 is Linear and Attention)");
-    if (op.kind == OpKind::Linear && prec == Precision::Q16 && (op.p.w_in_out || op.p.chunk_begin >= 0 || op.p.k_begin >= 0))
+    if (op.kind == OpKind::Linear && prec == Precision::Q16 && (op.p.w_in_out || op.p.chunk_begin >= 0))
       return Support::no("q16 Linear takes one weight stored (N, K), not a Conv1D or output chunk");
     if (op.kind == OpKind::Attention && (op.p.causal || op.p.kv_layer != kNone)) {
       if (prec == Precision::Q16) return Support::no("q16 attention is not causal and keeps no KV cache");
