@@ -106,8 +106,11 @@ void UringPool::run(const std::vector<Chunk>& chunks, int dfd, int bfd, const st
     if (in_flight == 0) break;
     // Submit what is queued and wait for a completion; once broken, only wait for the reads the
     // kernel has. EINTR / EAGAIN / EBUSY lose nothing: reap what completed and try again.
+    // Once every chunk is queued, wait for all of them at once: one wakeup per job instead of
+    // one per read, each of which would take a core from the compute.
     io_uring_cqe* first = nullptr;
-    const int rc = broken ? io_uring_wait_cqe(ring, &first) : io_uring_submit_and_wait(ring, 1);
+    const unsigned want = next < n || error ? 1u : in_flight;
+    const int rc = broken ? io_uring_wait_cqe(ring, &first) : io_uring_submit_and_wait(ring, want);
     if (rc >= 0) {
       if (!broken) queued -= std::min<unsigned>(queued, static_cast<unsigned>(rc));
     } else if (rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {

@@ -3,8 +3,8 @@
 //   resident: load everything once, keep it.
 //   swap (SwapNet): per block, swap-in -> execute -> swap-out; optional one-block prefetch.
 //   pipeload (Hermes): N loading agents read layers in parallel, granted budget strictly in layer
-//     order (tickets); the inference agent waits on per-layer "ready"; a daemon agent frees each
-//     layer right after use, waking loaders blocked on the budget (flow control).
+//     order (tickets); the inference agent waits on per-layer "ready" and, as the daemon agent,
+//     frees each layer right after use, waking loaders blocked on the budget (flow control).
 // Layers marked pinned stay resident across passes (residency across runs and tokens).
 #pragma once
 #include <cstdint>

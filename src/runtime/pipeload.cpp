@@ -1,4 +1,5 @@
-// PipeLoad (Hermes): N loading agents, one inference agent (the caller), one daemon agent.
+// PipeLoad (Hermes): N loading agents, one inference agent (the caller), which also does the
+// daemon agent's frees.
 // Budget is granted to loads strictly in layer order (ticket = position in the load list): a
 // loader holding ticket i acquires (blocking) every buffer of its layer, then passes the ticket
 // on and reads in parallel with the others. Since the activation arena and KV cache are reserved
@@ -12,10 +13,11 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <deque>
 #include <exception>
 #include <mutex>
 #include <thread>
+
+#include <sched.h>
 
 #include "core/error.h"
 #include "runtime/report.h"
@@ -30,7 +32,7 @@ class PipeloadSource final : public LayerSource {
   PipeloadSource(const ExecPlan& plan, Graph& g, WeightLoader& loader, MemoryBudget& budget, Trace* trace)
       : g_(g), loader_(loader), budget_(budget), trace_(trace), agents_(plan.agents < 1 ? 1 : plan.agents),
         lookahead_(pipeload_lookahead(agents_)), pinned_(plan.pinned), res_(g.layers.size()), ready_(g.layers.size(), false),
-        loading_(g.layers.size(), false) {
+        loading_(g.layers.size(), false), agent_cv_(static_cast<size_t>(agents_)), ticket_(static_cast<size_t>(agents_), -1) {
     if (pinned_.empty()) pinned_.assign(g.layers.size(), false);
   }
   ~PipeloadSource() override { release_all(); }
@@ -48,24 +50,41 @@ class PipeloadSource final : public LayerSource {
     error_ = nullptr;
     stop_ = false;
     for (int a = 0; a < agents_; ++a) loaders_.emplace_back([this, a] { loader_main(a); });
-    daemon_ = std::thread([this] { daemon_main(); });
   }
 
   void wait(int32_t l) override {
     std::unique_lock<std::mutex> lk(mu_);
-    if (!ready_[l]) {
+    if (!ready_[l] && !error_) {
       double t0 = trace_ ? trace_->now_us() : 0;
-      cv_.wait(lk, [&] { return ready_[l] || error_; });
+      infer_waits_ = l;
+      infer_cv_.wait(lk, [&] { return ready_[l] || error_; });
+      infer_waits_ = -1;
       if (trace_) trace_->span("inference", "stall " + g_.layers[l].name, t0, trace_->now_us());
     }
     if (error_) std::rethrow_exception(error_);
   }
 
+  // The daemon agent's work (free the layer, wake loaders blocked on the budget) is done here, on
+  // the inference thread: it takes about a microsecond, and a thread of its own cost a wakeup per
+  // layer, each of which takes a core from the compute for longer than that.
   void done(int32_t l) override {
-    std::lock_guard<std::mutex> lk(mu_);
-    if (loading_[l]) ++consumed_;  // opens the loaders' window by one layer
-    if (!pinned_[l]) free_queue_.push_back(l);
-    cv_.notify_all();
+    std::condition_variable* wake = nullptr;
+    ResidentLayer r;
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      if (loading_[l]) ++consumed_;  // opens the loaders' window by one layer
+      wake = grantable_agent_locked();
+      if (!pinned_[l] && ready_[l]) {
+        r = std::move(res_[l]);
+        loader_.unbind(l);
+        ready_[l] = false;
+      }
+    }
+    if (wake) wake->notify_one();
+    if (!r.buffers.empty()) {
+      ScopedSpan s(trace_, "daemon", "free " + g_.layers[l].name);
+      r = ResidentLayer{};  // releases the buffers, waking loaders blocked on the budget
+    }
   }
 
   uint64_t outside_budget_bytes() const override { return outside_.load(); }
@@ -80,11 +99,10 @@ class PipeloadSource final : public LayerSource {
       stop_ = true;
       if (failed && !error_) error_ = std::make_exception_ptr(Error("pass aborted"));
     }
-    cv_.notify_all();
+    wake_all();
     if (failed) budget_.cancel();  // wake loaders blocked on budget that will never be freed
     for (auto& t : loaders_) t.join();
     loaders_.clear();
-    if (daemon_.joinable()) daemon_.join();
     if (failed) budget_.reset_cancel();
     std::lock_guard<std::mutex> lk(mu_);
     for (size_t l = 0; l < res_.size(); ++l)
@@ -93,7 +111,7 @@ class PipeloadSource final : public LayerSource {
   }
 
   void release_all() noexcept override {
-    if (!loaders_.empty() || daemon_.joinable()) end_pass(true);
+    if (!loaders_.empty()) end_pass(true);
     std::lock_guard<std::mutex> lk(mu_);
     for (size_t l = 0; l < res_.size(); ++l)
       if (ready_[l]) free_locked(static_cast<int32_t>(l));
@@ -106,7 +124,34 @@ class PipeloadSource final : public LayerSource {
     ready_[l] = false;
   }
 
+  bool grantable_locked(int32_t ticket) const { return next_grant_ == ticket && ticket < consumed_ + lookahead_; }
+
+  // On two cores every thread woken takes a core from the compute for a while, so each event
+  // wakes only the one thread it lets go on: the agent whose ticket is next, if its layer is now
+  // inside the window; the inference agent, if it waits for the layer just filled.
+  std::condition_variable* grantable_agent_locked() {
+    for (int a = 0; a < agents_; ++a)
+      if (ticket_[a] >= 0 && grantable_locked(ticket_[a])) return &agent_cv_[a];
+    return nullptr;
+  }
+
+  void wake_all() {
+    infer_cv_.notify_all();
+    for (auto& cv : agent_cv_) cv.notify_all();
+  }
+
+  void fail(std::exception_ptr e) {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      if (!error_) error_ = e;
+    }
+    budget_.cancel();
+    wake_all();
+  }
+
   void loader_main(int agent) {
+    sched_param sp{};
+    sched_setscheduler(0, SCHED_BATCH, &sp);
     const std::string track = "loader " + std::to_string(agent);
     for (;;) {
       int32_t i, l;
@@ -115,7 +160,9 @@ class PipeloadSource final : public LayerSource {
         if (stop_ || error_ || next_load_ >= static_cast<int32_t>(to_load_.size())) return;
         i = next_load_++;
         l = to_load_[i];
-        cv_.wait(lk, [&] { return (next_grant_ == i && i < consumed_ + lookahead_) || error_ || stop_; });
+        ticket_[agent] = i;
+        agent_cv_[agent].wait(lk, [&] { return grantable_locked(i) || error_ || stop_; });
+        ticket_[agent] = -1;
         if (error_ || stop_) return;
       }
       try {
@@ -124,50 +171,30 @@ class PipeloadSource final : public LayerSource {
           ScopedSpan s(trace_, track, "grant " + g_.layers[l].name);
           p = loader_.reserve(l, /*blocking=*/true);
         }
+        std::condition_variable* wake = nullptr;
         {
           std::lock_guard<std::mutex> lk(mu_);
           ++next_grant_;
+          wake = grantable_agent_locked();
         }
-        cv_.notify_all();
+        if (wake) wake->notify_one();
         ResidentLayer r;
         {
           ScopedSpan s(trace_, track, "load " + g_.layers[l].name);
           r = loader_.fill(std::move(p));
         }
-        std::lock_guard<std::mutex> lk(mu_);
-        res_[l] = std::move(r);
-        ready_[l] = true;
-        cv_.notify_all();
-      } catch (...) {
+        bool waited = false;
         {
           std::lock_guard<std::mutex> lk(mu_);
-          if (!error_) error_ = std::current_exception();
+          res_[l] = std::move(r);
+          ready_[l] = true;
+          waited = infer_waits_ == l;
         }
-        budget_.cancel();
-        cv_.notify_all();
+        if (waited) infer_cv_.notify_one();
+      } catch (...) {
+        fail(std::current_exception());
         return;
       }
-    }
-  }
-
-  void daemon_main() {
-    std::unique_lock<std::mutex> lk(mu_);
-    for (;;) {
-      cv_.wait(lk, [&] { return !free_queue_.empty() || stop_; });
-      while (!free_queue_.empty()) {
-        int32_t l = free_queue_.front();
-        free_queue_.pop_front();
-        ResidentLayer r = std::move(res_[l]);
-        loader_.unbind(l);
-        ready_[l] = false;
-        lk.unlock();
-        {
-          ScopedSpan s(trace_, "daemon", "free " + g_.layers[l].name);
-          r = ResidentLayer{};  // releases the buffers, waking loaders blocked on the budget
-        }
-        lk.lock();
-      }
-      if (stop_) return;
     }
   }
 
@@ -184,14 +211,15 @@ class PipeloadSource final : public LayerSource {
   std::vector<int32_t> to_load_;
   int32_t next_load_ = 0, next_grant_ = 0;
   int32_t consumed_ = 0;  // layers of to_load_ whose compute is done
-  std::deque<int32_t> free_queue_;
   bool stop_ = false;
   std::exception_ptr error_;
   std::mutex mu_;
-  std::condition_variable cv_;
+  std::condition_variable infer_cv_;              // the inference agent: its layer, or an error
+  std::vector<std::condition_variable> agent_cv_;  // per agent: its ticket may be granted
+  std::vector<int32_t> ticket_;                    // per agent: the ticket it waits on, or -1
+  int32_t infer_waits_ = -1;                       // the layer the inference agent waits on
   std::vector<std::thread> loaders_;
   std::atomic<uint64_t> outside_{0};
-  std::thread daemon_;
 };
 
 }  // namespace
