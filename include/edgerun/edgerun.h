@@ -158,6 +158,9 @@ struct PlanSummary {
   uint64_t streamed_bytes = 0;   // bytes a steady-state pass reads
   std::vector<PlanLayer> layers;
   std::string cost_model_source;  // where the load and compute times came from (as Report)
+  // Weight buffers take 2 MiB huge pages wherever rounding to them at most doubles a buffer (the
+  // plan fits the budget with that); false: only where it costs at most a quarter.
+  bool wide_huge_rounding = false;
 };
 
 struct ModelSummary {

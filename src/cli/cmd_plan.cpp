@@ -83,6 +83,8 @@ int plan(const PlanArgs& a) {
                 p.layers.size(), bytes(p.streamed_bytes).c_str());
   std::printf("predicted latency per pass %.1f ms (first pass %.1f ms), predicted peak %s; times from %s\n",
               p.predicted_ms, p.predicted_first_ms, bytes(p.predicted_peak_bytes).c_str(), p.cost_model_source.c_str());
+  if (p.wide_huge_rounding)
+    std::printf("weight buffers in 2 MiB huge pages wherever that at most doubles them (the plan fits with it)\n");
   if (p.executor == Executor::Swap)
     for (const auto& [first, end] : p.blocks)
       std::printf("  block %-20s .. %-20s\n", p.layers[first].name.c_str(), p.layers[end - 1].name.c_str());

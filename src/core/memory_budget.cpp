@@ -68,19 +68,19 @@ bool MemoryBudget::huge_pages_available() {
 uint64_t MemoryBudget::granted(uint64_t bytes, PageKind kind) const { return charged(bytes, huge_request(kind)); }
 
 namespace {
-// Rounding to whole 2 MiB units costs at most a quarter of the buffer.
-bool worth_huge(uint64_t bytes) {
+// Rounding to whole 2 MiB units costs at most a quarter of the buffer (wide: at most all of it).
+bool worth_huge(uint64_t bytes, bool wide) {
   const uint64_t small = charged(bytes, false);
-  return (charged(bytes, true) - small) * 4 <= small;
+  return (charged(bytes, true) - small) * (wide ? 1 : 4) <= small;
 }
 }  // namespace
 
 PageKind MemoryBudget::kind_for(uint64_t bytes) const {
-  return huge_ && worth_huge(bytes) ? PageKind::Huge : PageKind::Small;
+  return huge_ && worth_huge(bytes, huge_rounding()) ? PageKind::Huge : PageKind::Small;
 }
 
 uint64_t MemoryBudget::read_buffer_bytes(uint64_t bytes, bool under_limit) const {
-  return charged(bytes, (under_limit ? huge_if_limited_ : huge_) && worth_huge(bytes));
+  return charged(bytes, (under_limit ? huge_if_limited_ : huge_) && worth_huge(bytes, huge_rounding()));
 }
 
 Allocation& Allocation::operator=(Allocation&& o) noexcept {

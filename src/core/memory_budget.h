@@ -96,8 +96,14 @@ class MemoryBudget {
   uint64_t granted(uint64_t bytes, PageKind kind) const;
   // The kind a direct-read buffer of `bytes` should use: huge where the rounding to whole units
   // costs at most a quarter of the buffer (a 16 MiB + 24 KiB attention layer rounds to 18 MiB),
-  // so that tight budgets lose little to it and small buffers stay small.
+  // so that tight budgets lose little to it and small buffers stay small; with
+  // set_huge_rounding(true), wherever it at most doubles the buffer (a 2.25 MiB tile takes
+  // 4 MiB). A read into small pages is split by the block layer into more requests (a request
+  // holds a bounded number of segments), each an interrupt on the cores the compute runs on:
+  // the session takes the wider rounding where its plan fits the budget with it.
   PageKind kind_for(uint64_t bytes) const;
+  void set_huge_rounding(bool wide) { wide_rounding_.store(wide, std::memory_order_relaxed); }
+  bool huge_rounding() const { return wide_rounding_.load(std::memory_order_relaxed); }
   // What a direct-read buffer of `bytes` is charged: under this budget, or (under_limit) under a
   // limited budget with this budget's huge-page setting. The planner sizes footprints the first
   // way and the minimum budget the second, so an unlimited run reports the minimum that a
@@ -183,6 +189,7 @@ class MemoryBudget {
   MemoryBudget* parent_ = nullptr;
   bool huge_ = false;      // huge requests get whole 2 MiB units (else they are small ones)
   bool huge_if_limited_ = false;  // huge_ under a limit (huge pages available and not Off)
+  std::atomic<bool> wide_rounding_{false};  // kind_for: huge wherever rounding at most doubles a buffer
   uint64_t reserved_ = 0;  // size of the virtual reservation
   void* map_ = nullptr;    // the reservation as mapped (base_ is its first 2 MiB boundary)
   char* base_ = nullptr;

@@ -69,6 +69,7 @@ nlohmann::json plan_json_object(const PlanSummary& p) {
           {"full_pass_bytes", p.full_pass_bytes},
           {"streamed_bytes_per_pass", p.streamed_bytes},
           {"cost_model_source", p.cost_model_source},
+          {"wide_huge_rounding", p.wide_huge_rounding},
           {"layers", ls}};
 }
 

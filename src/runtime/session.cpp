@@ -227,6 +227,7 @@ class SessionImpl final : public Session {
   PlanSummary summary_of_plan() const {
     PlanSummary p = plan_summary(plan_);
     p.cost_model_source = cost_source_;
+    p.wide_huge_rounding = budget_->huge_rounding();
     return p;
   }
 
@@ -304,7 +305,25 @@ class SessionImpl final : public Session {
     pr.T = shape.T;
     pr.past = shape.past;
     pr.model_weight_bytes = mg_.graph.model_weight_bytes();
+    // The narrow rounding first: the minimum budget is stated for it. Then every weight buffer in
+    // huge pages where the plan fits with them (MemoryBudget::kind_for says why they pay); the
+    // cost model does not see what they save, so they are taken unless predicted slower.
+    budget_->set_huge_rounding(false);
     plan_ = make_plan(mg_.graph, engine_->loader(), cost_, pr);
+    if (pr.budget != MemoryBudget::kUnlimited && budget_->huge_pages()) {
+      budget_->set_huge_rounding(true);
+      try {
+        PlanResult wide = make_plan(mg_.graph, engine_->loader(), cost_, pr);
+        if (wide.predicted_ms <= plan_.predicted_ms * 1.05) {
+          wide.min_budget = plan_.min_budget;
+          plan_ = std::move(wide);
+        } else {
+          budget_->set_huge_rounding(false);
+        }
+      } catch (const BudgetError&) {
+        budget_->set_huge_rounding(false);
+      }
+    }
     reserved_ = pr.reserved_bytes;
     if (apply && !same_plan(plan_.plan, engine_->plan())) engine_->set_plan(plan_.plan);
   }
