@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <mutex>
 #include <sstream>
 #include <thread>
@@ -307,9 +308,34 @@ int count_entries(const char* dir) {
   }
   return n;
 }
+
+// io_uring's workers (iou-wrk-N) are the kernel's threads, started for reads it cannot issue
+// without blocking and ended by it after a while idle: not threads of ours.
+int count_tasks_now() {
+  int n = 0;
+  for (const auto& e : fs::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(e.path() / "comm");
+    std::string name;
+    std::getline(comm, name);
+    n += name.rfind("iou-", 0) != 0;
+  }
+  return n;
+}
 }  // namespace
 
-int count_threads() { return count_entries("/proc/self/task"); }
+// A joined thread can still be listed for a moment (join returns when the kernel clears its
+// id, before it removes the task): the count is the one two reads 20 ms apart agree on.
+int count_threads() {
+  int n = count_tasks_now();
+  for (int i = 0; i < 50; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    const int again = count_tasks_now();
+    if (again == n) break;
+    n = again;
+  }
+  return n;
+}
+
 int count_fds() { return count_entries("/proc/self/fd"); }
 
 }  // namespace edgerun::test
