@@ -163,8 +163,10 @@ PlanResult make_plan(const Graph& g, const WeightLoader& loader, const CostModel
     c.peak = fp.peak;
     c.huge = fp.huge;
     c.flops = g.layer_flops(static_cast<int32_t>(i), req.B, req.T, req.past);
-    c.load_ms = c.bytes ? cm.load_ms(c.peak, static_cast<int32_t>(i)) : 0.0;
-    c.load_latency_ms = c.bytes ? cm.load_latency_ms(c.peak, static_cast<int32_t>(i)) : 0.0;
+    // A load takes the time of the bytes it reads (what the profiler fits t_in on), not of the
+    // buffer it reads into: rounding a buffer up to huge pages reads nothing more.
+    c.load_ms = c.bytes ? cm.load_ms(c.bytes, static_cast<int32_t>(i)) : 0.0;
+    c.load_latency_ms = c.bytes ? cm.load_latency_ms(c.bytes, static_cast<int32_t>(i)) : 0.0;
     c.compute_ms = cm.compute_ms(c.flops, static_cast<int32_t>(i));
     r.full_pass_bytes += c.bytes;
     r.compute_ms += c.compute_ms;
