@@ -180,8 +180,12 @@ PlanResult make_plan(const Graph& g, const WeightLoader& loader, const CostModel
     ER_THROW(BudgetError, "budget ", format_bytes_exact(budget), " is below the minimum ", format_bytes_exact(r.min_budget),
              min_budget_percent(r.min_budget, req.model_weight_bytes),
              g.nd ? std::string(" for this model and these input shapes: largest layer ")
-                  : " for this model and an input of " + std::to_string(req.B) + " x " + std::to_string(req.T) +
-                        " tokens: largest layer ",
+             : req.past > 0
+                 // generation: planned at its decode steps, with the KV cache of every position
+                 ? " for this model and a generation of " + std::to_string(req.B) + " x " +
+                       std::to_string(req.past + req.T) + " positions (prompt and new tokens): largest layer "
+                 : " for this model and an input of " + std::to_string(req.B) + " x " + std::to_string(req.T) +
+                       " tokens: largest layer ",
              format_bytes_exact(max_peak), g.nd ? " + activations and constants " : " + activation arena, KV cache and logits ",
              format_bytes_exact(req.reserved_bytes),
              g.nd ? " (a smaller input needs less)" : " (fewer tokens or a smaller batch need less)");

@@ -27,6 +27,7 @@ struct PlanRequest {
   // Passes the plan will serve (calls x tokens): the score is the first pass plus passes - 1
   // steady ones, so a single pass never pins layers that only later passes would reuse.
   int64_t passes = 1;
+  bool operator==(const PlanRequest&) const = default;
 };
 
 struct LayerCost {

@@ -293,8 +293,7 @@ class SessionImpl final : public Session {
 
   // passes_per_call: forward passes one call makes (generation: one per new token).
   void plan_for(uint64_t reserved, const PassShape& shape, bool apply = true, int64_t passes_per_call = 1) {
-    PlanRequest& pr = plan_req_;
-    pr = PlanRequest{};
+    PlanRequest pr;
     pr.passes = std::max<int64_t>(opts_.expected_calls, 1) * passes_per_call;
     pr.kind = kind_;
     pr.agents = opts_.agents;
@@ -305,6 +304,13 @@ class SessionImpl final : public Session {
     pr.T = shape.T;
     pr.past = shape.past;
     pr.model_weight_bytes = mg_.graph.model_weight_bytes();
+    // The same request gets the same plan (run() after prepare(), every call of a session):
+    // planning a model of hundreds of layers takes a tenth of a second, inside the call's latency.
+    if (planned_ && pr == plan_req_) {
+      if (apply && !same_plan(plan_.plan, engine_->plan())) engine_->set_plan(plan_.plan);
+      return;
+    }
+    planned_ = false;  // until a plan answers pr (make_plan throws where the budget is too small)
     // The narrow rounding first: the minimum budget is stated for it. Then every weight buffer in
     // huge pages where the plan fits with them (MemoryBudget::kind_for says why they pay); the
     // cost model does not see what they save, so they are taken unless predicted slower.
@@ -324,6 +330,8 @@ class SessionImpl final : public Session {
         budget_->set_huge_rounding(false);
       }
     }
+    plan_req_ = pr;
+    planned_ = true;
     reserved_ = pr.reserved_bytes;
     if (apply && !same_plan(plan_.plan, engine_->plan())) engine_->set_plan(plan_.plan);
   }
@@ -421,6 +429,7 @@ class SessionImpl final : public Session {
   std::string bw_source_ = "default";  // where cost_.read_bytes_per_s came from
   std::string cost_source_ = "default";  // where cost_'s fits came from
   PlanRequest plan_req_;    // the last plan's request
+  bool planned_ = false;    // plan_ answers plan_req_
   uint64_t reserved_ = 0;   // the last plan's memory reserved before loads
   uint64_t committed_ = 0;  // bytes commit_plan() made resident
   std::vector<double> call_compute_ms_;
