@@ -169,7 +169,7 @@ def main():
         extra = ["--new-tokens", "8"] if gen else []
         seq = [] if cfg["model_type"] == "vit" else ["--seq", "128"]
         if not a.no_profile:
-            p = subprocess.run([er, "profile", d, "--threads", str(a.threads)], capture_output=True, text=True)
+            p = subprocess.run([er, "profile", d, "--threads", str(a.threads), "--out", os.path.join(a.dir, name + ".profile")], capture_output=True, text=True)
             print(name, "profile:", "recorded" if p.returncode == 0 else p.stderr.strip()[-300:], file=sys.stderr)
         minimum = min_budget(er, d, seq + extra)
         configs = [("resident", None)] + [(ex, int(p)) for p in a.budgets.split(",") for ex in a.executors.split(",")]

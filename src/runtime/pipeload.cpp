@@ -17,8 +17,6 @@
 #include <mutex>
 #include <thread>
 
-#include <sched.h>
-
 #include "core/error.h"
 #include "runtime/report.h"
 #include "runtime/trace.h"
@@ -150,8 +148,6 @@ class PipeloadSource final : public LayerSource {
   }
 
   void loader_main(int agent) {
-    sched_param sp{};
-    sched_setscheduler(0, SCHED_BATCH, &sp);
     const std::string track = "loader " + std::to_string(agent);
     for (;;) {
       int32_t i, l;
